@@ -1,0 +1,29 @@
+"""Build a FrozenSeg reference model: a preset plus official or synthetic weights."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from .checkpoint import load_checkpoint, load_state_dict
+from .model import FrozenSegModel
+from .presets import DEFAULT_PRESET, Preset, get_preset
+from .synthetic import synthetic_state_dict
+
+
+def build_frozenseg(
+    preset: str | Preset = DEFAULT_PRESET,
+    checkpoint: str | os.PathLike | None = None,
+    seed: int = 0,
+) -> FrozenSegModel:
+    """A model in eval mode with weights from `checkpoint`, or synthetic ones (seeded) when None."""
+    preset = get_preset(preset) if isinstance(preset, str) else preset
+    with torch.no_grad():
+        model = FrozenSegModel(preset)
+        if checkpoint is None:
+            load_state_dict(model, synthetic_state_dict(model, seed))
+        else:
+            load_checkpoint(model, checkpoint)
+    model.weights_source = "synthetic" if checkpoint is None else os.fspath(checkpoint)
+    return model.eval()

@@ -1,0 +1,122 @@
+"""The reference pipeline: shared numpy pre/post-processing around the four torch subgraphs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import torch
+
+from frozenseg_runtime import postprocess as post
+from frozenseg_runtime.preprocess import PreparedImage, preprocess
+from frozenseg_runtime.vocabulary import Vocabulary, parse_vocabulary, seen_flags
+
+from .model import FrozenSegModel
+from .presets import VILD_TEMPLATES, Preset
+from .text_classifier import vocabulary_tensors
+
+Progress = Callable[[str], None]
+
+
+def default_train_vocabulary() -> Vocabulary:
+    """COCO panoptic (133 classes), the training vocabulary of the released checkpoints."""
+    path = resources.files("frozenseg_reference") / "data" / "coco_panoptic.json"
+    with resources.as_file(path) as p:
+        return parse_vocabulary(p)
+
+
+def preprocessing_kwargs(preset: Preset) -> dict[str, Any]:
+    pp = preset.preprocessing
+    return dict(
+        clip_mean=pp.clip_mean,
+        clip_std=pp.clip_std,
+        sam_mean=pp.sam_mean,
+        sam_std=pp.sam_std,
+        pad_multiple=pp.pad_multiple,
+        sam_size=pp.sam_size,
+    )
+
+
+@dataclass(frozen=True)
+class VocabularyTensors:
+    """The decoder's vocabulary inputs."""
+
+    text_embeddings: torch.Tensor  # (K, S, E) float32
+    synonym_mask: torch.Tensor  # (K, S) bool
+    seen: torch.Tensor  # (K,) bool
+
+
+def encode_vocabulary(
+    model: FrozenSegModel, vocab: Vocabulary, train_vocab: Vocabulary | None = None
+) -> VocabularyTensors:
+    train_vocab = default_train_vocabulary() if train_vocab is None else train_vocab
+    emb, mask = vocabulary_tensors(
+        model.clip_text, vocab, VILD_TEMPLATES, model.preset.context_length
+    )
+    seen = torch.tensor(seen_flags(vocab, train_vocab), dtype=torch.bool)
+    return VocabularyTensors(emb, mask, seen)
+
+
+@torch.no_grad()
+def run_subgraphs(
+    model: FrozenSegModel, prepared: PreparedImage, vocab: VocabularyTensors
+) -> dict[str, np.ndarray]:
+    """The chained subgraphs on one prepared image -> raw decoder outputs (batch dim dropped)."""
+    feats = model.clip_image(torch.from_numpy(prepared.clip_input))
+    sam = model.sam_image(torch.from_numpy(prepared.sam_input))
+    logits, masks, probs = model.decoder(
+        *feats, sam, vocab.text_embeddings, vocab.synonym_mask, vocab.seen
+    )
+    return {"pred_logits": logits[0].numpy(), "pred_masks": masks[0].numpy(),
+            "class_probs": probs[0].numpy()}
+
+
+def postprocess(
+    raw: dict[str, np.ndarray], prepared: PreparedImage, vocab: Vocabulary, preset: Preset
+) -> dict[str, Any]:
+    """Official semantic / panoptic / instance inference at the output size."""
+    inf = preset.inference
+    masks = post.masks_to_output(
+        raw["pred_masks"], prepared.padded_size, prepared.image_size, prepared.output_size
+    )
+    probs = raw["class_probs"]
+    panoptic, segments = post.panoptic_inference(
+        probs, masks, vocab.isthing, inf.object_mask_threshold, inf.overlap_threshold
+    )
+    inst_masks, inst_scores, inst_classes = post.instance_inference(
+        probs, masks, vocab.isthing, inf.instance_topk, things_only=True
+    )
+    return {
+        "sem_seg": post.semantic_inference(probs, masks),
+        "panoptic_seg": panoptic,
+        "segments_info": segments,
+        "instance_masks": inst_masks,
+        "instance_scores": inst_scores,
+        "instance_classes": inst_classes,
+    }
+
+
+def predict(
+    model: FrozenSegModel,
+    image: np.ndarray,
+    vocab: Vocabulary,
+    train_vocab: Vocabulary | None = None,
+    resize: tuple[int, int] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Image (H, W, 3) uint8 RGB -> raw outputs and all three segmentations at (H, W)."""
+    say = progress or (lambda _msg: None)
+    t0 = time.perf_counter()
+    prepared = preprocess(image, resize=resize, **preprocessing_kwargs(model.preset))
+    say(f"preprocessed to {prepared.image_size}, padded {prepared.padded_size}")
+    vt = encode_vocabulary(model, vocab, train_vocab)
+    say(f"encoded {vocab.num_classes} classes ({int(vt.seen.sum())} seen in training)")
+    raw = run_subgraphs(model, prepared, vt)
+    say("ran CLIP, SAM and decoder subgraphs")
+    results = postprocess(raw, prepared, vocab, model.preset)
+    say(f"post-processed in total {time.perf_counter() - t0:.1f} s")
+    return {**raw, **results}

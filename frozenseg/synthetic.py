@@ -1,0 +1,96 @@
+"""Deterministic synthetic weights, so tests and benchmarks run without downloads.
+
+Each tensor is drawn from its own generator seeded by (seed, official key), so values do not
+depend on construction order. Scales follow fan-in, norms start near identity, layer scales and
+logit scales are set so that activations stay finite and outputs are informative: mask logits of
+both signs and class scores far from uniform.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import zlib
+from pathlib import Path
+
+import torch
+
+from .model import FrozenSegModel
+
+LOGIT_SCALE = math.log(100.0)
+
+
+def synthetic_tensor(
+    key: str, like: torch.Tensor, seed: int, deform_heads: int = 8, deform_points: int = 4
+) -> torch.Tensor:
+    """The synthetic value of one official key."""
+    gen = torch.Generator().manual_seed((zlib.crc32(key.encode()) ^ (seed * 0x9E3779B1)) & 0xFFFFFFFF)
+    shape, name = like.shape, key.rsplit(".", 1)[-1]
+
+    def normal(std: float, mean: float = 0.0) -> torch.Tensor:
+        return torch.randn(shape, generator=gen) * std + mean
+
+    if not like.is_floating_point():
+        return torch.zeros_like(like)
+    if name == "logit_scale":
+        return torch.full(shape, LOGIT_SCALE)
+    if name == "running_var":
+        return 1.0 + torch.rand(shape, generator=gen) * 0.2
+    if name in ("running_mean", "bias"):
+        if key.endswith("sampling_offsets.bias"):
+            return _sampling_grid(deform_heads, deform_points, shape[0]) + normal(0.1)
+        return normal(0.02)
+    if name == "gamma":  # ConvNeXt layer scale
+        return normal(0.02, 0.1)
+    if name in ("positional_embedding", "pos_embed") or key.endswith("token_embedding.weight"):
+        return normal(0.02 if like.dim() != 2 or "attnpool" not in key else shape[-1] ** -0.5)
+    if name.startswith("rel_pos"):
+        return normal(0.02)
+    if key.endswith(("query_feat.weight", "query_embed.weight", "level_embed", "level_embed.weight",
+                     "void_embedding.weight")):
+        return normal(1.0)
+    if like.dim() == 1:  # LayerNorm / GroupNorm / BatchNorm weight
+        return normal(0.1, 1.0)
+    fan_in = shape[0] if name == "text_projection" else math.prod(shape[1:])
+    std = 1.0 / math.sqrt(fan_in)
+    if key.endswith(("sampling_offsets.weight", "attention_weights.weight")):
+        std *= 0.1
+    return normal(std)
+
+
+def _sampling_grid(heads: int, points: int, n: int) -> torch.Tensor:
+    """The official MSDeformAttn bias pattern: points 1..P pixels out along each head's ray,
+    flattened as (heads, levels, points, 2); `n` = heads*levels*points*2 of the layer."""
+    levels = n // (heads * points * 2)
+    thetas = torch.arange(heads, dtype=torch.float32) * (2.0 * math.pi / heads)
+    grid = torch.stack([thetas.cos(), thetas.sin()], -1)
+    grid = (grid / grid.abs().max(-1, keepdim=True)[0]).view(heads, 1, 1, 2)
+    grid = grid.repeat(1, levels, points, 1)
+    grid = grid * torch.arange(1, points + 1, dtype=torch.float32).view(1, 1, points, 1)
+    return grid.reshape(-1)
+
+
+def synthetic_state_dict(model: FrozenSegModel, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Official-key state dict with synthetic values for every weight the model uses."""
+    heads, points = model.preset.enc_nheads, model.preset.enc_points
+    return {
+        model.official_key(key): synthetic_tensor(
+            model.official_key(key), value, seed, heads, points
+        )
+        for key, value in model.state_dict().items()
+    }
+
+
+def write_synthetic_checkpoint(model: FrozenSegModel, path: str | os.PathLike, seed: int = 0) -> Path:
+    """Write the synthetic weights as an official-format checkpoint file, atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = synthetic_state_dict(model, seed)
+    state["criterion.empty_weight"] = torch.ones(2)  # training-only buffer, as released files
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        torch.save({"model": state, "synthetic_seed": seed}, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
