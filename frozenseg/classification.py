@@ -92,9 +92,7 @@ class AttnPoolOutOfVocabHead(nn.Module):
         key = key.reshape(b, h * w, heads, d).transpose(1, 2)  # (B, h, HW, d)
         value = value.reshape(b, h * w, heads, d).transpose(1, 2)
         scores = torch.matmul(query, key.transpose(-1, -2)) * (d**-0.5)  # (B, h, 1, HW)
-        masks = mask_logits
-        if masks.shape[-2:] != (h, w):
-            masks = F.interpolate(masks, size=(h, w), mode="bilinear", align_corners=False)
+        masks = F.interpolate(mask_logits, size=(h, w), mode="bilinear", align_corners=False)
         outside = (masks > 0).flatten(2).unsqueeze(1) == 0  # (B, 1, Q, HW)
         scores = scores.expand(-1, -1, outside.shape[2], -1).masked_fill(outside, float("-inf"))
         attn = torch.matmul(scores.softmax(-1), value)  # (B, h, Q, d)

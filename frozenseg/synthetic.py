@@ -42,7 +42,11 @@ def synthetic_tensor(
         return normal(0.02)
     if name == "gamma":  # ConvNeXt layer scale
         return normal(0.02, 0.1)
-    if name in ("positional_embedding", "pos_embed") or key.endswith("token_embedding.weight"):
+    if key.endswith("token_embedding.weight"):
+        # Unit-scale token embeddings: the class name, not the shared template and end token,
+        # must dominate the text features, or every class gets the same embedding.
+        return normal(1.0)
+    if name in ("positional_embedding", "pos_embed"):
         return normal(0.02 if like.dim() != 2 or "attnpool" not in key else shape[-1] ** -0.5)
     if name.startswith("rel_pos"):
         return normal(0.02)
@@ -55,6 +59,8 @@ def synthetic_tensor(
     std = 1.0 / math.sqrt(fan_in)
     if key.endswith(("sampling_offsets.weight", "attention_weights.weight")):
         std *= 0.1
+    if "predictor.transformer_" in key and key.endswith("out_proj.weight"):
+        std *= 0.3  # attention averages over near-identical keys; keep the queries distinct
     return normal(std)
 
 
@@ -70,15 +76,41 @@ def _sampling_grid(heads: int, points: int, n: int) -> torch.Tensor:
     return grid.reshape(-1)
 
 
+# Probe words for the text-projection adjustment below (any generic nouns serve).
+_PROBE_WORDS = ("person", "sky", "tree", "car", "grass", "road", "dog", "wall", "water", "cat",
+                "building", "chair", "table", "bird", "floor", "mountain", "boat", "lamp")
+
+
 def synthetic_state_dict(model: FrozenSegModel, seed: int = 0) -> dict[str, torch.Tensor]:
     """Official-key state dict with synthetic values for every weight the model uses."""
     heads, points = model.preset.enc_nheads, model.preset.enc_points
-    return {
+    state = {
         model.official_key(key): synthetic_tensor(
             model.official_key(key), value, seed, heads, points
         )
         for key, value in model.state_dict().items()
     }
+    _remove_common_text_direction(model, state)
+    return state
+
+
+@torch.no_grad()
+def _remove_common_text_direction(model: FrozenSegModel, state: dict[str, torch.Tensor]) -> None:
+    """A random text tower maps every prompt to nearly the same direction (the shared template
+    and end token dominate), which makes all classes look alike. Project that common direction,
+    measured on a few probe prompts, out of the text projection."""
+    from .text_classifier import tokenize
+
+    key = model.official_key("clip_text.text_projection")
+    text = model.clip_text
+    saved = {k: v.clone() for k, v in text.state_dict().items()}
+    text.load_state_dict({k: state[model.official_key("clip_text." + k)] for k in saved})
+    tokens = tokenize([f"a photo of a {w}." for w in _PROBE_WORDS], model.preset.context_length)
+    feats = torch.nn.functional.normalize(text(tokens), dim=-1)
+    text.load_state_dict(saved)
+    common = torch.nn.functional.normalize(feats.mean(0), dim=0)
+    projection = state[key]
+    state[key] = projection - (projection @ common)[:, None] * common[None, :]
 
 
 def write_synthetic_checkpoint(model: FrozenSegModel, path: str | os.PathLike, seed: int = 0) -> Path:

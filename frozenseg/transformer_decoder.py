@@ -105,9 +105,9 @@ class MLP(nn.Module):
 def mask_pooling(x: torch.Tensor, mask_logits: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """Mean of `x` (B, C, H, W) over each mask `logits > 0` (B, Q, h, w) -> (B, Q, C).
 
-    Masks are resized (bilinear) to `x`'s size first, as the official `MaskPooling`."""
-    if mask_logits.shape[-2:] != x.shape[-2:]:
-        mask_logits = F.interpolate(mask_logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
+    Masks are resized (bilinear) to `x`'s size first, as the official `MaskPooling`; always, since
+    a bilinear resize to the same size is the identity and a shape test would freeze at export."""
+    mask_logits = F.interpolate(mask_logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
     mask = (mask_logits > 0).to(x.dtype)
     denom = mask.sum(dim=(-1, -2), keepdim=True) + eps
     return torch.einsum("bchw,bqhw->bqc", x, mask / denom)
