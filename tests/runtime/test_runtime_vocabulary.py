@@ -16,7 +16,8 @@ from frozenseg_runtime.vocabulary import (
     seen_flags,
 )
 
-VOCAB_DIR = Path("/work/shared/vocabularies")
+# The steering repo's shared/ folder sits beside this checkout (locally and in CI).
+VOCAB_DIR = Path(__file__).resolve().parents[3] / "shared" / "vocabularies"
 COCO_TXT = VOCAB_DIR / "coco_panoptic_with_prompt_eng.txt"
 needs_shared = pytest.mark.skipif(not VOCAB_DIR.is_dir(), reason="shared vocabularies missing")
 
