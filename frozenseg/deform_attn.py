@@ -133,19 +133,20 @@ class MSDeformAttn(nn.Module):
         offsets = self.sampling_offsets(query).view(n, lq, m, built, p, 2)
         weights = self.attention_weights(query).view(n, lq, m, built * p)
         weights = F.softmax(weights, -1).view(n, lq, m, built, p)
-        normalizer = torch.stack(
-            [torch.stack([_as_float(w), _as_float(h)]) for h, w in sizes]
-        ).to(query.dtype)  # (L_given, 2), x then y
-        if given == built:
-            locations = (
-                reference_points[:, :, None, :, None, :]
-                + offsets / normalizer[None, None, None, :, None, :]
-            )
-        else:
-            # Broadcast as the official code does, then read the buffers as the kernel does.
-            locations = reference_points[:, :, None, :, None, :] + offsets / normalizer[
-                None, None, None, :, None, :
-            ]
+        if given not in (1, built):
+            raise ValueError(f"a layer built for {built} levels takes 1 or {built}, got {given}")
+        # Offsets are in pixels of each level; a layer given one level normalises every built
+        # level by that level's size, as the official broadcast does.
+        locations = torch.stack(
+            [
+                reference_points[:, :, min(lvl, given - 1), None, None, :]
+                + _per_pixel(offsets[:, :, :, lvl], *sizes[min(lvl, given - 1)])
+                for lvl in range(built)
+            ],
+            dim=3,
+        )  # (N, Lq, M, built, P, 2)
+        if given < built:
+            # Read the buffers as the CUDA kernel does with `given` levels.
             locations = locations.reshape(n, -1)[:, : lq * m * given * p * 2]
             locations = locations.reshape(n, lq, m, given, p, 2)
             weights = weights.reshape(n, -1)[:, : lq * m * given * p].reshape(n, lq, m, given, p)
@@ -153,8 +154,9 @@ class MSDeformAttn(nn.Module):
         return self.output_proj(core(value, sizes, locations, weights))
 
 
-def _as_float(v: torch.Tensor | int) -> torch.Tensor:
-    return v.to(torch.float32) if isinstance(v, torch.Tensor) else torch.tensor(float(v))
+def _per_pixel(offsets: torch.Tensor, h, w) -> torch.Tensor:
+    """Offsets (..., 2) in pixels -> fractions of the map (x / W, y / H); sizes stay symbolic."""
+    return torch.stack((offsets[..., 0] / w, offsets[..., 1] / h), dim=-1)
 
 
 def reference_points(sizes: list[tuple], device: torch.device) -> torch.Tensor:
