@@ -39,8 +39,7 @@ def with_void(
     """Append the normalised void embedding as the last class (one valid synonym)."""
     _, s, e = text_embeddings.shape
     void = F.normalize(void_embedding, dim=-1).reshape(1, 1, e).expand(1, s, e)
-    void_mask = torch.zeros_like(synonym_mask[:1])
-    void_mask[:, 0] = True
+    void_mask = (torch.arange(s, device=synonym_mask.device) == 0)[None]  # no indexed assignment
     return torch.cat([text_embeddings, void], 0), torch.cat([synonym_mask, void_mask], 0)
 
 

@@ -16,10 +16,6 @@ from .pixel_decoder import PixelDecoder
 from .presets import Preset
 from .transformer_decoder import TransformerDecoder
 
-DECODER_INPUTS = ("res2", "res3", "res4", "res5", "sam_embedding", "text_embeddings",
-                  "synonym_mask", "seen")
-DECODER_OUTPUTS = ("pred_logits", "pred_masks", "class_probs")
-
 
 class FrozenSegDecoder(nn.Module):
     """Inputs (batch B, vocabulary of K classes with up to S synonyms, embed E):

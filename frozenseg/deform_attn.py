@@ -165,8 +165,8 @@ def reference_points(sizes: list[tuple], device: torch.device) -> torch.Tensor:
     Equals the official `get_reference_points` with all valid ratios 1 (no padding mask)."""
     points = []
     for h, w in sizes:
-        ys = (torch.arange(h, dtype=torch.float32, device=device) + 0.5) / h
-        xs = (torch.arange(w, dtype=torch.float32, device=device) + 0.5) / w
+        ys = (torch.arange(h, device=device).to(torch.float32) + 0.5) / h
+        xs = (torch.arange(w, device=device).to(torch.float32) + 0.5) / w
         grid_y = ys[:, None].expand(-1, xs.shape[0])
         grid_x = xs[None, :].expand(ys.shape[0], -1)
         points.append(torch.stack((grid_x.reshape(-1), grid_y.reshape(-1)), -1))

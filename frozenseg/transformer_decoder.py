@@ -108,9 +108,9 @@ def mask_pooling(x: torch.Tensor, mask_logits: torch.Tensor, eps: float = 1e-8) 
     Masks are resized (bilinear) to `x`'s size first, as the official `MaskPooling`; always, since
     a bilinear resize to the same size is the identity and a shape test would freeze at export."""
     mask_logits = F.interpolate(mask_logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
-    mask = (mask_logits > 0).to(x.dtype)
-    denom = mask.sum(dim=(-1, -2), keepdim=True) + eps
-    return torch.einsum("bchw,bqhw->bqc", x, mask / denom)
+    mask = (mask_logits > 0).to(x.dtype).flatten(2)  # (B, Q, HW)
+    denom = mask.sum(dim=-1, keepdim=True) + eps
+    return torch.matmul(mask / denom, x.flatten(2).transpose(1, 2))  # einsum bchw,bqhw->bqc
 
 
 def unmask_full_rows(mask: torch.Tensor) -> torch.Tensor:
@@ -227,7 +227,8 @@ class TransformerDecoder(nn.Module):
     ):
         decoded = self.decoder_norm(output).transpose(0, 1)  # (B, Q, C)
         mask_embed = self.mask_embed(decoded)
-        masks = torch.einsum("bqc,bchw->bqhw", mask_embed, mask_features)
+        b, c, h, w = mask_features.shape
+        masks = torch.matmul(mask_embed, mask_features.reshape(b, c, h * w)).reshape(b, -1, h, w)
         pooled = self._mask_pooling_proj(mask_pooling(mask_features, masks))
         sam_pooled = self._mask_pooling_proj(mask_pooling(sam_embedding, masks)).transpose(0, 1)
         class_embed = self.class_embed(pooled + decoded)

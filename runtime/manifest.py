@@ -1,0 +1,162 @@
+"""The export manifest: the single contract between the exporter and the runtime.
+
+It names every graph with its sha256, tensors, dtypes and shape ranges, and carries every
+constant the runtime needs (normalisation, resize rule, templates, thresholds, training
+vocabulary...), so nothing is copied by hand. Versioned and validated on load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import FrozenSegError
+from .graph_io import GRAPHS, INPUTS, OUTPUTS
+
+SCHEMA_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+
+# Required keys, by section, that the runtime reads.
+_REQUIRED = {
+    "": ("schema_version", "preset", "constants", "graphs", "versions", "weights"),
+    "constants.preprocessing": (
+        "clip_mean", "clip_std", "sam_mean", "sam_std", "pad_multiple", "sam_size",
+        "resize_short", "resize_max",
+    ),
+    "constants.text": ("templates", "context_length", "tokenizer", "sot_token", "eot_token"),
+    "constants.inference": (
+        "ensemble_alpha", "ensemble_beta", "object_mask_threshold", "overlap_threshold",
+        "instance_topk", "log_eps", "instance_score_eps",
+    ),
+    "constants.train_vocabulary": ("names", "isthing"),
+}
+_GRAPH_KEYS = ("file", "sha256", "inputs", "outputs", "dims", "opset")
+_TENSOR_KEYS = ("name", "dtype", "shape")
+
+
+class ManifestError(FrozenSegError, ValueError):
+    """The manifest is missing, unreadable, of an unknown schema, or incomplete."""
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    name: str
+    dtype: str
+    shape: tuple[int | str, ...]  # ints are fixed; strings name a dim of the graph's `dims`
+
+
+@dataclass(frozen=True)
+class GraphSpec:
+    name: str
+    file: str
+    sha256: str
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+    dims: dict[str, dict[str, int]]  # dim name -> {min, opt, max[, multiple]}
+    opset: int
+    external_data: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Manifest:
+    raw: dict[str, Any]
+    graphs: dict[str, GraphSpec]
+    root: Path
+
+    @property
+    def constants(self) -> dict[str, Any]:
+        return self.raw["constants"]
+
+    @property
+    def preset(self) -> dict[str, Any]:
+        return self.raw["preset"]
+
+    def graph_path(self, name: str) -> Path:
+        return self.root / self.graphs[name].file
+
+
+def _section(data: dict[str, Any], dotted: str) -> dict[str, Any]:
+    node: Any = data
+    for part in filter(None, dotted.split(".")):
+        if not isinstance(node, dict) or part not in node:
+            raise ManifestError(f"manifest lacks section {dotted!r}")
+        node = node[part]
+    if not isinstance(node, dict):
+        raise ManifestError(f"manifest section {dotted or 'top level'!r} must be an object")
+    return node
+
+
+def _tensors(items: Any, where: str) -> tuple[TensorSpec, ...]:
+    if not isinstance(items, list):
+        raise ManifestError(f"{where} must be a list of tensors")
+    out = []
+    for item in items:
+        missing = [k for k in _TENSOR_KEYS if not isinstance(item, dict) or k not in item]
+        if missing:
+            raise ManifestError(f"{where}: tensor entry {item!r} lacks {missing}")
+        out.append(TensorSpec(item["name"], item["dtype"], tuple(item["shape"])))
+    return tuple(out)
+
+
+def _graph(name: str, entry: Any) -> GraphSpec:
+    where = f"graphs.{name}"
+    missing = [k for k in _GRAPH_KEYS if not isinstance(entry, dict) or k not in entry]
+    if missing:
+        raise ManifestError(f"{where} lacks {missing}")
+    spec = GraphSpec(
+        name=name,
+        file=entry["file"],
+        sha256=entry["sha256"],
+        inputs=_tensors(entry["inputs"], where + ".inputs"),
+        outputs=_tensors(entry["outputs"], where + ".outputs"),
+        dims=entry["dims"],
+        opset=int(entry["opset"]),
+        external_data=tuple(entry.get("external_data", ())),
+    )
+    if tuple(t.name for t in spec.inputs) != INPUTS[name]:
+        raise ManifestError(f"{where}: inputs {[t.name for t in spec.inputs]} != {list(INPUTS[name])}")
+    if tuple(t.name for t in spec.outputs) != OUTPUTS[name]:
+        raise ManifestError(f"{where}: outputs {[t.name for t in spec.outputs]} != {list(OUTPUTS[name])}")
+    for t in spec.inputs + spec.outputs:
+        for d in t.shape:
+            if isinstance(d, str) and d not in spec.dims:
+                raise ManifestError(f"{where}: tensor {t.name} uses dim {d!r} with no range in dims")
+    return spec
+
+
+def validate_manifest(data: Any, root: str | os.PathLike = ".") -> Manifest:
+    """Check a parsed manifest against schema version 1 and wrap it."""
+    if not isinstance(data, dict):
+        raise ManifestError("manifest must be a JSON object")
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ManifestError(
+            f"manifest schema_version {version!r} is not supported (this runtime reads "
+            f"{SCHEMA_VERSION}); re-export with the matching frozenseg-deploy"
+        )
+    for dotted, keys in _REQUIRED.items():
+        section = _section(data, dotted)
+        missing = [k for k in keys if k not in section]
+        if missing:
+            raise ManifestError(f"manifest section {dotted or 'top level'!r} lacks {missing}")
+    graphs_raw = _section(data, "graphs")
+    absent = [g for g in GRAPHS if g not in graphs_raw]
+    if absent:
+        raise ManifestError(f"manifest lacks graphs {absent}")
+    graphs = {name: _graph(name, graphs_raw[name]) for name in GRAPHS}
+    return Manifest(raw=data, graphs=graphs, root=Path(root))
+
+
+def load_manifest(folder: str | os.PathLike) -> Manifest:
+    """Read and validate `folder/manifest.json`."""
+    path = Path(folder) / MANIFEST_NAME
+    if not path.is_file():
+        raise ManifestError(f"no {MANIFEST_NAME} in {Path(folder)}: export artifacts first")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ManifestError(f"cannot read {path}: {exc}") from exc
+    return validate_manifest(data, root=path.parent)
