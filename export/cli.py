@@ -50,10 +50,46 @@ def _run_predict(args: argparse.Namespace) -> int:
     return run_predict(args)
 
 
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export",
+        help="export the four subgraphs to verified ONNX graphs with a manifest",
+        description="Export CLIP image, SAM image, CLIP text and decoder graphs to ONNX, check them "
+        "(onnx checker, TensorRT readiness), verify them against PyTorch on ONNX Runtime, and "
+        "write manifest.json. Skipped when the artifacts in --out are already up to date.",
+    )
+    p.add_argument("--checkpoint", help="official FrozenSeg checkpoint (.pth); synthetic weights if omitted")
+    p.add_argument("--preset", default="convnext_large_vit_b", help="model preset")
+    p.add_argument("--out", required=True, help="artifact folder")
+    p.add_argument("--train-vocabulary", help="the checkpoint's training classes (default: COCO panoptic)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic weights")
+    p.add_argument("--no-verify", action="store_true", help="skip the parity checks against PyTorch")
+    p.add_argument("--verify-images", type=int, default=3, help="images for the chained parity check")
+    p.add_argument("--force", action="store_true", help="export even if the artifacts are up to date")
+    p.set_defaults(run=_run_export)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from .run_export import ExportOptions, run_export
+
+    options = ExportOptions(
+        checkpoint=args.checkpoint,
+        preset=args.preset,
+        seed=args.seed,
+        train_vocabulary=args.train_vocabulary,
+        verify=not args.no_verify,
+        verify_images=args.verify_images,
+        force=args.force,
+    )
+    run_export(args.out, options)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="frozenseg-deploy", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _add_predict(sub)
+    _add_export(sub)
     return parser
 
 
@@ -61,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except FrozenSegError as exc:
+    except (FrozenSegError, RuntimeError) as exc:
         print(f"frozenseg-deploy {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,203 @@
+"""`frozenseg-deploy export`: a checkpoint (or synthetic weights) -> verified ONNX graphs + manifest.
+
+Everything is written into a temporary folder beside the destination and moved into place only
+when complete, so an interrupted export leaves no half-written artifact. An export whose inputs
+(weights, preset, exporter versions) hash to the key of the manifest already in place, with every
+file still matching its sha256, is skipped unless forced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from frozenseg_reference.build import build_frozenseg
+from frozenseg_reference.presets import DEFAULT_PRESET, get_preset
+from frozenseg_runtime import graph_io as io
+from frozenseg_runtime.manifest import MANIFEST_NAME, ManifestError, load_manifest
+from frozenseg_runtime.vocabulary import Vocabulary, parse_vocabulary
+
+from . import verify
+from .graph_specs import SPECS
+from .manifest_writer import build_manifest, graph_entry, package_versions, sha256_file
+from .onnx_build import OPSET, OnnxExportError, OnnxFromSubgraph, SaveOnnx, SlimOnnx, check_onnx, forbidden_ops
+from .trt_support import TABLE_SOURCE, check_trt_readiness
+
+Say = Callable[[str], None]
+
+
+def _say(msg: str) -> None:
+    print(f"[export] {msg}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    checkpoint: str | None = None
+    preset: str = DEFAULT_PRESET
+    seed: int = 0
+    train_vocabulary: str | None = None
+    verify: bool = True
+    verify_images: int = 3
+    text_graph_max_classes: int | None = 16
+    force: bool = False
+
+
+class ExportError(RuntimeError):
+    """Export failed its own checks (graph hygiene, TensorRT readiness or parity)."""
+
+
+def export_key(options: ExportOptions, weights: dict[str, Any], train_vocab: Vocabulary) -> str:
+    """Content hash of everything that determines the artifacts."""
+    ident = {
+        "weights": weights,
+        "preset": get_preset(options.preset).to_dict(),
+        "train_vocabulary": [list(n) for n in train_vocab.names],
+        "opset": OPSET,
+        "versions": package_versions(),
+        "verify": [options.verify, options.verify_images, options.text_graph_max_classes],
+    }
+    return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def up_to_date(out: Path, key: str) -> bool:
+    """The manifest in `out` has this key and every file still matches its sha256."""
+    try:
+        manifest = load_manifest(out)
+    except ManifestError:
+        return False
+    if manifest.raw.get("export_key") != key:
+        return False
+    for spec in manifest.graphs.values():
+        files = [(spec.file, spec.sha256)] + [
+            (e["file"], e["sha256"]) for e in manifest.raw["graphs"][spec.name].get("external_data", [])
+        ]
+        for name, digest in files:
+            path = out / name
+            if not path.is_file() or sha256_file(path) != digest:
+                return False
+    return True
+
+
+def _clean_stale_temporaries(out: Path) -> None:
+    """Remove temporary folders of exports whose process is gone (e.g. killed)."""
+    for tmp in out.parent.glob(f".{out.name}.tmp-*"):
+        try:
+            pid = int(tmp.name.rsplit("-", 1)[1])
+            os.kill(pid, 0)
+        except (ValueError, ProcessLookupError):
+            shutil.rmtree(tmp, ignore_errors=True)
+        except PermissionError:
+            pass
+
+
+def _move_into_place(tmp: Path, out: Path) -> None:
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    if out.exists():
+        out.rename(old)
+    tmp.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _export_graph(model, name: str, tmp: Path, say: Say) -> tuple[list[Path], dict]:
+    t = time.perf_counter()
+    proto = OnnxFromSubgraph(SPECS[name])(model)
+    say(f"{name}: exported with torch.export in {time.perf_counter() - t:.1f} s "
+        f"({len(proto.graph.node)} nodes)")
+    t = time.perf_counter()
+    proto = SlimOnnx()(proto)
+    say(f"{name}: onnxslim in {time.perf_counter() - t:.1f} s ({len(proto.graph.node)} nodes)")
+    bad = forbidden_ops(proto)
+    if bad:
+        raise ExportError(f"{name}: data-dependent ops in the graph: {bad}")
+    readiness = check_trt_readiness(proto, name)
+    if not readiness.ready:
+        raise ExportError(f"{name}: not TensorRT-ready ({TABLE_SOURCE}): {readiness.problems[:10]}")
+    files = SaveOnnx(tmp / f"{name}.onnx")(proto)
+    del proto
+    check_onnx(files[0])
+    say(f"{name}: onnx checker (full) and shape inference pass; TensorRT-ready")
+    return files, {"table": TABLE_SOURCE, "op_counts": readiness.op_counts,
+                   "attributes": readiness.attributes}
+
+
+def run_export(out: str | os.PathLike, options: ExportOptions, say: Say = _say) -> Path:
+    """Export, check and verify the four graphs into `out`; returns `out`."""
+    out = Path(out).resolve()
+    started = time.perf_counter()
+    train_vocab = (parse_vocabulary(options.train_vocabulary) if options.train_vocabulary
+                   else None)
+    if options.checkpoint is None:
+        weights = {"source": "synthetic", "seed": options.seed}
+        say(f"no --checkpoint: exporting SYNTHETIC weights (seed {options.seed})")
+    else:
+        say(f"hashing checkpoint {options.checkpoint} ...")
+        weights = {"source": "checkpoint", "file": Path(options.checkpoint).name,
+                   "sha256": sha256_file(options.checkpoint)}
+    from frozenseg_reference.pipeline import default_train_vocabulary
+
+    train_vocab = train_vocab or default_train_vocabulary()
+    key = export_key(options, weights, train_vocab)
+    if not options.force and up_to_date(out, key):
+        say(f"{out} is up to date (export key {key[:12]}); nothing to do (use --force to redo)")
+        return out
+    say(f"building preset {options.preset} ...")
+    # A checkpoint that does not fit the preset fails here, before any file is written.
+    model = build_frozenseg(options.preset, options.checkpoint, seed=options.seed)
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _clean_stale_temporaries(out)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        graphs: dict[str, dict] = {}
+        files: dict[str, str] = {}
+        for name in io.GRAPHS:
+            paths, readiness = _export_graph(model, name, tmp, say)
+            parity: list[dict] = []
+            if options.verify:
+                t = time.perf_counter()
+                parity = verify.verify_graph(model, name, paths[0])
+                failed = [p for p in parity if not p["passed"]]
+                worst = max(parity, key=lambda p: p["rel_error"])
+                say(f"{name}: parity vs PyTorch in {time.perf_counter() - t:.1f} s, worst "
+                    f"{worst['output']} rel {worst['rel_error']:.2e} max abs {worst['max_abs']:.2e}")
+                if failed:
+                    raise ExportError(f"{name}: parity with PyTorch fails: {failed}")
+            graphs[name] = graph_entry(model, name, tmp, paths, OPSET, readiness, parity)
+            files[name] = paths[0].name
+        chained: dict[str, Any] = {}
+        if options.verify:
+            vocabularies = {"8_classes": parse_vocabulary(verify.VOCAB_8),
+                            "150_classes": verify.vocabulary_150()}
+            chained = verify.verify_chain(
+                model, tmp, files, verify.verification_images(options.verify_images),
+                vocabularies, resize=None, say=say,
+                text_graph_max_classes=options.text_graph_max_classes,
+            )
+            for vname, figures in chained.items():
+                say(f"chained parity {vname}: label agreement "
+                    f"{figures['semantic_label_agreement']:.6f}, class_probs max abs "
+                    f"{figures['class_probs_max_abs']:.2e}")
+                if not figures["passed"]:
+                    raise ExportError(f"chained parity fails for {vname}: {figures}")
+        manifest = build_manifest(model, graphs, weights, key, chained, train_vocab)
+        manifest["export_seconds"] = round(time.perf_counter() - started, 1)
+        (tmp / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1))
+        _move_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    say(f"wrote {out} in {time.perf_counter() - started:.1f} s")
+    return out
+
+
+__all__ = ["ExportError", "ExportOptions", "OnnxExportError", "run_export", "up_to_date"]
