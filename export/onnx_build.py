@@ -8,6 +8,7 @@ deprecated since 2.9). The opset is pinned in `OPSET`.
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -40,6 +41,7 @@ class OnnxFromSubgraph:
     def __call__(self, model) -> onnx.ModelProto:
         module = self.spec.module(model).eval()
         example = self.spec.example(model)
+        logging.getLogger("onnxscript").setLevel(logging.ERROR)  # per-node folding chatter
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             program = torch.onnx.export(

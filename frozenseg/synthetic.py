@@ -17,7 +17,11 @@ import torch
 
 from .model import FrozenSegModel
 
-LOGIT_SCALE = math.log(100.0)
+CLIP_LOGIT_SCALE = math.log(100.0)  # what trained CLIP models reach (the clamp)
+# The decoder's own scale keeps the official initial value: at 100 the in-vocabulary softmax
+# is so sharp that float32 rounding alone (PyTorch fp32 vs fp64) moves class probabilities
+# by ~1e-4, which would drown the export parity checks in noise.
+DECODER_LOGIT_SCALE = math.log(1 / 0.07)
 
 
 def synthetic_tensor(
@@ -33,7 +37,8 @@ def synthetic_tensor(
     if not like.is_floating_point():
         return torch.zeros_like(like)
     if name == "logit_scale":
-        return torch.full(shape, LOGIT_SCALE)
+        scale = DECODER_LOGIT_SCALE if key.startswith("sem_seg_head.") else CLIP_LOGIT_SCALE
+        return torch.full(shape, scale)
     if name == "running_var":
         return 1.0 + torch.rand(shape, generator=gen) * 0.2
     if name in ("running_mean", "bias"):

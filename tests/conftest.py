@@ -29,3 +29,14 @@ def sample_image() -> np.ndarray:
     img[30:80, 40:100] = (200, 30, 30)
     img[((yy - 60) ** 2 + (xx - 140) ** 2) < 400] = (20, 180, 60)
     return img
+
+
+@pytest.fixture(scope="session")
+def tiny_artifacts(tmp_path_factory):
+    """One verified export of the tiny preset (both chained vocabularies through the text graph)."""
+    from frozenseg_export.run_export import ExportOptions, run_export
+
+    out = tmp_path_factory.mktemp("export") / "tiny"
+    messages: list[str] = []
+    run_export(out, ExportOptions(preset="tiny", text_graph_max_classes=None), say=messages.append)
+    return out, messages

@@ -1,0 +1,97 @@
+"""Export safety: skip when up to date, mismatching checkpoints fail before writing, an
+interrupted export leaves nothing half-written."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from frozenseg_export.run_export import ExportOptions, run_export
+from frozenseg_reference.checkpoint import CheckpointError
+from frozenseg_reference.synthetic import write_synthetic_checkpoint
+
+
+def test_rerun_with_identical_inputs_is_skipped(tiny_artifacts):
+    out, _ = tiny_artifacts
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    messages: list[str] = []
+    run_export(out, ExportOptions(preset="tiny", text_graph_max_classes=None), say=messages.append)
+    assert any("up to date" in m for m in messages)
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+
+
+def test_changed_file_is_not_up_to_date(tiny_artifacts, tmp_path):
+    from frozenseg_export.run_export import export_key, up_to_date
+    from frozenseg_runtime.manifest import load_manifest
+
+    out, _ = tiny_artifacts
+    key = load_manifest(out).raw["export_key"]
+    assert up_to_date(out, key)
+    assert not up_to_date(out, "0" * 64)
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for p in out.iterdir():
+        (copy / p.name).write_bytes(p.read_bytes())
+    with open(copy / "sam_image.onnx", "ab") as f:
+        f.write(b"tampered")
+    assert not up_to_date(copy, key)
+    assert export_key  # imported for the API
+
+
+def test_checkpoint_of_another_preset_fails_before_writing(tmp_path, tiny_model):
+    ckpt = write_synthetic_checkpoint(tiny_model, tmp_path / "tiny.pth")
+    out = tmp_path / "artifacts"
+    with pytest.raises(CheckpointError, match="does not match preset 'tiny_resnet'"):
+        run_export(out, ExportOptions(checkpoint=str(ckpt), preset="tiny_resnet"), say=lambda m: None)
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [ckpt]
+
+
+def _export_process(out, *extra):
+    return subprocess.Popen(
+        [sys.executable, "-m", "frozenseg_export.cli", "export", "--preset", "tiny", "--out",
+         str(out), *extra],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _wait_for_partial(out, proc, timeout=300.0):
+    """Wait until the temporary folder holds a first graph: the export is mid-way."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        temps = list(out.parent.glob(f".{out.name}.tmp-*"))
+        if temps and any(temps[0].glob("*.onnx")):
+            return temps[0]
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.2)
+    raise AssertionError("export never got mid-way")
+
+
+def test_interrupted_export_leaves_no_artifact(tmp_path):
+    out = tmp_path / "artifacts"
+    proc = _export_process(out, "--no-verify")
+    tmp = _wait_for_partial(out, proc)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=120)
+    assert proc.returncode != 0
+    assert not out.exists()
+    assert not tmp.exists(), "an interrupted export removes its temporary folder"
+
+
+def test_killed_export_leaves_no_artifact_and_is_cleaned_up(tmp_path):
+    out = tmp_path / "artifacts"
+    proc = _export_process(out, "--no-verify")
+    tmp = _wait_for_partial(out, proc)
+    proc.kill()
+    proc.wait(timeout=60)
+    assert not out.exists()
+    assert tmp.exists()  # SIGKILL gives no chance to clean up...
+    run_export(out, ExportOptions(preset="tiny", verify=False), say=lambda m: None)
+    assert not tmp.exists()  # ...so the next export removes it
+    assert (out / "manifest.json").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
