@@ -85,11 +85,41 @@ def _run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_segment(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "segment",
+        help="segment images with exported artifacts (torch-free runtime)",
+        description="Segment images with the exported graphs on ONNX Runtime; writes label / "
+        "panoptic PNGs, an overlay with class names and a JSON summary per image.",
+    )
+    p.add_argument("images", nargs="+", help="image files (JPEG, PNG, WebP, BMP)")
+    p.add_argument("--artifacts", required=True, help="folder written by `frozenseg-deploy export`")
+    p.add_argument("--vocabulary", required=True, help="class list: file or 'cat,dog,grass'")
+    p.add_argument("--train-vocabulary", help="training classes (default: from the manifest)")
+    p.add_argument("--task", choices=("semantic", "panoptic", "instance"), default="semantic")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--backend", default="auto",
+                   choices=("auto", "onnxruntime-cpu", "onnxruntime-cuda", "onnxruntime-trt", "tensorrt"))
+    p.add_argument("--resize", type=lambda t: "none" if t.strip().lower() == "none" else _resize_arg(t),
+                   default=None, metavar="SHORT,MAX|none",
+                   help="test-time resize (default: the manifest's, i.e. the official 800,1333)")
+    p.add_argument("--cache-dir", help="vocabulary cache folder (default ~/.cache/frozenseg-deploy)")
+    p.add_argument("--no-cache", action="store_true", help="keep the vocabulary cache in memory only")
+    p.set_defaults(run=_run_segment)
+
+
+def _run_segment(args: argparse.Namespace) -> int:
+    from frozenseg_runtime.segment_command import run_segment
+
+    return run_segment(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="frozenseg-deploy", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _add_predict(sub)
     _add_export(sub)
+    _add_segment(sub)
     return parser
 
 

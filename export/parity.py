@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from polygraphy.backend.base import BaseRunner
 from polygraphy.backend.onnxrt import OnnxrtRunner, SessionFromOnnx
-from polygraphy.comparator import Comparator, CompareFunc
+from polygraphy.comparator import Comparator, SimpleCompareFunc
 from polygraphy.logger import G_LOGGER
 
 G_LOGGER.module_severity = G_LOGGER.ERROR
@@ -105,7 +105,7 @@ def compare_graph(
         for n in output_names
     }
     accuracy = Comparator.compare_accuracy(
-        results, compare_func=CompareFunc.simple(atol=atol, rtol=0.0)
+        results, compare_func=SimpleCompareFunc(atol=atol, rtol=0.0)
     )[0]
     per_iteration = next(iter(accuracy.values()))
     report = []

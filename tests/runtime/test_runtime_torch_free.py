@@ -38,3 +38,37 @@ def test_runtime_imports_without_torch():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_segmenter_runs_without_torch(tiny_artifacts, tmp_path):
+    """Export artifacts, then segment in a process where torch (and regex) cannot be imported."""
+    out, _ = tiny_artifacts
+    code = textwrap.dedent(
+        f"""
+        import sys
+        class _Block:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("torch", "regex", "open_clip", "frozenseg_reference"):
+                    raise ImportError(name + " is blocked in this test")
+        sys.meta_path.insert(0, _Block())
+        import numpy as np
+        from frozenseg_runtime.segmenter import Segmenter
+        from frozenseg_export.cli import main
+        seg = Segmenter.from_artifacts({str(out)!r}, backend="onnxruntime-cpu", cache_dir=False)
+        seg.set_vocabulary("person,sky,tree")
+        r = seg.segment(np.full((64, 96, 3), 127, np.uint8), task="panoptic", resize=None)
+        assert r.panoptic_seg.shape == (64, 96)
+        from PIL import Image
+        Image.new("RGB", (96, 64), (30, 60, 90)).save({str(tmp_path / "a.png")!r})
+        code = main(["segment", {str(tmp_path / "a.png")!r}, "--artifacts", {str(out)!r},
+                     "--vocabulary", "person,sky", "--out", {str(tmp_path / "out")!r},
+                     "--no-cache", "--resize", "none"])
+        assert code == 0
+        assert not any(m.split(".")[0] == "torch" for m in sys.modules)
+        print("ok")
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith("ok")
+    assert (tmp_path / "out" / "a_labels.png").is_file()

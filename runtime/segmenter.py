@@ -1,0 +1,239 @@
+"""`Segmenter`: the embedded inference API over exported artifacts, without torch.
+
+    seg = Segmenter.from_artifacts("artifacts/", backend="auto")
+    seg.set_vocabulary("cat,dog,grass")
+    result = seg.segment("photo.jpg", task="panoptic")
+
+Stages are module-level functions (preprocess, encode, decode, postprocess) under a thin class;
+the vocabulary is encoded once per `set_vocabulary` (and cached by content), the CLIP and SAM
+encoders run concurrently, and one Segmenter may be shared by many threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import graph_io as io
+from . import postprocess as post
+from .backends import make_runner, resolve_backend
+from .errors import FrozenSegError
+from .image_io import load_image
+from .manifest import Manifest, load_manifest
+from .preprocess import PreparedImage, preprocess
+from .text_embedding import average_templates, padded_embeddings
+from .tokenizer import ClipTokenizer
+from .vocab_cache import CacheStats, VocabularyCache, default_cache_dir
+from .vocabulary import Vocabulary, padded_synonym_index, parse_vocabulary, seen_flags
+
+TASKS = ("semantic", "panoptic", "instance")
+TEXT_BATCH = 256
+
+
+class ArtifactError(FrozenSegError, ValueError):
+    """An artifact is missing or does not match the manifest."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_artifacts(manifest: Manifest) -> None:
+    """Every graph file (and external-data file) exists and matches its sha256."""
+    for name, spec in manifest.graphs.items():
+        files = [(spec.file, spec.sha256)] + [
+            (e["file"], e["sha256"]) for e in manifest.raw["graphs"][name].get("external_data", [])
+        ]
+        for file, digest in files:
+            path = manifest.root / file
+            if not path.is_file():
+                raise ArtifactError(f"artifact {path} is missing: re-run frozenseg-deploy export")
+            if _sha256(path) != digest:
+                raise ArtifactError(
+                    f"artifact {path} does not match the sha256 in manifest.json (corrupt or "
+                    f"replaced): re-run frozenseg-deploy export --force"
+                )
+
+
+@dataclass(frozen=True)
+class VocabularyState:
+    """Everything the decoder needs about the current vocabulary (immutable, swapped whole)."""
+
+    vocabulary: Vocabulary
+    text_embeddings: np.ndarray  # (K, S, E) float32
+    synonym_mask: np.ndarray  # (K, S) bool
+    seen: np.ndarray  # (K,) bool
+
+
+@dataclass
+class SegmentationResult:
+    """Results at the image's own size. Class indices refer to `class_names`."""
+
+    task: str
+    class_names: tuple[str, ...]
+    isthing: tuple[bool, ...]
+    image_size: tuple[int, int]
+    semantic_labels: np.ndarray | None = None  # (H, W) int32
+    semantic_scores: np.ndarray | None = None  # (K, H, W) float32 (semantic task only)
+    panoptic_seg: np.ndarray | None = None  # (H, W) int32, 0 = no segment
+    segments_info: list[dict[str, Any]] = field(default_factory=list)
+    instance_masks: np.ndarray | None = None  # (N, H, W) bool
+    instance_scores: np.ndarray | None = None  # (N,) float32
+    instance_classes: np.ndarray | None = None  # (N,) int64
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Segmenter:
+    """FrozenSeg on exported graphs."""
+
+    def __init__(self, manifest: Manifest, backend: str = "auto",
+                 cache_dir: str | os.PathLike | None | bool = None,
+                 threads: int | None = None) -> None:
+        self.manifest = manifest
+        self.backend = resolve_backend(backend)
+        self.runners = {
+            name: make_runner(manifest.graph_path(name), spec, self.backend, threads).activate()
+            for name, spec in manifest.graphs.items()
+        }
+        c = manifest.constants
+        self.preprocessing = c["preprocessing"]
+        self.inference = c["inference"]
+        self.templates: list[str] = c["text"]["templates"]
+        self.tokenizer = ClipTokenizer(context_length=c["text"]["context_length"])
+        train = c["train_vocabulary"]
+        self.train_vocabulary = Vocabulary(tuple(tuple(n) for n in train["names"]),
+                                           tuple(bool(t) for t in train["isthing"]))
+        directory = None if cache_dir is False else Path(cache_dir or default_cache_dir())
+        encoder_key = hashlib.sha256(json.dumps(
+            [manifest.graphs[io.CLIP_TEXT].sha256, self.templates, c["text"].get("bpe_sha256"),
+             c["text"]["context_length"]]).encode()).hexdigest()
+        self.cache = VocabularyCache(encoder_key, directory)
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="frozenseg-encoder")
+        self._vocab: VocabularyState | None = None
+
+    @classmethod
+    def from_artifacts(cls, folder: str | os.PathLike, backend: str = "auto",
+                       cache_dir: str | os.PathLike | None | bool = None,
+                       threads: int | None = None, verify: bool = True) -> "Segmenter":
+        """Load `folder/manifest.json`, check every artifact's sha256, open the backend."""
+        manifest = load_manifest(folder)
+        if verify:
+            verify_artifacts(manifest)
+        return cls(manifest, backend, cache_dir, threads)
+
+    # -- vocabulary ---------------------------------------------------------------------------
+    def set_vocabulary(self, source: Any, train_vocabulary: Any = None) -> CacheStats:
+        """Classes to segment (file, JSON list, 'cat,dog' string or list; see parse_vocabulary).
+
+        A bad vocabulary (malformed, empty, duplicate, a name too long for CLIP's context) raises
+        before the current one is replaced, so it changes nothing."""
+        vocab = source if isinstance(source, Vocabulary) else parse_vocabulary(source)
+        train = self.train_vocabulary if train_vocabulary is None else parse_vocabulary(train_vocabulary)
+        flat, index, mask = padded_synonym_index(vocab)
+        rows = self.cache.rows(flat, self._encode_synonyms)
+        self._vocab = VocabularyState(
+            vocabulary=vocab,
+            text_embeddings=padded_embeddings(rows, index),
+            synonym_mask=np.ascontiguousarray(mask, dtype=bool),
+            seen=np.asarray(seen_flags(vocab, train), dtype=bool),
+        )
+        return self.cache.stats
+
+    def _encode_synonyms(self, synonyms: list[str]) -> np.ndarray:
+        prompts = [t.format(s) for s in synonyms for t in self.templates]
+        tokens = self.tokenizer(prompts)
+        runner = self.runners[io.CLIP_TEXT]
+        feats = np.concatenate([
+            runner.infer({"tokens": tokens[i : i + TEXT_BATCH]})["text_features"]
+            for i in range(0, len(tokens), TEXT_BATCH)
+        ])
+        return average_templates(feats, len(self.templates))
+
+    @property
+    def vocabulary(self) -> Vocabulary | None:
+        return None if self._vocab is None else self._vocab.vocabulary
+
+    # -- images -------------------------------------------------------------------------------
+    def prepare(self, image: Any, resize: tuple[int, int] | None | str = "default") -> PreparedImage:
+        rgb = load_image(image)
+        pp = self.preprocessing
+        if resize == "default":
+            resize = (pp["resize_short"], pp["resize_max"])
+        return preprocess(
+            rgb, resize=resize, clip_mean=pp["clip_mean"], clip_std=pp["clip_std"],
+            sam_mean=pp["sam_mean"], sam_std=pp["sam_std"], pad_multiple=pp["pad_multiple"],
+            sam_size=pp["sam_size"],
+        )
+
+    def run_graphs(self, prepared: PreparedImage, state: VocabularyState) -> dict[str, np.ndarray]:
+        """Both encoders (concurrently), then the decoder; batch dimension dropped."""
+        clip = self._pool.submit(self.runners[io.CLIP_IMAGE].infer, {"image": prepared.clip_input})
+        sam = self.runners[io.SAM_IMAGE].infer({"image": prepared.sam_input})
+        feed = {**clip.result(), **sam, "text_embeddings": state.text_embeddings,
+                "synonym_mask": state.synonym_mask, "seen": state.seen}
+        out = self.runners[io.DECODER].infer(feed)
+        return {k: v[0] for k, v in out.items()}
+
+    def segment(self, image: Any, task: str = "semantic",
+                resize: tuple[int, int] | None | str = "default") -> SegmentationResult:
+        """Segment one image (path, HxWx3 uint8 array or PIL image) with the current vocabulary."""
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+        state = self._vocab
+        if state is None:
+            raise RuntimeError("call set_vocabulary(...) before segment(...)")
+        t0 = time.perf_counter()
+        prepared = self.prepare(image, resize)
+        t1 = time.perf_counter()
+        raw = self.run_graphs(prepared, state)
+        t2 = time.perf_counter()
+        result = postprocess(raw, prepared, state.vocabulary, task, self.inference)
+        result.timings = {"preprocess": t1 - t0, "graphs": t2 - t1,
+                          "postprocess": time.perf_counter() - t2}
+        return result
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        for runner in self.runners.values():
+            runner.deactivate()
+
+    def __enter__(self) -> "Segmenter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def postprocess(raw: dict[str, np.ndarray], prepared: PreparedImage, vocab: Vocabulary,
+                task: str, inference: dict[str, Any]) -> SegmentationResult:
+    """Official post-processing of one task at the output size."""
+    masks = post.masks_to_output(raw["pred_masks"], prepared.padded_size, prepared.image_size,
+                                 prepared.output_size)
+    probs = raw["class_probs"]
+    result = SegmentationResult(task=task, class_names=vocab.display_names, isthing=vocab.isthing,
+                                image_size=prepared.output_size)
+    if task == "semantic":
+        scores = post.semantic_inference(probs, masks)
+        result.semantic_scores = scores
+        result.semantic_labels = scores.argmax(0).astype(np.int32)
+    elif task == "panoptic":
+        result.panoptic_seg, result.segments_info = post.panoptic_inference(
+            probs, masks, vocab.isthing, inference["object_mask_threshold"],
+            inference["overlap_threshold"])
+    else:
+        result.instance_masks, result.instance_scores, result.instance_classes = (
+            post.instance_inference(probs, masks, vocab.isthing, inference["instance_topk"],
+                                    things_only=True))
+    return result
