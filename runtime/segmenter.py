@@ -177,13 +177,18 @@ class Segmenter:
             sam_size=pp["sam_size"],
         )
 
-    def run_graphs(self, prepared: PreparedImage, state: VocabularyState) -> dict[str, np.ndarray]:
-        """Both encoders (concurrently), then the decoder; batch dimension dropped."""
-        clip = self._pool.submit(self.runners[io.CLIP_IMAGE].infer, {"image": prepared.clip_input})
-        sam = self.runners[io.SAM_IMAGE].infer({"image": prepared.sam_input})
-        feed = {**clip.result(), **sam, "text_embeddings": state.text_embeddings,
+    def run_graphs(self, prepared: PreparedImage, state: VocabularyState,
+                   timings: dict[str, float] | None = None) -> dict[str, np.ndarray]:
+        """Both encoders (concurrently), then the decoder; batch dimension dropped.
+
+        `timings` receives each graph's own wall time (the encoders overlap)."""
+        timings = {} if timings is None else timings
+        clip = self._pool.submit(_timed, self.runners[io.CLIP_IMAGE], {"image": prepared.clip_input})
+        sam, timings[io.SAM_IMAGE] = _timed(self.runners[io.SAM_IMAGE], {"image": prepared.sam_input})
+        clip_out, timings[io.CLIP_IMAGE] = clip.result()
+        feed = {**clip_out, **sam, "text_embeddings": state.text_embeddings,
                 "synonym_mask": state.synonym_mask, "seen": state.seen}
-        out = self.runners[io.DECODER].infer(feed)
+        out, timings[io.DECODER] = _timed(self.runners[io.DECODER], feed)
         return {k: v[0] for k, v in out.items()}
 
     def segment(self, image: Any, task: str = "semantic",
@@ -196,12 +201,14 @@ class Segmenter:
             raise RuntimeError("call set_vocabulary(...) before segment(...)")
         t0 = time.perf_counter()
         prepared = self.prepare(image, resize)
+        timings = {"preprocess": time.perf_counter() - t0}
         t1 = time.perf_counter()
-        raw = self.run_graphs(prepared, state)
+        raw = self.run_graphs(prepared, state, timings)
+        timings["graphs"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         result = postprocess(raw, prepared, state.vocabulary, task, self.inference)
-        result.timings = {"preprocess": t1 - t0, "graphs": t2 - t1,
-                          "postprocess": time.perf_counter() - t2}
+        timings["postprocess"] = time.perf_counter() - t2
+        result.timings = timings
         return result
 
     def close(self) -> None:
@@ -214,6 +221,12 @@ class Segmenter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _timed(runner: Any, feed: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], float]:
+    start = time.perf_counter()
+    out = runner.infer(feed)
+    return out, time.perf_counter() - start
 
 
 def postprocess(raw: dict[str, np.ndarray], prepared: PreparedImage, vocab: Vocabulary,
