@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -13,7 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from frozenseg_runtime.atomic import write_bytes_atomic
 from frozenseg_runtime.image_io import load_image
+from frozenseg_runtime.outputs import panoptic_labels
 from frozenseg_runtime.visualize import overlay
 from frozenseg_runtime.vocabulary import parse_vocabulary
 
@@ -41,16 +42,6 @@ def _say(msg: str) -> None:
     print(f"[predict] {msg}", file=sys.stderr, flush=True)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write bytes so that `path` is either absent or complete, never half-written."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def save_outputs(out_dir: Path, image: np.ndarray, results: dict[str, Any], names: list[str]) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     labels = results["sem_seg"].argmax(0).astype(np.int32)
@@ -61,28 +52,20 @@ def save_outputs(out_dir: Path, image: np.ndarray, results: dict[str, Any], name
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     written = [out_dir / "outputs.npz", out_dir / "segments_info.json"]
-    write_atomic(written[0], buf.getvalue())
-    write_atomic(written[1], json.dumps(results["segments_info"], indent=1).encode())
+    write_bytes_atomic(written[0], buf.getvalue())
+    write_bytes_atomic(written[1], json.dumps(results["segments_info"], indent=1).encode())
     pictures = {
         "semantic_overlay.png": overlay(image, labels, names),
-        "panoptic_overlay.png": _panoptic_picture(image, results, names),
+        "panoptic_overlay.png": overlay(
+            image, panoptic_labels(results["panoptic_seg"], results["segments_info"]), names
+        ),
     }
     for name, picture in pictures.items():
         png = io.BytesIO()
         picture.save(png, format="PNG")
-        write_atomic(out_dir / name, png.getvalue())
+        write_bytes_atomic(out_dir / name, png.getvalue())
         written.append(out_dir / name)
     return written
-
-
-def _panoptic_picture(image: np.ndarray, results: dict[str, Any], names: list[str]):
-    """Panoptic segments coloured by class (segment 0 = unassigned stays uncoloured)."""
-    seg = results["panoptic_seg"]
-    by_id = {s["id"]: s["category_id"] for s in results["segments_info"]}
-    labels = np.full(seg.shape, -1, dtype=np.int64)
-    for seg_id, cat in by_id.items():
-        labels[seg == seg_id] = cat
-    return overlay(image, labels, names)
 
 
 def run_predict(args: argparse.Namespace) -> int:

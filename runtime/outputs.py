@@ -12,18 +12,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from .atomic import write_bytes_atomic
 from .segmenter import SegmentationResult
 from .visualize import overlay
-
-
-def _write(path: Path, data: bytes) -> Path:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
 
 
 def _png(image: Image.Image) -> bytes:
@@ -46,10 +37,11 @@ def coco_panoptic_png(panoptic: np.ndarray) -> Image.Image:
     return Image.fromarray(rgb)
 
 
-def _panoptic_labels(result: SegmentationResult) -> np.ndarray:
-    labels = np.full(result.panoptic_seg.shape, -1, np.int64)
-    for seg in result.segments_info:
-        labels[result.panoptic_seg == seg["id"]] = seg["category_id"]
+def panoptic_labels(panoptic_seg: np.ndarray, segments_info: list[dict[str, Any]]) -> np.ndarray:
+    """Class index per pixel of a panoptic map (-1 where no segment)."""
+    labels = np.full(panoptic_seg.shape, -1, np.int64)
+    for seg in segments_info:
+        labels[panoptic_seg == seg["id"]] = seg["category_id"]
     return labels
 
 
@@ -93,22 +85,22 @@ def save_result(result: SegmentationResult, image: np.ndarray, out_dir: str | os
     names = list(result.class_names)
     written = []
     if result.semantic_labels is not None:
-        written.append(_write(out / f"{stem}_labels.png", _png(label_png(result.semantic_labels))))
+        written.append(write_bytes_atomic(out / f"{stem}_labels.png", _png(label_png(result.semantic_labels))))
         labels = result.semantic_labels
     elif result.panoptic_seg is not None:
-        written.append(_write(out / f"{stem}_panoptic.png", _png(coco_panoptic_png(result.panoptic_seg))))
+        written.append(write_bytes_atomic(out / f"{stem}_panoptic.png", _png(coco_panoptic_png(result.panoptic_seg))))
         coco = {"file_name": f"{stem}_panoptic.png", "segments_info": [
             {"id": s["id"], "category_id": s["category_id"], "isthing": s["isthing"],
              "score": s.get("score")} for s in result.segments_info]}
-        written.append(_write(out / f"{stem}_panoptic.json", json.dumps(coco, indent=1).encode()))
-        labels = _panoptic_labels(result)
+        written.append(write_bytes_atomic(out / f"{stem}_panoptic.json", json.dumps(coco, indent=1).encode()))
+        labels = panoptic_labels(result.panoptic_seg, result.segments_info)
     else:
         buf = io.BytesIO()
         np.savez_compressed(buf, masks=result.instance_masks, scores=result.instance_scores,
                             classes=result.instance_classes)
-        written.append(_write(out / f"{stem}_instances.npz", buf.getvalue()))
+        written.append(write_bytes_atomic(out / f"{stem}_instances.npz", buf.getvalue()))
         labels = _instance_labels(result)
-    written.append(_write(out / f"{stem}_overlay.png", _png(overlay(image, labels, names))))
-    written.append(_write(out / f"{stem}_summary.json",
+    written.append(write_bytes_atomic(out / f"{stem}_overlay.png", _png(overlay(image, labels, names))))
+    written.append(write_bytes_atomic(out / f"{stem}_summary.json",
                           json.dumps(summary(result, stem), indent=1).encode()))
     return written

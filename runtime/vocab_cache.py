@@ -9,6 +9,7 @@ one row per synonym; disk holds one file per vocabulary (written atomically).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import threading
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .atomic import write_bytes_atomic
 
 EncodeFn = Callable[[Sequence[str]], np.ndarray]  # synonyms -> (N, E) normalised rows
 
@@ -96,10 +99,6 @@ class VocabularyCache:
         if path is None:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        try:
-            with open(tmp, "wb") as f:
-                np.savez(f, rows=rows, key=np.array(self.vocabulary_key(synonyms)))
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        buf = io.BytesIO()
+        np.savez(buf, rows=rows, key=np.array(self.vocabulary_key(synonyms)))
+        write_bytes_atomic(path, buf.getvalue())

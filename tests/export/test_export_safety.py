@@ -3,7 +3,6 @@ interrupted export leaves nothing half-written."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
