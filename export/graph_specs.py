@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from frozenseg_reference.model import FrozenSegModel
+from frozenseg_reference.presets import CONTEXT_LENGTH
 from frozenseg_runtime import graph_io as io
 
 # Declared ranges (min, opt, max). Image sides are multiples of 32 in 320..1344: the official
@@ -22,6 +23,7 @@ IMAGE_OPT = (800, 1088)
 CLASSES = (1, 150, 2048)
 SYNONYMS = (1, 16, 128)  # PASCAL VOC's official list has a class with 74 synonyms
 TEXT_BATCH = (1, 224, 1024)
+TEXT_SEQUENCE = (2, 16, CONTEXT_LENGTH)  # the context, or shorter when padding is dropped
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,8 @@ def _image_dims() -> dict[str, Any]:
 
 
 def _text_dims() -> dict[str, Any]:
-    return {"tokens": {0: torch.export.Dim("batch", min=1, max=TEXT_BATCH[2])}}
+    return {"tokens": {0: torch.export.Dim("batch", min=1, max=TEXT_BATCH[2]),
+                       1: torch.export.Dim("sequence", min=2, max=CONTEXT_LENGTH)}}
 
 
 def _decoder_dims() -> dict[str, Any]:
@@ -126,8 +129,7 @@ def _sam_shapes(model):
 
 
 def _text_shapes(model):
-    return {"tokens": ["batch", model.preset.context_length],
-            "text_features": ["batch", model.preset.embed_dim]}
+    return {"tokens": ["batch", "sequence"], "text_features": ["batch", model.preset.embed_dim]}
 
 
 def _decoder_shapes(model):
@@ -169,7 +171,8 @@ SPECS: dict[str, GraphSpec] = {
         example=_text_example,
         dynamic_shapes=_text_dims,
         shapes=_text_shapes,
-        dims={"batch": _range(TEXT_BATCH)},
+        # sequence: 77 (the context) or shorter, down to the longest prompt of the batch
+        dims={"batch": _range(TEXT_BATCH), "sequence": _range(TEXT_SEQUENCE)},
     ),
     io.DECODER: GraphSpec(
         io.DECODER,

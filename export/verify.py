@@ -104,7 +104,9 @@ def graph_feeds(model: FrozenSegModel, name: str) -> list[dict[str, np.ndarray]]
     if name == io.CLIP_TEXT:
         prompts = [t.format(c) for c in ("cat", "traffic light", "crème brûlée") for t in VILD_TEMPLATES]
         tokens = tokenize(prompts, model.preset.context_length).numpy()
-        return [{"tokens": tokens[:5]}, {"tokens": tokens}]
+        # the full context, and trailing padding dropped (what the runtime sends)
+        return [{"tokens": tokens[:5]}, {"tokens": tokens},
+                {"tokens": tokens[:, : int(tokens.argmax(-1).max()) + 1]}]
     feeds = []
     with torch.no_grad():
         for (h, w), (k, s) in (((320, 352), (8, 2)), ((416, 320), (150, 3))):

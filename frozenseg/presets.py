@@ -30,6 +30,9 @@ VILD_TEMPLATES: tuple[str, ...] = (
 )
 
 
+CONTEXT_LENGTH = 77  # CLIP's text context, in tokens
+
+
 @dataclass(frozen=True)
 class SamConfig:
     """segment-anything ImageEncoderViT hyper-parameters (`build_sam.py`)."""
@@ -111,7 +114,7 @@ class Preset:
     gn_groups: int = 32
     sam_feature_fuse_level: int = 0
     sam_query_fuse_level: int = 2
-    context_length: int = 77
+    context_length: int = CONTEXT_LENGTH
     preprocessing: Preprocessing = field(default_factory=Preprocessing)
     inference: Inference = field(default_factory=Inference)
 

@@ -156,7 +156,7 @@ class Segmenter:
         tokens = self.tokenizer(prompts)
         runner = self.runners[io.CLIP_TEXT]
         feats = np.concatenate([
-            runner.infer({"tokens": tokens[i : i + TEXT_BATCH]})["text_features"]
+            runner.infer({"tokens": _drop_padding(tokens[i : i + TEXT_BATCH])})["text_features"]
             for i in range(0, len(tokens), TEXT_BATCH)
         ])
         return average_templates(feats, len(self.templates))
@@ -221,6 +221,12 @@ class Segmenter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _drop_padding(tokens: np.ndarray) -> np.ndarray:
+    """Cut trailing padding common to the batch: the text graph is causal and reads the
+    end-of-text token (the highest id), so the result is the same and ~5x cheaper."""
+    return np.ascontiguousarray(tokens[:, : int(tokens.argmax(-1).max()) + 1])
 
 
 def _timed(runner: Any, feed: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], float]:

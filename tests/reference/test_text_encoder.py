@@ -44,3 +44,13 @@ def test_vocabulary_tensors_equal_official_flat_classifier(tiny_model):
     assert counts == [2, 1, 3]
     torch.testing.assert_close(emb[mask], rows, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(emb[mask].norm(dim=-1), torch.ones(6))
+
+
+def test_dropping_trailing_padding_gives_the_same_features(tiny_model):
+    tokens = tokenize(["a photo of a cat.", "There is a large traffic light in the scene."], 77)
+    length = int(tokens.argmax(-1).max()) + 1
+    with torch.no_grad():
+        full = tiny_model.clip_text(tokens)
+        short = tiny_model.clip_text(tokens[:, :length])
+    assert length < 20
+    torch.testing.assert_close(short, full, rtol=1e-5, atol=1e-6)
