@@ -54,9 +54,22 @@ class ExportError(RuntimeError):
     """Export failed its own checks (graph hygiene, TensorRT readiness or parity)."""
 
 
+def source_digest() -> str:
+    """Hash of the reference and exporter source: changed code means a new export."""
+    import frozenseg_reference
+
+    digest = hashlib.sha256()
+    for package in (Path(frozenseg_reference.__file__).parent, Path(__file__).parent):
+        for path in sorted(package.rglob("*.py")):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def export_key(options: ExportOptions, weights: dict[str, Any], train_vocab: Vocabulary) -> str:
     """Content hash of everything that determines the artifacts."""
     ident = {
+        "source": source_digest(),
         "weights": weights,
         "preset": get_preset(options.preset).to_dict(),
         "train_vocabulary": [list(n) for n in train_vocab.names],
