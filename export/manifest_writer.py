@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
-import os
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +11,7 @@ import open_clip.tokenizer
 
 from frozenseg_reference.model import FrozenSegModel
 from frozenseg_reference.presets import VILD_TEMPLATES
-from frozenseg_runtime.manifest import SCHEMA_VERSION, validate_manifest
+from frozenseg_runtime.manifest import SCHEMA_VERSION, sha256_file, validate_manifest
 from frozenseg_runtime.vocabulary import Vocabulary
 
 from .graph_specs import SPECS
@@ -25,14 +23,6 @@ _ONNX_DTYPES = {
     onnx.TensorProto.INT32: "int32",
     onnx.TensorProto.BOOL: "bool",
 }
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def package_versions() -> dict[str, str]:

@@ -22,12 +22,19 @@ from typing import Any
 from frozenseg_reference.build import build_frozenseg
 from frozenseg_reference.presets import DEFAULT_PRESET, get_preset
 from frozenseg_runtime import graph_io as io
-from frozenseg_runtime.manifest import MANIFEST_NAME, ManifestError, load_manifest
+from frozenseg_runtime.manifest import (
+    MANIFEST_NAME,
+    ArtifactError,
+    ManifestError,
+    load_manifest,
+    sha256_file,
+    verify_artifacts,
+)
 from frozenseg_runtime.vocabulary import Vocabulary, parse_vocabulary
 
 from . import verify
 from .graph_specs import SPECS
-from .manifest_writer import build_manifest, graph_entry, package_versions, sha256_file
+from .manifest_writer import build_manifest, graph_entry, package_versions
 from .onnx_build import OPSET, OnnxExportError, OnnxFromSubgraph, SaveOnnx, SlimOnnx, check_onnx, forbidden_ops
 from .trt_support import TABLE_SOURCE, check_trt_readiness
 
@@ -88,14 +95,10 @@ def up_to_date(out: Path, key: str) -> bool:
         return False
     if manifest.raw.get("export_key") != key:
         return False
-    for spec in manifest.graphs.values():
-        files = [(spec.file, spec.sha256)] + [
-            (e["file"], e["sha256"]) for e in manifest.raw["graphs"][spec.name].get("external_data", [])
-        ]
-        for name, digest in files:
-            path = out / name
-            if not path.is_file() or sha256_file(path) != digest:
-                return False
+    try:
+        verify_artifacts(manifest)
+    except ArtifactError:
+        return False
     return True
 
 

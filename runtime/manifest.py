@@ -7,6 +7,7 @@ vocabulary...), so nothing is copied by hand. Versioned and validated on load.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -160,3 +161,32 @@ def load_manifest(folder: str | os.PathLike) -> Manifest:
     except (OSError, json.JSONDecodeError) as exc:
         raise ManifestError(f"cannot read {path}: {exc}") from exc
     return validate_manifest(data, root=path.parent)
+
+
+class ArtifactError(FrozenSegError, ValueError):
+    """An artifact is missing or does not match the manifest."""
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_artifacts(manifest: Manifest) -> None:
+    """Every graph file (and external-data file) exists and matches its sha256."""
+    for name, spec in manifest.graphs.items():
+        files = [(spec.file, spec.sha256)] + [
+            (e["file"], e["sha256"]) for e in manifest.raw["graphs"][name].get("external_data", [])
+        ]
+        for file, digest in files:
+            path = manifest.root / file
+            if not path.is_file():
+                raise ArtifactError(f"artifact {path} is missing: re-run frozenseg-deploy export")
+            if sha256_file(path) != digest:
+                raise ArtifactError(
+                    f"artifact {path} does not match the sha256 in manifest.json (corrupt or "
+                    f"replaced): re-run frozenseg-deploy export --force"
+                )

@@ -25,9 +25,8 @@ import numpy as np
 from . import graph_io as io
 from . import postprocess as post
 from .backends import make_runner, resolve_backend
-from .errors import FrozenSegError
 from .image_io import load_image
-from .manifest import Manifest, load_manifest
+from .manifest import Manifest, load_manifest, verify_artifacts
 from .preprocess import PreparedImage, preprocess
 from .text_embedding import average_templates, padded_embeddings
 from .tokenizer import ClipTokenizer
@@ -36,35 +35,6 @@ from .vocabulary import Vocabulary, padded_synonym_index, parse_vocabulary, seen
 
 TASKS = ("semantic", "panoptic", "instance")
 TEXT_BATCH = 256
-
-
-class ArtifactError(FrozenSegError, ValueError):
-    """An artifact is missing or does not match the manifest."""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 22):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def verify_artifacts(manifest: Manifest) -> None:
-    """Every graph file (and external-data file) exists and matches its sha256."""
-    for name, spec in manifest.graphs.items():
-        files = [(spec.file, spec.sha256)] + [
-            (e["file"], e["sha256"]) for e in manifest.raw["graphs"][name].get("external_data", [])
-        ]
-        for file, digest in files:
-            path = manifest.root / file
-            if not path.is_file():
-                raise ArtifactError(f"artifact {path} is missing: re-run frozenseg-deploy export")
-            if _sha256(path) != digest:
-                raise ArtifactError(
-                    f"artifact {path} does not match the sha256 in manifest.json (corrupt or "
-                    f"replaced): re-run frozenseg-deploy export --force"
-                )
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from PIL import Image
 from frozenseg_runtime.backends import BackendError, resolve_backend
 from frozenseg_runtime.errors import ImageError, VocabularyError
 from frozenseg_runtime.manifest import ManifestError
-from frozenseg_runtime.segmenter import ArtifactError, Segmenter
+from frozenseg_runtime.manifest import ArtifactError
+from frozenseg_runtime.segmenter import Segmenter
 
 
 @pytest.fixture(scope="module")
