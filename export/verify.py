@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 import torch
 
 from frozenseg_reference.model import FrozenSegModel
@@ -26,8 +24,10 @@ from frozenseg_reference.pipeline import (
 from frozenseg_reference.presets import VILD_TEMPLATES
 from frozenseg_reference.text_classifier import tokenize
 from frozenseg_runtime import graph_io as io
-from frozenseg_runtime.preprocess import PreparedImage, preprocess
-from frozenseg_runtime.text_embedding import average_templates, padded_embeddings
+from frozenseg_runtime.manifest import Manifest
+from frozenseg_runtime.preprocess import preprocess
+from frozenseg_runtime.segmenter import Segmenter, VocabularyState
+from frozenseg_runtime.segmenter import postprocess as runtime_postprocess
 from frozenseg_runtime.vocabulary import Vocabulary, padded_synonym_index, parse_vocabulary
 
 from .graph_specs import SPECS
@@ -131,84 +131,51 @@ def verify_graph(model: FrozenSegModel, name: str, path: str | os.PathLike) -> l
     return as_dicts(report)
 
 
-class OrtChain:
-    """The four ONNX graphs chained on ONNX Runtime CPU, for verification only (the product
-    runtime is frozenseg_runtime)."""
-
-    def __init__(self, folder: str | os.PathLike, files: dict[str, str]) -> None:
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
-        self.sessions = {
-            name: ort.InferenceSession(os.fspath(Path(folder) / files[name]), opts,
-                                       providers=["CPUExecutionProvider"])
-            for name in io.GRAPHS
-        }
-
-    def text_tensors(self, vocab: Vocabulary, context_length: int) -> tuple[np.ndarray, np.ndarray]:
-        flat, index, mask = padded_synonym_index(vocab)
-        prompts = [t.format(s) for s in flat for t in VILD_TEMPLATES]
-        tokens = tokenize(prompts, context_length).numpy()
-        feats = np.concatenate([
-            self.sessions[io.CLIP_TEXT].run(None, {"tokens": tokens[i : i + 256]})[0]
-            for i in range(0, len(tokens), 256)
-        ])
-        rows = average_templates(feats, len(VILD_TEMPLATES))
-        return padded_embeddings(rows, index), mask
-
-    def run(self, prepared: PreparedImage, text: np.ndarray, mask: np.ndarray,
-            seen: np.ndarray) -> dict[str, np.ndarray]:
-        feats = self.sessions[io.CLIP_IMAGE].run(None, {"image": prepared.clip_input})
-        (sam,) = self.sessions[io.SAM_IMAGE].run(None, {"image": prepared.sam_input})
-        feed = dict(zip(io.CLIP_FEATURES, feats))
-        feed.update(sam_embedding=sam, text_embeddings=text, synonym_mask=mask, seen=seen)
-        logits, masks, probs = self.sessions[io.DECODER].run(None, feed)
-        return {"pred_logits": logits[0], "pred_masks": masks[0], "class_probs": probs[0]}
-
-
 def verify_chain(
     model: FrozenSegModel,
-    folder: str | os.PathLike,
-    files: dict[str, str],
+    manifest: Manifest,
     images: list[np.ndarray],
     vocabularies: dict[str, Vocabulary],
     resize: tuple[int, int] | None,
     say: Say,
     text_graph_max_classes: int | None = None,
 ) -> dict[str, Any]:
-    """Semantic label agreement and class-probability error, ORT chain vs PyTorch.
+    """Semantic label agreement and class-probability error: the product runtime (Segmenter
+    on ONNX Runtime CPU, its torch-free tokenizer and numpy code) against the PyTorch pipeline.
 
     A vocabulary with more than `text_graph_max_classes` classes skips the text encoders (both
     sides get the same random unit embeddings): at full size 150 classes are ~2000 prompts,
     minutes per side, and the text graph has its own per-graph parity check."""
-    chain = OrtChain(folder, files)
     out: dict[str, Any] = {}
     kwargs = preprocessing_kwargs(model.preset)
-    for vname, vocab in vocabularies.items():
-        through_text = text_graph_max_classes is None or vocab.num_classes <= text_graph_max_classes
-        if through_text:
-            ref_vocab = encode_vocabulary(model, vocab)
-            text, mask = chain.text_tensors(vocab, model.preset.context_length)
-        else:
-            ref_vocab = random_vocabulary_tensors(model, vocab)
-            text, mask = ref_vocab.text_embeddings.numpy(), ref_vocab.synonym_mask.numpy()
-        seen = ref_vocab.seen.numpy()
-        agree, total, prob_err = 0, 0, 0.0
-        for i, image in enumerate(images):
-            prepared = preprocess(image, resize=resize, **kwargs)
-            ref_raw = run_subgraphs(model, prepared, ref_vocab)
-            ort_raw = chain.run(prepared, text, mask, seen)
-            ref_sem = postprocess(ref_raw, prepared, vocab, model.preset)["sem_seg"].argmax(0)
-            ort_sem = postprocess(ort_raw, prepared, vocab, model.preset)["sem_seg"].argmax(0)
-            agree += int((ref_sem == ort_sem).sum())
-            total += ref_sem.size
-            prob_err = max(prob_err, float(np.abs(ref_raw["class_probs"] - ort_raw["class_probs"]).max()))
-            say(f"chained parity, vocabulary {vname}: image {i + 1}/{len(images)}")
-        out[vname] = {
-            "classes": vocab.num_classes,
-            "text_through_graphs": through_text,
-            "images": len(images),
-            "semantic_label_agreement": agree / total,
-            "class_probs_max_abs": prob_err,
-            "passed": agree / total >= LABEL_AGREEMENT_BAR,
-        }
+    with Segmenter(manifest, backend="onnxruntime-cpu", cache_dir=False) as seg:
+        for vname, vocab in vocabularies.items():
+            through_text = text_graph_max_classes is None or vocab.num_classes <= text_graph_max_classes
+            if through_text:
+                ref_vocab = encode_vocabulary(model, vocab)
+                seg.set_vocabulary(vocab)
+                state = seg.vocabulary_state
+            else:
+                ref_vocab = random_vocabulary_tensors(model, vocab)
+                state = VocabularyState(vocab, ref_vocab.text_embeddings.numpy(),
+                                        ref_vocab.synonym_mask.numpy(), ref_vocab.seen.numpy())
+            agree, total, prob_err = 0, 0, 0.0
+            for i, image in enumerate(images):
+                prepared = preprocess(image, resize=resize, **kwargs)
+                ref_raw = run_subgraphs(model, prepared, ref_vocab)
+                ort_raw = seg.run_graphs(seg.prepare(image, resize), state)
+                ref_sem = postprocess(ref_raw, prepared, vocab, model.preset)["sem_seg"].argmax(0)
+                ort_sem = runtime_postprocess(ort_raw, prepared, vocab, "semantic", seg.inference)
+                agree += int((ref_sem == ort_sem.semantic_labels).sum())
+                total += ref_sem.size
+                prob_err = max(prob_err, float(np.abs(ref_raw["class_probs"] - ort_raw["class_probs"]).max()))
+                say(f"chained parity, vocabulary {vname}: image {i + 1}/{len(images)}")
+            out[vname] = {
+                "classes": vocab.num_classes,
+                "text_through_graphs": through_text,
+                "images": len(images),
+                "semantic_label_agreement": agree / total,
+                "class_probs_max_abs": prob_err,
+                "passed": agree / total >= LABEL_AGREEMENT_BAR,
+            }
     return out

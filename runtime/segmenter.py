@@ -132,6 +132,11 @@ class Segmenter:
         return average_templates(feats, len(self.templates))
 
     @property
+    def vocabulary_state(self) -> VocabularyState | None:
+        """The encoded current vocabulary (None before `set_vocabulary`)."""
+        return self._vocab
+
+    @property
     def vocabulary(self) -> Vocabulary | None:
         return None if self._vocab is None else self._vocab.vocabulary
 

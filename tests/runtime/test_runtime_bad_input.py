@@ -49,11 +49,11 @@ def test_bad_images(seg, tmp_path):
 
 def test_bad_vocabulary_changes_nothing(seg):
     seg.set_vocabulary("cat,dog")
-    before = seg._vocab
+    before = seg.vocabulary_state
     for bad in ["", "cat,cat", "cat,,dog", ["a photo of " + "very " * 80]]:
         with pytest.raises(VocabularyError):
             seg.set_vocabulary(bad)
-        assert seg._vocab is before
+        assert seg.vocabulary_state is before
 
 
 def test_unknown_task(seg):

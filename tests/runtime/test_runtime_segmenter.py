@@ -73,7 +73,7 @@ def test_runtime_matches_the_pytorch_reference(segmenter, tiny_model, index):
         s["category_id"] for s in ref["segments_info"]]
     # All classes as things: no stuff merging, one segment per surviving query.
     vocab = parse_vocabulary([{"names": c["names"], "isthing": True} for c in VOCAB])
-    ours_raw = segmenter.run_graphs(segmenter.prepare(image, resize), segmenter._vocab)
+    ours_raw = segmenter.run_graphs(segmenter.prepare(image, resize), segmenter.vocabulary_state)
     loose = {**segmenter.inference, **LOOSE}
     pan = runtime_postprocess(ours_raw, prepared, vocab, "panoptic", loose)
     theirs = runtime_postprocess(ref_raw, prepared, vocab, "panoptic", loose)
@@ -116,7 +116,7 @@ def test_vocabulary_cache_hits_and_misses(tiny_artifacts, tmp_path):
     with Segmenter.from_artifacts(out, backend="onnxruntime-cpu", cache_dir=cache) as seg:
         stats = seg.set_vocabulary("cat,dog,grass")
         assert (stats.misses, stats.memory_hits, stats.disk_hits) == (1, 0, 0)
-        first = seg._vocab.text_embeddings.copy()
+        first = seg.vocabulary_state.text_embeddings.copy()
         seg.set_vocabulary("cat,dog,grass")
         assert (stats.misses, stats.memory_hits) == (1, 1)
         seg.set_vocabulary("dog,cat")  # same synonyms, other order: memory rows reused
@@ -124,7 +124,7 @@ def test_vocabulary_cache_hits_and_misses(tiny_artifacts, tmp_path):
     with Segmenter.from_artifacts(out, backend="onnxruntime-cpu", cache_dir=cache) as seg:
         stats = seg.set_vocabulary("cat,dog,grass")
         assert (stats.misses, stats.disk_hits) == (0, 1)
-        np.testing.assert_array_equal(seg._vocab.text_embeddings, first)
+        np.testing.assert_array_equal(seg.vocabulary_state.text_embeddings, first)
         seg.cache.encoder_key = "another text graph"  # a changed graph must not be served
         seg.cache._rows.clear()
         seg.set_vocabulary("cat,dog,grass")
@@ -135,8 +135,8 @@ def test_cached_embeddings_equal_the_reference_text_classifier(segmenter, tiny_m
     from frozenseg_reference.pipeline import encode_vocabulary as ref_encode
 
     ref = ref_encode(tiny_model, parse_vocabulary(VOCAB))
-    mask = segmenter._vocab.synonym_mask
+    mask = segmenter.vocabulary_state.synonym_mask
     np.testing.assert_array_equal(mask, ref.synonym_mask.numpy())
-    np.testing.assert_allclose(segmenter._vocab.text_embeddings[mask], ref.text_embeddings.numpy()[mask],
+    np.testing.assert_allclose(segmenter.vocabulary_state.text_embeddings[mask], ref.text_embeddings.numpy()[mask],
                                atol=1e-5)
-    np.testing.assert_array_equal(segmenter._vocab.seen, ref.seen.numpy())
+    np.testing.assert_array_equal(segmenter.vocabulary_state.seen, ref.seen.numpy())
