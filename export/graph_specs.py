@@ -27,7 +27,7 @@ TEXT_SEQUENCE = (2, 16, CONTEXT_LENGTH)  # the context, or shorter when padding 
 
 
 @dataclass(frozen=True)
-class GraphSpec:
+class ExportUnit:
     """One export unit."""
 
     name: str
@@ -149,8 +149,8 @@ def _decoder_shapes(model):
 
 _FEATURE_DIMS = {f"{a}{s}": _side(s, i) for s in (4, 8, 16, 32) for i, a in enumerate("hw")}
 
-SPECS: dict[str, GraphSpec] = {
-    io.CLIP_IMAGE: GraphSpec(
+SPECS: dict[str, ExportUnit] = {
+    io.CLIP_IMAGE: ExportUnit(
         io.CLIP_IMAGE,
         module=lambda m: m.clip_image,
         example=_image_example,
@@ -158,14 +158,14 @@ SPECS: dict[str, GraphSpec] = {
         shapes=_image_shapes,
         dims={"height": _side(1, 0), "width": _side(1, 1), **_FEATURE_DIMS},
     ),
-    io.SAM_IMAGE: GraphSpec(
+    io.SAM_IMAGE: ExportUnit(
         io.SAM_IMAGE,
         module=lambda m: m.sam_image,
         example=_sam_example,
         dynamic_shapes=lambda: None,
         shapes=_sam_shapes,
     ),
-    io.CLIP_TEXT: GraphSpec(
+    io.CLIP_TEXT: ExportUnit(
         io.CLIP_TEXT,
         module=lambda m: m.clip_text,
         example=_text_example,
@@ -174,7 +174,7 @@ SPECS: dict[str, GraphSpec] = {
         # sequence: 77 (the context) or shorter, down to the longest prompt of the batch
         dims={"batch": _range(TEXT_BATCH), "sequence": _range(TEXT_SEQUENCE)},
     ),
-    io.DECODER: GraphSpec(
+    io.DECODER: ExportUnit(
         io.DECODER,
         module=lambda m: m.decoder,
         example=_decoder_example,

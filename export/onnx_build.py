@@ -16,7 +16,7 @@ from pathlib import Path
 import onnx
 import torch
 
-from .graph_specs import GraphSpec
+from .graph_specs import ExportUnit
 
 OPSET = 18  # >= 17 (LayerNormalization); Q/DQ with per-axis scales also needs >= 13
 TWO_GB = 2**31
@@ -34,7 +34,7 @@ class OnnxExportError(RuntimeError):
 class OnnxFromSubgraph:
     """Export one subgraph of a model to an in-memory ONNX model."""
 
-    def __init__(self, spec: GraphSpec, opset: int = OPSET) -> None:
+    def __init__(self, spec: ExportUnit, opset: int = OPSET) -> None:
         self.spec = spec
         self.opset = opset
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from frozenseg_reference.build import build_frozenseg
+from frozenseg_reference.pipeline import default_train_vocabulary
 from frozenseg_reference.presets import DEFAULT_PRESET, get_preset
 from frozenseg_runtime import graph_io as io
 from frozenseg_runtime.manifest import (
@@ -150,7 +151,7 @@ def run_export(out: str | os.PathLike, options: ExportOptions, say: Say = _say) 
     out = Path(out).resolve()
     started = time.perf_counter()
     train_vocab = (parse_vocabulary(options.train_vocabulary) if options.train_vocabulary
-                   else None)
+                   else default_train_vocabulary())
     if options.checkpoint is None:
         weights = {"source": "synthetic", "seed": options.seed}
         say(f"no --checkpoint: exporting SYNTHETIC weights (seed {options.seed})")
@@ -158,9 +159,6 @@ def run_export(out: str | os.PathLike, options: ExportOptions, say: Say = _say) 
         say(f"hashing checkpoint {options.checkpoint} ...")
         weights = {"source": "checkpoint", "file": Path(options.checkpoint).name,
                    "sha256": sha256_file(options.checkpoint)}
-    from frozenseg_reference.pipeline import default_train_vocabulary
-
-    train_vocab = train_vocab or default_train_vocabulary()
     key = export_key(options, weights, train_vocab)
     if not options.force and up_to_date(out, key):
         say(f"{out} is up to date (export key {key[:12]}); nothing to do (use --force to redo)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ import numpy as np
 import torch
 
 from frozenseg_runtime import postprocess as post
-from frozenseg_runtime.preprocess import PreparedImage, preprocess
+from frozenseg_runtime.preprocess import PreparedImage, prepare_kwargs, preprocess
 from frozenseg_runtime.vocabulary import Vocabulary, parse_vocabulary, seen_flags
 
 from .model import FrozenSegModel
@@ -22,6 +23,7 @@ from .text_classifier import vocabulary_tensors
 Progress = Callable[[str], None]
 
 
+@functools.lru_cache(maxsize=1)
 def default_train_vocabulary() -> Vocabulary:
     """COCO panoptic (133 classes), the training vocabulary of the released checkpoints."""
     path = resources.files("frozenseg_reference") / "data" / "coco_panoptic.json"
@@ -30,15 +32,7 @@ def default_train_vocabulary() -> Vocabulary:
 
 
 def preprocessing_kwargs(preset: Preset) -> dict[str, Any]:
-    pp = preset.preprocessing
-    return dict(
-        clip_mean=pp.clip_mean,
-        clip_std=pp.clip_std,
-        sam_mean=pp.sam_mean,
-        sam_std=pp.sam_std,
-        pad_multiple=pp.pad_multiple,
-        sam_size=pp.sam_size,
-    )
+    return prepare_kwargs(vars(preset.preprocessing))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ kept). Every constant is an argument because it comes from the model's manifest.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 from PIL import Image
@@ -25,6 +25,7 @@ __all__ = [
     "pad_bottom_right",
     "prepare_image",
     "preprocess",
+    "prepare_kwargs",
     "validate_image",
 ]
 
@@ -134,6 +135,15 @@ def prepare_image(
         padded_size=(int(clip.shape[1]), int(clip.shape[2])),
         output_size=(h, w),
     )
+
+
+PREPARE_KEYS = ("clip_mean", "clip_std", "sam_mean", "sam_std", "pad_multiple", "sam_size")
+
+
+def prepare_kwargs(constants: Mapping[str, Any]) -> dict[str, Any]:
+    """`prepare_image`'s keyword arguments picked from a preprocessing-constants mapping (the
+    manifest's `constants.preprocessing`, or a preset's `Preprocessing` as a dict)."""
+    return {key: constants[key] for key in PREPARE_KEYS}
 
 
 def preprocess(

@@ -27,14 +27,14 @@ from . import postprocess as post
 from .backends import make_runner, resolve_backend
 from .image_io import load_image
 from .manifest import Manifest, load_manifest, verify_artifacts
-from .preprocess import PreparedImage, preprocess
+from .preprocess import PreparedImage, prepare_kwargs, preprocess
 from .text_embedding import average_templates, padded_embeddings
 from .tokenizer import ClipTokenizer
 from .vocab_cache import CacheStats, VocabularyCache, default_cache_dir
 from .vocabulary import Vocabulary, padded_synonym_index, parse_vocabulary, seen_flags
 
 TASKS = ("semantic", "panoptic", "instance")
-TEXT_BATCH = 256
+TEXT_BATCH = 256  # prompts per text-graph call, capped by the graph's declared batch range
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,7 @@ class Segmenter:
             [manifest.graphs[io.CLIP_TEXT].sha256, self.templates, c["text"].get("bpe_sha256"),
              c["text"]["context_length"]]).encode()).hexdigest()
         self.cache = VocabularyCache(encoder_key, directory)
+        self.text_batch = min(TEXT_BATCH, manifest.graphs[io.CLIP_TEXT].dims["batch"]["max"])
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="frozenseg-encoder")
         self._vocab: VocabularyState | None = None
 
@@ -126,8 +127,8 @@ class Segmenter:
         tokens = self.tokenizer(prompts)
         runner = self.runners[io.CLIP_TEXT]
         feats = np.concatenate([
-            runner.infer({"tokens": _drop_padding(tokens[i : i + TEXT_BATCH])})["text_features"]
-            for i in range(0, len(tokens), TEXT_BATCH)
+            runner.infer({"tokens": _drop_padding(tokens[i : i + self.text_batch])})["text_features"]
+            for i in range(0, len(tokens), self.text_batch)
         ])
         return average_templates(feats, len(self.templates))
 
@@ -146,11 +147,7 @@ class Segmenter:
         pp = self.preprocessing
         if resize == "default":
             resize = (pp["resize_short"], pp["resize_max"])
-        return preprocess(
-            rgb, resize=resize, clip_mean=pp["clip_mean"], clip_std=pp["clip_std"],
-            sam_mean=pp["sam_mean"], sam_std=pp["sam_std"], pad_multiple=pp["pad_multiple"],
-            sam_size=pp["sam_size"],
-        )
+        return preprocess(rgb, resize=resize, **prepare_kwargs(pp))
 
     def run_graphs(self, prepared: PreparedImage, state: VocabularyState,
                    timings: dict[str, float] | None = None) -> dict[str, np.ndarray]:
