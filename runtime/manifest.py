@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,8 @@ class GraphSpec:
     outputs: tuple[TensorSpec, ...]
     dims: dict[str, dict[str, int]]  # dim name -> {min, opt, max[, multiple]}
     opset: int
-    external_data: tuple[str, ...] = ()
+    external_data: tuple[tuple[str, str], ...] = ()  # (file, sha256) of each external-data file
+    precision: str = "fp32"  # fp32, or the reduced precision this graph was lowered to
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,38 @@ class Manifest:
 
     def graph_path(self, name: str) -> Path:
         return self.root / self.graphs[name].file
+
+    @property
+    def precisions(self) -> tuple[str, ...]:
+        """fp32 (the exported graphs) and every reduced precision written by `quantize`."""
+        return ("fp32",) + tuple(self.raw.get("precisions", {}))
+
+    def with_precision(self, precision: str) -> "Manifest":
+        """This manifest with each graph swapped for its `precision` variant.
+
+        The variants keep the FP32 graph's inputs, outputs and shape ranges (I/O stays FP32),
+        so only the file, digests and precision change."""
+        if precision == "fp32":
+            return self
+        variants = self.raw.get("precisions", {})
+        if precision not in variants:
+            raise ManifestError(
+                f"precision {precision!r} is not in {self.root / MANIFEST_NAME} (has "
+                f"{', '.join(self.precisions)}): run frozenseg-deploy quantize --artifacts "
+                f"{self.root} --precision {precision}"
+            )
+        entries = _section(variants, f"{precision}.graphs")
+        graphs = {}
+        for name, spec in self.graphs.items():
+            entry = entries.get(name)
+            where = f"precisions.{precision}.graphs.{name}"
+            missing = [k for k in ("file", "sha256", "precision") if not isinstance(entry, dict) or k not in entry]
+            if missing:
+                raise ManifestError(f"{where} lacks {missing}")
+            graphs[name] = replace(spec, file=entry["file"], sha256=entry["sha256"],
+                                   external_data=_external(entry, where),
+                                   precision=entry["precision"])
+        return Manifest(raw=self.raw, graphs=graphs, root=self.root)
 
 
 def _section(data: dict[str, Any], dotted: str) -> dict[str, Any]:
@@ -102,6 +135,15 @@ def _tensors(items: Any, where: str) -> tuple[TensorSpec, ...]:
     return tuple(out)
 
 
+def _external(entry: dict[str, Any], where: str) -> tuple[tuple[str, str], ...]:
+    items = entry.get("external_data", [])
+    if not isinstance(items, list) or any(
+        not isinstance(e, dict) or "file" not in e or "sha256" not in e for e in items
+    ):
+        raise ManifestError(f"{where}.external_data must be a list of {{file, sha256}}")
+    return tuple((e["file"], e["sha256"]) for e in items)
+
+
 def _graph(name: str, entry: Any) -> GraphSpec:
     where = f"graphs.{name}"
     missing = [k for k in _GRAPH_KEYS if not isinstance(entry, dict) or k not in entry]
@@ -115,7 +157,7 @@ def _graph(name: str, entry: Any) -> GraphSpec:
         outputs=_tensors(entry["outputs"], where + ".outputs"),
         dims=entry["dims"],
         opset=int(entry["opset"]),
-        external_data=tuple(entry.get("external_data", ())),
+        external_data=_external(entry, where),
     )
     if tuple(t.name for t in spec.inputs) != INPUTS[name]:
         raise ManifestError(f"{where}: inputs {[t.name for t in spec.inputs]} != {list(INPUTS[name])}")
@@ -177,11 +219,8 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
 
 def verify_artifacts(manifest: Manifest) -> None:
     """Every graph file (and external-data file) exists and matches its sha256."""
-    for name, spec in manifest.graphs.items():
-        files = [(spec.file, spec.sha256)] + [
-            (e["file"], e["sha256"]) for e in manifest.raw["graphs"][name].get("external_data", [])
-        ]
-        for file, digest in files:
+    for spec in manifest.graphs.values():
+        for file, digest in ((spec.file, spec.sha256),) + spec.external_data:
             path = manifest.root / file
             if not path.is_file():
                 raise ArtifactError(f"artifact {path} is missing: re-run frozenseg-deploy export")
