@@ -85,6 +85,52 @@ def _run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mixed_arg(text: str) -> dict[str, str]:
+    """`clip_image=fp16,sam_image=int8,...`"""
+    try:
+        pairs = dict(item.split("=", 1) for item in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--mixed takes GRAPH=PRECISION,..., got {text!r}")
+    return {k.strip(): v.strip() for k, v in pairs.items()}
+
+
+def _add_quantize(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "quantize",
+        help="FP16 (with FP32 islands) and INT8 (Q/DQ) graphs, measured against FP32",
+        description="Lower the exported graphs to FP16 with FP32 islands and to INT8 Q/DQ "
+        "(post-training, calibrated on --calibration-images), choosing what stays in higher "
+        "precision by measurement; measure every graph and the whole chain on ONNX Runtime CPU "
+        "against FP32; record it all in manifest.json, precision_report.md and precision_report.png.",
+    )
+    p.add_argument("--artifacts", required=True, help="folder written by `frozenseg-deploy export`")
+    p.add_argument("--precision", nargs="+", default=["fp16", "int8", "mixed"],
+                   choices=("fp16", "int8", "mixed"), help="precisions to make (default: all)")
+    p.add_argument("--calibration-images", help="folder of representative images (INT8 and mixed)")
+    p.add_argument("--calibration-count", type=int, default=8, help="images used for calibration")
+    p.add_argument("--eval-images", help="held-out images for accuracy (default: generated ones)")
+    p.add_argument("--eval-count", type=int, default=2, help="held-out images measured")
+    p.add_argument("--mixed", type=_mixed_arg, default=None, metavar="GRAPH=PRECISION,...",
+                   help="per-graph precision of `mixed` (default clip_image=fp16,sam_image=int8,"
+                        "clip_text=fp16,decoder=fp16)")
+    p.add_argument("--cache-dir", help="calibration range cache (default ARTIFACTS/calibration-cache)")
+    p.add_argument("--require-bars", action="store_true",
+                   help="exit with status 1 when a precision misses its accuracy bars")
+    p.set_defaults(run=_run_quantize)
+
+
+def _run_quantize(args: argparse.Namespace) -> int:
+    from .run_quantize import MIXED_DEFAULT, QuantizeOptions, run_quantize
+
+    options = QuantizeOptions(
+        precisions=tuple(args.precision), calibration_images=args.calibration_images,
+        calibration_count=args.calibration_count, eval_images=args.eval_images,
+        eval_count=args.eval_count, mixed=args.mixed or dict(MIXED_DEFAULT), cache_dir=args.cache_dir)
+    precisions = run_quantize(args.artifacts, options)
+    missed = [p for p, entry in precisions.items() if not entry["end_to_end"]["passes"]]
+    return 1 if missed and args.require_bars else 0
+
+
 def _add_segment(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "segment",
@@ -103,6 +149,9 @@ def _add_segment(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resize", type=lambda t: "none" if t.strip().lower() == "none" else _resize_arg(t),
                    default=None, metavar="SHORT,MAX|none",
                    help="test-time resize (default: the manifest's, i.e. the official 800,1333)")
+    p.add_argument("--precision", default="fp32",
+                   help="graph precision from the manifest: fp32, or fp16/int8/mixed after "
+                        "`frozenseg-deploy quantize` (default fp32)")
     p.add_argument("--cache-dir", help="vocabulary cache folder (default ~/.cache/frozenseg-deploy)")
     p.add_argument("--no-cache", action="store_true", help="keep the vocabulary cache in memory only")
     p.set_defaults(run=_run_segment)
@@ -119,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_predict(sub)
     _add_export(sub)
+    _add_quantize(sub)
     _add_segment(sub)
     return parser
 

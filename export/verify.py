@@ -31,6 +31,7 @@ from frozenseg_runtime.segmenter import postprocess as runtime_postprocess
 from frozenseg_runtime.vocabulary import Vocabulary, padded_synonym_index, parse_vocabulary
 
 from .graph_specs import SPECS
+from .synthetic_images import structured_images as verification_images
 from .parity import as_dicts, compare_graph
 
 # Bars: (bar, absolute?). Features and embeddings: relative error; class probabilities: abs.
@@ -45,22 +46,6 @@ BARS: dict[str, tuple[float, bool]] = {
 LABEL_AGREEMENT_BAR = 0.9999
 
 Say = Callable[[str], None]
-
-
-def verification_images(count: int = 3, seed: int = 0) -> list[np.ndarray]:
-    """Deterministic structured test images of different sizes and aspect ratios."""
-    rng = np.random.default_rng(seed)
-    sizes = [(240, 320), (360, 270), (200, 410), (300, 300)]
-    images = []
-    for i in range(count):
-        h, w = sizes[i % len(sizes)]
-        yy, xx = np.mgrid[0:h, 0:w]
-        img = np.stack([(xx * 255 // w), (yy * 255 // h), ((xx ^ yy) & 255)], -1).astype(np.float32)
-        for _ in range(6):
-            cy, cx, r = rng.integers(0, h), rng.integers(0, w), rng.integers(15, 80)
-            img[(yy - cy) ** 2 + (xx - cx) ** 2 < r * r] = rng.integers(0, 256, 3)
-        images.append(np.clip(img + rng.normal(0, 8, img.shape), 0, 255).astype(np.uint8))
-    return images
 
 
 def vocabulary_150() -> Vocabulary:

@@ -10,12 +10,15 @@ import os
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import FrozenSegError
 from .manifest import GraphSpec
+
+if TYPE_CHECKING:
+    from .trt_backend import TensorRTRunner
 
 BACKENDS = ("auto", "onnxruntime-cpu", "onnxruntime-cuda", "onnxruntime-trt", "tensorrt")
 _ORT_PROVIDERS = {
@@ -23,6 +26,9 @@ _ORT_PROVIDERS = {
     "onnxruntime-cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
     "onnxruntime-trt": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
 }
+# ONNX Runtime 1.32's NCHWc layout transformer crashes (segfault at session creation) on some
+# FP16 graphs with FP32 islands; it only speeds up FP32 convolutions, so lowered graphs skip it.
+LOWERED_PRECISION_DISABLED_OPTIMIZERS = ("NchwcTransformer",)
 _NUMPY_DTYPES = {"float32": np.float32, "float16": np.float16, "int64": np.int64,
                  "int32": np.int32, "bool": np.bool_}
 
@@ -50,11 +56,18 @@ def resolve_backend(name: str) -> str:
     """`auto` -> the fastest installed backend; others are checked to be usable."""
     if name not in BACKENDS:
         raise BackendError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
-    if name == "tensorrt":
-        raise BackendError(
-            "the native TensorRT backend needs the `tensorrt` package and engines built with "
-            "`frozenseg-deploy build`; use onnxruntime-trt or onnxruntime-cpu meanwhile"
-        )
+    if name == "tensorrt":  # never picked by `auto`: it needs engines built on this machine
+        from .trt_env import TensorRTUnavailableError, require_tensorrt
+
+        try:
+            require_tensorrt()
+        except TensorRTUnavailableError as exc:
+            raise BackendError(
+                f"the native TensorRT backend cannot run here: {exc}. It also needs engines built "
+                f"on this machine with `frozenseg-deploy build`; use onnxruntime-trt or "
+                f"onnxruntime-cpu otherwise"
+            ) from exc
+        return name
     ort = _onnxruntime()
     available = set(ort.get_available_providers())
     if name == "auto":
@@ -91,8 +104,10 @@ class OnnxRuntimeRunner:
                 opts.log_severity_level = 3
                 if self.threads:
                     opts.intra_op_num_threads = self.threads
+                disabled = LOWERED_PRECISION_DISABLED_OPTIMIZERS if self.spec.precision != "fp32" else ()
                 self.session = ort.InferenceSession(
-                    os.fspath(self.path), opts, providers=_ORT_PROVIDERS[self.backend]
+                    os.fspath(self.path), opts, providers=_ORT_PROVIDERS[self.backend],
+                    disabled_optimizers=list(disabled),
                 )
         return self
 
@@ -134,8 +149,16 @@ class OnnxRuntimeRunner:
 
 
 def make_runner(path: str | os.PathLike, spec: GraphSpec, backend: str,
-                threads: int | None = None) -> OnnxRuntimeRunner:
-    """The runner of a resolved backend name."""
+                threads: int | None = None) -> OnnxRuntimeRunner | TensorRTRunner:
+    """The runner of a resolved backend name.
+
+    tensorrt: the engine of (spec.name, spec.precision) from the artifacts' engines/index.json,
+    whose recorded ONNX sha256 must be spec.sha256 (EngineMismatchError with the rebuild command
+    otherwise); `threads` does not apply."""
     if backend in _ORT_PROVIDERS:
         return OnnxRuntimeRunner(path, spec, backend, threads)
+    if backend == "tensorrt":
+        from .trt_backend import TensorRTRunner
+
+        return TensorRTRunner(path, spec)
     raise BackendError(f"backend {backend!r} has no runner here")

@@ -10,6 +10,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
 
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
+
 
 def load_image(source: str | os.PathLike | np.ndarray | Image.Image) -> np.ndarray:
     """Read a path, PIL image or array as RGB uint8; grayscale and RGBA are converted."""

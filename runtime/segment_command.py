@@ -15,9 +15,10 @@ from .segmenter import Segmenter
 def run_segment(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     cache = False if args.no_cache else args.cache_dir
-    with Segmenter.from_artifacts(args.artifacts, backend=args.backend, cache_dir=cache) as seg:
+    with Segmenter.from_artifacts(args.artifacts, backend=args.backend, cache_dir=cache,
+                                  precision=args.precision) as seg:
         say = lambda msg: print(f"[segment] {msg}", file=sys.stderr, flush=True)  # noqa: E731
-        say(f"backend {seg.backend}; artifacts verified in {time.perf_counter() - t0:.1f} s")
+        say(f"backend {seg.backend}, precision {args.precision}; artifacts verified in {time.perf_counter() - t0:.1f} s")
         t = time.perf_counter()
         stats = seg.set_vocabulary(args.vocabulary, args.train_vocabulary)
         say(f"vocabulary of {seg.vocabulary.num_classes} classes ready in "

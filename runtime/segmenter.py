@@ -97,9 +97,11 @@ class Segmenter:
     @classmethod
     def from_artifacts(cls, folder: str | os.PathLike, backend: str = "auto",
                        cache_dir: str | os.PathLike | None | bool = None,
-                       threads: int | None = None, verify: bool = True) -> "Segmenter":
-        """Load `folder/manifest.json`, check every artifact's sha256, open the backend."""
-        manifest = load_manifest(folder)
+                       threads: int | None = None, verify: bool = True,
+                       precision: str = "fp32") -> "Segmenter":
+        """Load `folder/manifest.json`, pick the graphs of `precision` (fp32, or fp16/int8/mixed
+        written by `frozenseg-deploy quantize`), check their sha256, open the backend."""
+        manifest = load_manifest(folder).with_precision(precision)
         if verify:
             verify_artifacts(manifest)
         return cls(manifest, backend, cache_dir, threads)
