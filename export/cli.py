@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 from frozenseg_runtime.errors import FrozenSegError
 
+from .build_command import add_build_command
+
 
 def _resize_arg(text: str) -> tuple[int, int] | None:
     """`SHORT,MAX` or `none`."""
@@ -170,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_export(sub)
     _add_quantize(sub)
     _add_segment(sub)
+    add_build_command(sub)
     return parser
 
 

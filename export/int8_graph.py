@@ -38,6 +38,7 @@ SETTINGS = {
     "format": "QDQ",
     "activations": "int8 symmetric (zero point 0)",
     "weights": "int8 symmetric, per channel",
+    "biases": "float (not quantized)",
     "op_types": list(QUANTIZABLE_OPS),
     "calibration": "MinMax",
     "quantizer": "onnxruntime.quantization.quantize_static",
@@ -92,7 +93,8 @@ def quantize_int8(model_path: Path, out_path: Path, feeds: Sequence[Feed], exclu
         use_external_data_format=large,
         calibration_providers=["CPUExecutionProvider"],
         calibration_cache_path=os.fspath(cache_path),
-        extra_options={"ActivationSymmetric": True, "WeightSymmetric": True},
+        # Biases stay float: TensorRT fuses them and has no INT32 DequantizeLinear.
+        extra_options={"ActivationSymmetric": True, "WeightSymmetric": True, "QuantizeBias": False},
     )
     return out_path
 

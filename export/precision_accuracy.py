@@ -47,7 +47,8 @@ def _run(seg: Segmenter, images: Sequence[Any], vocabulary: Vocabulary) -> list[
 
 
 def reference_results(manifest: Manifest, images: Sequence[Any], vocabulary: Vocabulary) -> list[ChainResult]:
-    with Segmenter(manifest.with_precision("fp32"), backend="onnxruntime-cpu", cache_dir=False) as seg:
+    with Segmenter(manifest.with_precision("fp32"), backend="onnxruntime-cpu", cache_dir=False,
+                   memory_arena=False) as seg:
         return _run(seg, images, vocabulary)
 
 
@@ -55,7 +56,7 @@ def end_to_end_accuracy(manifest: Manifest, images: Sequence[Any], vocabulary: V
                         references: list[ChainResult]) -> tuple[dict[str, Any], list[ChainResult]]:
     """Label agreement, mask IoU and class-probability error of `manifest`'s graphs vs FP32
     (figures for the manifest), and the results themselves (for the report's picture)."""
-    with Segmenter(manifest, backend="onnxruntime-cpu", cache_dir=False) as seg:
+    with Segmenter(manifest, backend="onnxruntime-cpu", cache_dir=False, memory_arena=False) as seg:
         results = _run(seg, images, vocabulary)
     agreement = [label_agreement(r.labels, ref.labels) for r, ref in zip(results, references)]
     iou = [mask_iou(r.masks, ref.masks) for r, ref in zip(results, references)]

@@ -71,26 +71,33 @@ class GraphFeeds:
         return h.hexdigest()
 
 
-def collect_feeds(manifest: Manifest, images: Sequence[str | Path | np.ndarray],
-                  vocabulary: Vocabulary, say: Say, text_feeds: int = 4) -> GraphFeeds:
-    """Run the FP32 graphs on `images` and keep every graph's inputs."""
-    feeds: dict[str, list[Feed]] = {name: [] for name in io.GRAPHS}
-    with Segmenter(manifest.with_precision("fp32"), backend="onnxruntime-cpu", cache_dir=False) as seg:
+def collect_feeds(manifest: Manifest, image_sets: dict[str, Sequence[str | Path | np.ndarray]],
+                  vocabulary: Vocabulary, say: Say, text_feeds: int = 4) -> dict[str, GraphFeeds]:
+    """Run the FP32 graphs on each named set of images and keep every graph's inputs.
+
+    One runtime serves every set (its sessions are the largest memory users of the whole
+    quantize step), without ONNX Runtime's memory arena so full-size models fit in RAM."""
+    sets: dict[str, GraphFeeds] = {}
+    with Segmenter(manifest.with_precision("fp32"), backend="onnxruntime-cpu", cache_dir=False,
+                   memory_arena=False) as seg:
         say(f"encoding the {len(vocabulary.names)}-class measurement vocabulary with the FP32 text graph")
         seg.set_vocabulary(vocabulary)
         state = seg.vocabulary_state
         prompts = [t.format(n[0]) for n in vocabulary.names for t in seg.templates]
         tokens = seg.tokenizer(prompts)
-        for start in range(0, min(len(tokens), text_feeds * TEXT_BATCH), TEXT_BATCH):
-            feeds[io.CLIP_TEXT].append({"tokens": _drop_padding(tokens[start : start + TEXT_BATCH])})
-        for i, image in enumerate(images, 1):
-            prepared = seg.prepare(load_image(image))
-            clip = seg.runners[io.CLIP_IMAGE].infer({"image": prepared.clip_input})
-            sam = seg.runners[io.SAM_IMAGE].infer({"image": prepared.sam_input})
-            feeds[io.CLIP_IMAGE].append({"image": prepared.clip_input})
-            feeds[io.SAM_IMAGE].append({"image": prepared.sam_input})
-            feeds[io.DECODER].append({**clip, **sam, "text_embeddings": state.text_embeddings,
-                                      "synonym_mask": state.synonym_mask, "seen": state.seen})
-            say(f"FP32 features of image {i}/{len(images)} "
-                f"({prepared.clip_input.shape[2]}x{prepared.clip_input.shape[3]})")
-    return GraphFeeds(feeds)
+        for set_name, images in image_sets.items():
+            feeds: dict[str, list[Feed]] = {name: [] for name in io.GRAPHS}
+            for start in range(0, min(len(tokens), text_feeds * TEXT_BATCH), TEXT_BATCH):
+                feeds[io.CLIP_TEXT].append({"tokens": _drop_padding(tokens[start : start + TEXT_BATCH])})
+            for i, image in enumerate(images, 1):
+                prepared = seg.prepare(load_image(image))
+                clip = seg.runners[io.CLIP_IMAGE].infer({"image": prepared.clip_input})
+                sam = seg.runners[io.SAM_IMAGE].infer({"image": prepared.sam_input})
+                feeds[io.CLIP_IMAGE].append({"image": prepared.clip_input})
+                feeds[io.SAM_IMAGE].append({"image": prepared.sam_input})
+                feeds[io.DECODER].append({**clip, **sam, "text_embeddings": state.text_embeddings,
+                                          "synonym_mask": state.synonym_mask, "seen": state.seen})
+                say(f"{set_name}: FP32 features of image {i}/{len(images)} "
+                    f"({prepared.clip_input.shape[2]}x{prepared.clip_input.shape[3]})")
+            sets[set_name] = GraphFeeds(feeds)
+    return sets

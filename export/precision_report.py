@@ -15,6 +15,8 @@ from frozenseg_runtime.image_io import load_image
 from frozenseg_runtime.visualize import palette
 from frozenseg_runtime.vocabulary import Vocabulary
 
+from .precision_search import MIN_GAIN
+
 TILE = 320  # width of each picture column
 
 
@@ -46,8 +48,8 @@ def _markdown(precisions: dict[str, Any]) -> str:
             kept = ", ".join(search["kept_groups"]) or "none"
             lines.append(f"| {p} | {graph} | {max(errors.values()):.2e} | {kept} "
                          f"({len(search['nodes'])} nodes) | {tried} |")
-    lines += ["", "A group is kept when keeping it alone removes at least "
-              "20% of the fully-lowered graph's error.", ""]
+    lines += ["", f"A group is kept when keeping it alone removes at least {MIN_GAIN:.0%} of the "
+              "fully-lowered graph's error (figures after each group: its own gain).", ""]
     return "\n".join(lines)
 
 

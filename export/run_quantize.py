@@ -42,7 +42,7 @@ from .precision_accuracy import BARS, end_to_end_accuracy, reference_results
 from .precision_feeds import GraphFeeds, collect_feeds, image_files, measurement_vocabulary
 from .precision_metrics import output_errors
 from .precision_report import write_report
-from .precision_search import MIN_GAIN, choose_groups
+from .precision_search import choose_groups
 from .synthetic_images import structured_images
 
 Say = Callable[[str], None]
@@ -101,6 +101,7 @@ class _Session:
     def __init__(self, model: onnx.ModelProto | Path) -> None:
         opts = ort.SessionOptions()
         opts.log_severity_level = 3
+        opts.enable_cpu_mem_arena = False  # many short-lived sessions: give memory back each run
         source = os.fspath(model) if isinstance(model, Path) else model.SerializeToString()
         self.session = ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"],
                                             disabled_optimizers=list(LOWERED_PRECISION_DISABLED_OPTIMIZERS))
@@ -212,12 +213,13 @@ def run_quantize(artifacts: str | os.PathLike, options: QuantizeOptions, say: Sa
     vocabulary = measurement_vocabulary(manifest)
     evaluation_images = _images(options.eval_images, options.eval_count, seed=11)
     say(f"measuring on {len(evaluation_images)} held-out images and a {len(vocabulary.names)}-class vocabulary")
-    evaluation = collect_feeds(manifest, evaluation_images, vocabulary, say)
-    calibration = evaluation
+    image_sets = {"held-out": evaluation_images}
     if options.calibration_images:
-        files = image_files(options.calibration_images, options.calibration_count)
-        say(f"calibration set: {len(files)} images from {options.calibration_images}")
-        calibration = collect_feeds(manifest, files, vocabulary, say)
+        image_sets["calibration"] = image_files(options.calibration_images, options.calibration_count)
+        say(f"calibration set: {len(image_sets['calibration'])} images from {options.calibration_images}")
+    feeds = collect_feeds(manifest, image_sets, vocabulary, say)
+    evaluation = feeds["held-out"]
+    calibration = feeds.get("calibration", evaluation)
     cache_dir = Path(options.cache_dir) if options.cache_dir else root / "calibration-cache"
 
     graphs: dict[str, dict[str, dict[str, Any]]] = {"fp16": {}, "int8": {}}

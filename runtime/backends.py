@@ -88,8 +88,9 @@ class OnnxRuntimeRunner:
     """One ONNX graph on ONNX Runtime; checks feeds against the manifest before running."""
 
     def __init__(self, path: str | os.PathLike, spec: GraphSpec, backend: str,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, memory_arena: bool = True) -> None:
         self.path = Path(path)
+        self.memory_arena = memory_arena  # off: memory returns after each run (slower, leaner)
         self.spec = spec
         self.backend = backend
         self.threads = threads
@@ -104,6 +105,7 @@ class OnnxRuntimeRunner:
                 opts.log_severity_level = 3
                 if self.threads:
                     opts.intra_op_num_threads = self.threads
+                opts.enable_cpu_mem_arena = self.memory_arena
                 disabled = LOWERED_PRECISION_DISABLED_OPTIMIZERS if self.spec.precision != "fp32" else ()
                 self.session = ort.InferenceSession(
                     os.fspath(self.path), opts, providers=_ORT_PROVIDERS[self.backend],
@@ -149,14 +151,15 @@ class OnnxRuntimeRunner:
 
 
 def make_runner(path: str | os.PathLike, spec: GraphSpec, backend: str,
-                threads: int | None = None) -> OnnxRuntimeRunner | TensorRTRunner:
+                threads: int | None = None, memory_arena: bool = True
+                ) -> OnnxRuntimeRunner | TensorRTRunner:
     """The runner of a resolved backend name.
 
     tensorrt: the engine of (spec.name, spec.precision) from the artifacts' engines/index.json,
     whose recorded ONNX sha256 must be spec.sha256 (EngineMismatchError with the rebuild command
     otherwise); `threads` does not apply."""
     if backend in _ORT_PROVIDERS:
-        return OnnxRuntimeRunner(path, spec, backend, threads)
+        return OnnxRuntimeRunner(path, spec, backend, threads, memory_arena)
     if backend == "tensorrt":
         from .trt_backend import TensorRTRunner
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from .errors import FrozenSegError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 CUDA_PYTHON_HINT = (
     "pip install cuda-python (cuda-python 12.x for a CUDA 12 driver such as JetPack 6's, 13.x for "

@@ -70,11 +70,12 @@ class Segmenter:
 
     def __init__(self, manifest: Manifest, backend: str = "auto",
                  cache_dir: str | os.PathLike | None | bool = None,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, memory_arena: bool = True) -> None:
         self.manifest = manifest
         self.backend = resolve_backend(backend)
         self.runners = {
-            name: make_runner(manifest.graph_path(name), spec, self.backend, threads).activate()
+            name: make_runner(manifest.graph_path(name), spec, self.backend, threads,
+                              memory_arena).activate()
             for name, spec in manifest.graphs.items()
         }
         c = manifest.constants

@@ -85,9 +85,11 @@ class TensorRTRunner:
         self._reset()
 
     def _reset(self) -> None:
-        self._runtime: Any = None
-        self._engine: Any = None
+        # Dropped in this order: context, engine, then the runtime and logger they came from.
         self._context: Any = None
+        self._engine: Any = None
+        self._runtime: Any = None
+        self._logger: Any = None
         self._stream: cuda_rt.Stream | None = None
         self._buffers: dict[str, cuda_rt.DeviceBuffer] = {}
         self._dtypes: dict[str, Any] = {}
@@ -118,7 +120,8 @@ class TensorRTRunner:
                 f"{rebuild_command(self.artifacts, meta.manifest_precision or meta.precision, [meta.graph])}"
             )
         cuda_rt.set_device(self.device)
-        self._runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
+        self._logger = trt.Logger(trt.Logger.WARNING)
+        self._runtime = trt.Runtime(self._logger)
         self._engine = self._runtime.deserialize_cuda_engine(data)
         del data
         if self._engine is None:
@@ -194,7 +197,7 @@ class TensorRTRunner:
             buffer.free()
         if self._stream is not None:
             self._stream.destroy()
-        self._reset()  # drops the engine after the context, then the runtime
+        self._reset()
 
     def __enter__(self) -> "TensorRTRunner":
         return self.activate()

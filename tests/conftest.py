@@ -40,3 +40,26 @@ def tiny_artifacts(tmp_path_factory):
     messages: list[str] = []
     run_export(out, ExportOptions(preset="tiny", text_graph_max_classes=None), say=messages.append)
     return out, messages
+
+
+@pytest.fixture(scope="session")
+def tiny_quantized(tiny_artifacts, tmp_path_factory):
+    """The tiny export lowered to FP16, INT8 and mixed (calibrated on two generated images)."""
+    import shutil
+
+    from PIL import Image
+
+    from frozenseg_export.run_quantize import QuantizeOptions, run_quantize
+    from frozenseg_export.synthetic_images import structured_images
+
+    base = tmp_path_factory.mktemp("quantize")
+    out = base / "artifacts"
+    shutil.copytree(tiny_artifacts[0], out)
+    calibration = base / "calibration"
+    calibration.mkdir()
+    for i, image in enumerate(structured_images(2, seed=3)):
+        Image.fromarray(image).save(calibration / f"image{i}.png")
+    messages: list[str] = []
+    options = QuantizeOptions(calibration_images=str(calibration), calibration_count=2, eval_count=2)
+    precisions = run_quantize(out, options, say=messages.append)
+    return out, calibration, precisions, messages
