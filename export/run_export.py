@@ -35,6 +35,7 @@ from frozenseg_runtime.manifest import (
 from frozenseg_runtime.vocabulary import Vocabulary, parse_vocabulary
 
 from . import verify
+from .synthetic_images import structured_images
 from .graph_specs import SPECS
 from .manifest_writer import build_manifest, graph_entry, package_versions
 from .onnx_build import OPSET, OnnxExportError, OnnxFromSubgraph, SaveOnnx, SlimOnnx, check_onnx, forbidden_ops
@@ -194,7 +195,7 @@ def run_export(out: str | os.PathLike, options: ExportOptions, say: Say = _say) 
                             "150_classes": verify.vocabulary_150()}
             chained = verify.verify_chain(
                 model, validate_manifest(manifest, root=tmp),
-                verify.verification_images(options.verify_images),
+                structured_images(options.verify_images),
                 vocabularies, resize=None, say=say,
                 text_graph_max_classes=options.text_graph_max_classes,
             )

@@ -31,7 +31,6 @@ from frozenseg_runtime.segmenter import postprocess as runtime_postprocess
 from frozenseg_runtime.vocabulary import Vocabulary, padded_synonym_index, parse_vocabulary
 
 from .graph_specs import SPECS
-from .synthetic_images import structured_images as verification_images  # noqa: F401 (re-export)
 from .parity import as_dicts, compare_graph
 
 # Bars: (bar, absolute?). Features and embeddings: relative error; class probabilities: abs.

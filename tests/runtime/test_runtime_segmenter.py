@@ -36,7 +36,7 @@ def segmenter(tiny_artifacts, tmp_path_factory):
 
 
 def _images():
-    from frozenseg_export.verify import verification_images
+    from frozenseg_export.synthetic_images import structured_images as verification_images
 
     return verification_images(3, seed=11)
 
