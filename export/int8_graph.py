@@ -76,8 +76,6 @@ def quantize_int8(model_path: Path, out_path: Path, feeds: Sequence[Feed], exclu
                   cache_path: Path, say: Say, label: str) -> Path:
     """Write the Q/DQ graph of `model_path` to `out_path`; ranges come from `cache_path` when
     it exists (same graph, inputs and settings), else from calibrating on `feeds`."""
-    if cache_path.is_file():
-        say(f"{label}: calibration ranges from cache {cache_path.name}")
     large = model_path.stat().st_size > 1_800_000_000
     logging.getLogger().setLevel(logging.ERROR)  # the quantizer warns about pre-processing we skip on purpose
     quantize_static(

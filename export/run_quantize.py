@@ -173,16 +173,18 @@ def lower_int8(manifest: Manifest, graph: str, calibration: GraphFeeds, evaluati
     cache_dir.mkdir(parents=True, exist_ok=True)
     feeds = calibration.feeds[graph]
     label = f"{graph} int8"
+    if cache.is_file():
+        say(f"{label}: calibration ranges from cache {cache.name}")
 
     with tempfile.TemporaryDirectory(prefix="frozenseg-int8-", dir=path.parent) as tmp:
         def evaluate(excluded: set[str]) -> float:
             out = Path(tmp) / f"{graph}.trial.onnx"
-            int8_graph.quantize_int8(path, out, feeds, excluded, cache, _quiet(say), label)
+            int8_graph.quantize_int8(path, out, feeds, excluded, cache, say, label)
             return _worst(output_errors(_Session(out).run(feeds), calib_refs))
 
         result = choose_groups(groups, evaluate, say, label)
         final = Path(tmp) / f"{graph}.int8.onnx"
-        int8_graph.quantize_int8(path, final, feeds, result.nodes, cache, _quiet(say), label)
+        int8_graph.quantize_int8(path, final, feeds, result.nodes, cache, say, label)
         files = _save_model(onnx.load(final), path.with_name(f"{graph}.int8.onnx"))
     errors = output_errors(_Session(files[0]).run(evaluation.feeds[graph]),
                            reference.run(evaluation.feeds[graph]))
@@ -192,11 +194,6 @@ def lower_int8(manifest: Manifest, graph: str, calibration: GraphFeeds, evaluati
             "excluded_nodes": result.to_dict(), "int8_nodes": quantized,
             "settings": int8_graph.SETTINGS, "calibration_cache": cache.name,
             "calibration_inputs": len(feeds), "errors_vs_fp32": errors}
-
-
-def _quiet(say: Say) -> Say:
-    """Calibration progress only (trial quantizations would repeat the cached-range message)."""
-    return lambda msg: say(msg) if "calibrating" in msg else None
 
 
 def _images(folder: str | None, count: int, seed: int) -> list[Any]:
