@@ -9,6 +9,8 @@ TensorRT builder) and into precision_report.md / precision_report.png.
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import json
 import os
 import sys
@@ -167,6 +169,9 @@ def lower_int8(manifest: Manifest, graph: str, calibration: GraphFeeds, evaluati
     model = onnx.load(path, load_external_data=False)
     reference = _Session(path)
     calib_refs = reference.run(calibration.feeds[graph])
+    eval_refs = reference.run(evaluation.feeds[graph])
+    del reference  # calibration is the memory peak of the whole step (~13 GB for SAM ViT-B)
+    release_memory()
     groups = candidate_groups(model, INT8_EXCLUSION_CANDIDATES)
     cache = int8_graph.calibration_cache_path(cache_dir, graph, manifest.graphs[graph].sha256,
                                               calibration.digest(graph))
@@ -186,14 +191,24 @@ def lower_int8(manifest: Manifest, graph: str, calibration: GraphFeeds, evaluati
         final = Path(tmp) / f"{graph}.int8.onnx"
         int8_graph.quantize_int8(path, final, feeds, result.nodes, cache, say, label)
         files = _save_model(onnx.load(final), path.with_name(f"{graph}.int8.onnx"))
-    errors = output_errors(_Session(files[0]).run(evaluation.feeds[graph]),
-                           reference.run(evaluation.feeds[graph]))
+    errors = output_errors(_Session(files[0]).run(evaluation.feeds[graph]), eval_refs)
     quantized = int8_graph.quantized_nodes(onnx.load(files[0], load_external_data=False))
     say(f"{label}: wrote {files[0].name} ({quantized} INT8 nodes); held-out error {_worst(errors):.3e}")
     return {**_files_entry(files, "int8", manifest.graphs[graph].sha256),
             "excluded_nodes": result.to_dict(), "int8_nodes": quantized,
             "settings": int8_graph.SETTINGS, "calibration_cache": cache.name,
             "calibration_inputs": len(feeds), "errors_vs_fp32": errors}
+
+
+def release_memory() -> None:
+    """Hand freed memory back to the system between graphs: ONNX Runtime sessions of full-size
+    graphs come and go here, and glibc otherwise keeps their pages, which the next graph's
+    calibration then needs."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
 
 
 def _images(folder: str | None, count: int, seed: int) -> list[Any]:
@@ -223,8 +238,10 @@ def run_quantize(artifacts: str | os.PathLike, options: QuantizeOptions, say: Sa
     for graph in io.GRAPHS:
         if graph in needed["fp16"]:
             graphs["fp16"][graph] = lower_fp16(manifest, graph, calibration, evaluation, say)
+        release_memory()
         if graph in needed["int8"]:
             graphs["int8"][graph] = lower_int8(manifest, graph, calibration, evaluation, cache_dir, say)
+        release_memory()
 
     precisions: dict[str, Any] = dict(manifest.raw.get("precisions", {}))
     for p in options.precisions:
