@@ -20,6 +20,8 @@ def test_runtime_imports_without_torch():
         import frozenseg_runtime
         from frozenseg_runtime import errors, image_io, image_ops, postprocess, preprocess, visualize
         from frozenseg_runtime import vocabulary
+        from frozenseg_runtime import cuda_rt, trt_arena, trt_backend, trt_engine_index  # noqa: F401
+        from frozenseg_runtime import trt_engine_meta, trt_env, trt_profiles  # noqa: F401
         img = np.zeros((40, 60, 3), np.uint8)
         p = preprocess.preprocess(img, resize=(32, 64), clip_mean=(0, 0, 0), clip_std=(1, 1, 1),
                                   sam_mean=(0, 0, 0), sam_std=(1, 1, 1), pad_multiple=32, sam_size=64)
