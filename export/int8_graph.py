@@ -15,7 +15,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -28,6 +30,16 @@ from onnxruntime.quantization import (
     QuantType,
     quantize_static,
 )
+
+from onnxruntime.quantization.calibrate import (
+    TensorData,
+    TensorsData,
+    create_calibrator,
+    load_tensors_data,
+    save_tensors_data,
+)
+
+from frozenseg_runtime.errors import FrozenSegError
 
 from .node_groups import QUANTIZABLE_OPS
 
@@ -46,24 +58,13 @@ SETTINGS = {
 
 
 class _FeedReader(CalibrationDataReader):
-    """Feeds one calibration input at a time and says how far it is."""
+    """Hands ONNX Runtime's calibrator one feed after another."""
 
-    def __init__(self, feeds: Sequence[Feed], say: Say, label: str) -> None:
-        self.feeds = feeds
-        self.say = say
-        self.label = label
-        self.position = 0
+    def __init__(self, feeds: Sequence[Feed]) -> None:
+        self.feeds = iter(feeds)
 
     def get_next(self) -> Feed | None:
-        if self.position >= len(self.feeds):
-            return None
-        feed = self.feeds[self.position]
-        self.position += 1
-        self.say(f"{self.label}: calibrating on input {self.position}/{len(self.feeds)}")
-        return feed
-
-    def __len__(self) -> int:
-        return len(self.feeds)
+        return next(self.feeds, None)
 
 
 def calibration_cache_path(cache_dir: Path, graph: str, model_sha256: str, feeds_digest: str) -> Path:
@@ -72,15 +73,79 @@ def calibration_cache_path(cache_dir: Path, graph: str, model_sha256: str, feeds
     return cache_dir / f"{graph}-{key.hexdigest()[:24]}.json"
 
 
+class CalibrationError(FrozenSegError, RuntimeError):
+    """A calibration worker failed (most often: killed for lack of memory)."""
+
+
+def _large(model_path: Path) -> bool:
+    return model_path.stat().st_size > 1_800_000_000
+
+
+def _calibrate_one(model_path: str, feed: Feed, out: str) -> None:
+    """MinMax ranges of every Conv/MatMul/Gemm tensor on one input (runs in a worker process)."""
+    with tempfile.TemporaryDirectory(prefix="frozenseg-calib-") as tmp:
+        calibrator = create_calibrator(
+            Path(model_path), list(QUANTIZABLE_OPS),
+            augmented_model_path=os.path.join(tmp, "augmented.onnx"),
+            calibrate_method=CalibrationMethod.MinMax,
+            use_external_data_format=_large(Path(model_path)),
+            providers=["CPUExecutionProvider"],
+        )
+        calibrator.collect_data(_FeedReader([feed]))
+        save_tensors_data(calibrator.compute_data(), out)
+
+
+def _merge(ranges: Sequence[TensorsData]) -> TensorsData:
+    """Ranges over all inputs: the lowest of the lows and the highest of the highs."""
+    merged: dict[str, TensorData] = {}
+    for part in ranges:
+        for name, data in part.data.items():
+            low, high = data.range_value
+            if name in merged:
+                low = np.minimum(low, merged[name].lowest)
+                high = np.maximum(high, merged[name].highest)
+            merged[name] = TensorData(lowest=np.asarray(low, np.float32), highest=np.asarray(high, np.float32))
+    return TensorsData(CalibrationMethod.MinMax, merged)
+
+
+def calibrate(model_path: Path, feeds: Sequence[Feed], cache_path: Path, say: Say, label: str) -> None:
+    """Write MinMax ranges over `feeds` to `cache_path`, one input per worker process.
+
+    ONNX Runtime's calibration session runs the graph unoptimised with a reduction on every
+    tensor: for SAM ViT-B at 1024 it peaks near 13 GB, and memory left behind by one input adds
+    to the next. A fresh process per input returns everything after each, and the per-input
+    ranges are merged exactly (min of mins, max of maxes)."""
+    if cache_path.is_file():
+        say(f"{label}: calibration ranges from cache {cache_path.name}")
+        return
+    context = multiprocessing.get_context("spawn")
+    parts = []
+    with tempfile.TemporaryDirectory(prefix="frozenseg-calib-") as tmp:
+        for i, feed in enumerate(feeds, 1):
+            say(f"{label}: calibrating on input {i}/{len(feeds)}")
+            out = os.path.join(tmp, f"part{i}.json")
+            worker = context.Process(target=_calibrate_one, args=(os.fspath(model_path), feed, out))
+            worker.start()
+            worker.join()
+            if worker.exitcode != 0:
+                raise CalibrationError(
+                    f"{label}: calibration worker exited with {worker.exitcode} on input {i} "
+                    f"(-9: killed, usually for memory; calibrate fewer or smaller images)")
+            parts.append(load_tensors_data(out))
+    save_tensors_data(_merge(parts), cache_path)  # written atomically by ONNX Runtime
+
+
 def quantize_int8(model_path: Path, out_path: Path, feeds: Sequence[Feed], exclude: Iterable[str],
                   cache_path: Path, say: Say, label: str) -> Path:
-    """Write the Q/DQ graph of `model_path` to `out_path`; ranges come from `cache_path` when
-    it exists (same graph, inputs and settings), else from calibrating on `feeds`."""
-    large = model_path.stat().st_size > 1_800_000_000
+    """Write the Q/DQ graph of `model_path` to `out_path` with the ranges in `cache_path`
+    (calibrated on `feeds` first when the cache has no entry for this graph, inputs and settings)."""
+    if not cache_path.is_file():
+        calibrate(model_path, feeds, cache_path, say, label)
+    large = _large(model_path)
     logging.getLogger().setLevel(logging.ERROR)  # the quantizer warns about pre-processing we skip on purpose
     quantize_static(
         os.fspath(model_path), os.fspath(out_path),
-        calibration_data_reader=_FeedReader(feeds, say, label),
+        calibration_data_reader=None,  # ranges come from the cache written by calibrate()
         quant_format=QuantFormat.QDQ,
         op_types_to_quantize=list(QUANTIZABLE_OPS),
         per_channel=True,

@@ -178,8 +178,7 @@ def lower_int8(manifest: Manifest, graph: str, calibration: GraphFeeds, evaluati
     cache_dir.mkdir(parents=True, exist_ok=True)
     feeds = calibration.feeds[graph]
     label = f"{graph} int8"
-    if cache.is_file():
-        say(f"{label}: calibration ranges from cache {cache.name}")
+    int8_graph.calibrate(path, feeds, cache, say, label)
 
     with tempfile.TemporaryDirectory(prefix="frozenseg-int8-", dir=path.parent) as tmp:
         def evaluate(excluded: set[str]) -> float:
