@@ -13,6 +13,7 @@ import ctypes
 import gc
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -199,6 +200,17 @@ def lower_int8(manifest: Manifest, graph: str, calibration: GraphFeeds, evaluati
             "calibration_inputs": len(feeds), "errors_vs_fp32": errors}
 
 
+TEMPORARY_PATTERNS = ("frozenseg-int8-*", ".*.tmp")
+
+
+def clean_stale_temporaries(root: Path) -> list[Path]:
+    """Remove what a killed run left in the folder (trial graphs, half-written files)."""
+    stale = [p for pattern in TEMPORARY_PATTERNS for p in root.glob(pattern)]
+    for path in stale:
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    return stale
+
+
 def release_memory() -> None:
     """Hand freed memory back to the system between graphs: ONNX Runtime sessions of full-size
     graphs come and go here, and glibc otherwise keeps their pages, which the next graph's
@@ -221,6 +233,8 @@ def run_quantize(artifacts: str | os.PathLike, options: QuantizeOptions, say: Sa
     manifest = load_manifest(root)
     verify_artifacts(manifest)
     needed = _needed(options)
+    for path in clean_stale_temporaries(root):
+        say(f"removed {path.name}, left by an interrupted run")
     vocabulary = measurement_vocabulary(manifest)
     evaluation_images = _images(options.eval_images, options.eval_count, seed=11)
     say(f"measuring on {len(evaluation_images)} held-out images and a {len(vocabulary.names)}-class vocabulary")

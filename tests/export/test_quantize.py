@@ -116,12 +116,16 @@ def test_calibration_progress_and_cache_by_content(tiny_quantized):
     key = int8_graph.calibration_cache_path(cache, "sam_image", "a" * 64, "b" * 64)
     assert key != int8_graph.calibration_cache_path(cache, "sam_image", "a" * 64, "c" * 64)
     assert key != int8_graph.calibration_cache_path(cache, "sam_image", "d" * 64, "b" * 64)
-    # A second INT8 run over the same graphs and images reads the cached ranges.
+    # A second INT8 run over the same graphs and images reads the cached ranges (and clears
+    # what a killed run would have left behind).
+    (out / "frozenseg-int8-killed").mkdir()
+    (out / ".decoder.int8.onnx.tmp").write_bytes(b"partial")
     again: list[str] = []
     run_quantize(out, QuantizeOptions(precisions=("int8",), calibration_images=str(calibration),
                                       calibration_count=2, eval_count=1), say=again.append)
     assert not any("calibrating on input" in m for m in again)
     assert sum("ranges from cache" in m for m in again) >= len(io.GRAPHS)
+    assert not (out / "frozenseg-int8-killed").exists() and not (out / ".decoder.int8.onnx.tmp").exists()
     assert json.loads((out / "manifest.json").read_text())["precisions"]["fp16"]  # kept
 
 
