@@ -74,7 +74,15 @@ def test_interrupted_export_leaves_no_artifact(tmp_path):
     out = tmp_path / "artifacts"
     proc = _export_process(out, "--no-verify")
     tmp = _wait_for_partial(out, proc)
-    proc.send_signal(signal.SIGINT)
+    # Ctrl-C, repeated like an impatient user: a SIGINT landing while a native library runs
+    # has been seen to go unnoticed (about 1 run in 10 here), and this test is about cleanup.
+    for _ in range(20):
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=2)
+            break
+        except subprocess.TimeoutExpired:
+            continue
     proc.wait(timeout=120)
     assert proc.returncode != 0
     assert not out.exists()
