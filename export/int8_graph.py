@@ -12,13 +12,14 @@ per-channel weights, Conv/MatMul/Gemm only, MinMax calibration.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import multiprocessing
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -141,8 +142,23 @@ def quantize_int8(model_path: Path, out_path: Path, feeds: Sequence[Feed], exclu
     (calibrated on `feeds` first when the cache has no entry for this graph, inputs and settings)."""
     if not cache_path.is_file():
         calibrate(model_path, feeds, cache_path, say, label)
-    large = _large(model_path)
-    logging.getLogger().setLevel(logging.ERROR)  # the quantizer warns about pre-processing we skip on purpose
+    with _quiet_root_logger():  # the quantizer warns about pre-processing we skip on purpose
+        _quantize(model_path, out_path, exclude, cache_path)
+    return out_path
+
+
+@contextlib.contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
+def _quantize(model_path: Path, out_path: Path, exclude: Iterable[str], cache_path: Path) -> None:
     quantize_static(
         os.fspath(model_path), os.fspath(out_path),
         calibration_data_reader=None,  # ranges come from the cache written by calibrate()
@@ -153,13 +169,12 @@ def quantize_int8(model_path: Path, out_path: Path, feeds: Sequence[Feed], exclu
         weight_type=QuantType.QInt8,
         nodes_to_exclude=sorted(set(exclude)),
         calibrate_method=CalibrationMethod.MinMax,
-        use_external_data_format=large,
+        use_external_data_format=_large(model_path),
         calibration_providers=["CPUExecutionProvider"],
         calibration_cache_path=os.fspath(cache_path),
         # Biases stay float: TensorRT fuses them and has no INT32 DequantizeLinear.
         extra_options={"ActivationSymmetric": True, "WeightSymmetric": True, "QuantizeBias": False},
     )
-    return out_path
 
 
 def quantized_nodes(model: onnx.ModelProto) -> int:

@@ -53,27 +53,22 @@ class GraphIndex:
         return any(i in self.initializers for i in node.input[1:])
 
     def descendants(self, roots: Iterable[onnx.NodeProto]) -> set[str]:
-        seen: set[str] = set()
-        stack = list(roots)
-        while stack:
-            node = stack.pop()
-            for out in node.output:
-                for child in self.consumers.get(out, ()):
-                    if child.name not in seen:
-                        seen.add(child.name)
-                        stack.append(child)
-        return seen
+        return self._walk(roots, lambda node: (c for o in node.output for c in self.consumers.get(o, ())))
 
     def ancestors(self, roots: Iterable[onnx.NodeProto]) -> set[str]:
+        return self._walk(roots, lambda node: (self.producer[i] for i in node.input if i in self.producer))
+
+    @staticmethod
+    def _walk(roots: Iterable[onnx.NodeProto],
+              step: Callable[[onnx.NodeProto], Iterable[onnx.NodeProto]]) -> set[str]:
+        """Names of the nodes reachable from `roots` (excluded) by repeating `step`."""
         seen: set[str] = set()
         stack = list(roots)
         while stack:
-            node = stack.pop()
-            for name in node.input:
-                parent = self.producer.get(name)
-                if parent is not None and parent.name not in seen:
-                    seen.add(parent.name)
-                    stack.append(parent)
+            for nxt in step(stack.pop()):
+                if nxt.name not in seen:
+                    seen.add(nxt.name)
+                    stack.append(nxt)
         return seen
 
 

@@ -19,7 +19,7 @@ from frozenseg_runtime import graph_io as io
 from frozenseg_runtime.errors import FrozenSegError
 from frozenseg_runtime.image_io import IMAGE_SUFFIXES, load_image
 from frozenseg_runtime.manifest import Manifest
-from frozenseg_runtime.segmenter import Segmenter, _drop_padding
+from frozenseg_runtime.segmenter import Segmenter, decoder_feed, drop_padding
 from frozenseg_runtime.vocabulary import Vocabulary, parse_vocabulary
 
 Feed = dict[str, np.ndarray]
@@ -88,15 +88,14 @@ def collect_feeds(manifest: Manifest, image_sets: dict[str, Sequence[str | Path 
         for set_name, images in image_sets.items():
             feeds: dict[str, list[Feed]] = {name: [] for name in io.GRAPHS}
             for start in range(0, min(len(tokens), text_feeds * TEXT_BATCH), TEXT_BATCH):
-                feeds[io.CLIP_TEXT].append({"tokens": _drop_padding(tokens[start : start + TEXT_BATCH])})
+                feeds[io.CLIP_TEXT].append({"tokens": drop_padding(tokens[start : start + TEXT_BATCH])})
             for i, image in enumerate(images, 1):
                 prepared = seg.prepare(load_image(image))
                 clip = seg.runners[io.CLIP_IMAGE].infer({"image": prepared.clip_input})
                 sam = seg.runners[io.SAM_IMAGE].infer({"image": prepared.sam_input})
                 feeds[io.CLIP_IMAGE].append({"image": prepared.clip_input})
                 feeds[io.SAM_IMAGE].append({"image": prepared.sam_input})
-                feeds[io.DECODER].append({**clip, **sam, "text_embeddings": state.text_embeddings,
-                                          "synonym_mask": state.synonym_mask, "seen": state.seen})
+                feeds[io.DECODER].append(decoder_feed(clip, sam, state))
                 say(f"{set_name}: FP32 features of image {i}/{len(images)} "
                     f"({prepared.clip_input.shape[2]}x{prepared.clip_input.shape[3]})")
             sets[set_name] = GraphFeeds(feeds)

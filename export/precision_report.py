@@ -66,7 +66,7 @@ def _caption(tile: Image.Image, text: str) -> Image.Image:
     return out
 
 
-def _picture(precisions: dict[str, Any], references: Sequence[Any], results: dict[str, Sequence[Any]],
+def _picture(references: Sequence[Any], results: dict[str, Sequence[Any]],
              images: Sequence[Any], vocabulary: Vocabulary) -> Image.Image:
     """One row per image: the image, FP32 labels, then each precision's labels with the pixels
     that disagree with FP32 painted red."""
@@ -99,6 +99,6 @@ def write_report(root: Path, precisions: dict[str, Any], references: Sequence[An
                  vocabulary: Vocabulary) -> list[Path]:
     md = write_bytes_atomic(root / "precision_report.md", _markdown(precisions).encode())
     buffer = io.BytesIO()
-    _picture(precisions, references, results, images, vocabulary).save(buffer, format="PNG")
+    _picture(references, results, images, vocabulary).save(buffer, format="PNG")
     png = write_bytes_atomic(root / "precision_report.png", buffer.getvalue())
     return [md, png]

@@ -130,7 +130,7 @@ class Segmenter:
         tokens = self.tokenizer(prompts)
         runner = self.runners[io.CLIP_TEXT]
         feats = np.concatenate([
-            runner.infer({"tokens": _drop_padding(tokens[i : i + self.text_batch])})["text_features"]
+            runner.infer({"tokens": drop_padding(tokens[i : i + self.text_batch])})["text_features"]
             for i in range(0, len(tokens), self.text_batch)
         ])
         return average_templates(feats, len(self.templates))
@@ -161,9 +161,7 @@ class Segmenter:
         clip = self._pool.submit(_timed, self.runners[io.CLIP_IMAGE], {"image": prepared.clip_input})
         sam, timings[io.SAM_IMAGE] = _timed(self.runners[io.SAM_IMAGE], {"image": prepared.sam_input})
         clip_out, timings[io.CLIP_IMAGE] = clip.result()
-        feed = {**clip_out, **sam, "text_embeddings": state.text_embeddings,
-                "synonym_mask": state.synonym_mask, "seen": state.seen}
-        out, timings[io.DECODER] = _timed(self.runners[io.DECODER], feed)
+        out, timings[io.DECODER] = _timed(self.runners[io.DECODER], decoder_feed(clip_out, sam, state))
         return {k: v[0] for k, v in out.items()}
 
     def segment(self, image: Any, task: str = "semantic",
@@ -198,10 +196,17 @@ class Segmenter:
         self.close()
 
 
-def _drop_padding(tokens: np.ndarray) -> np.ndarray:
+def drop_padding(tokens: np.ndarray) -> np.ndarray:
     """Cut trailing padding common to the batch: the text graph is causal and reads the
     end-of-text token (the highest id), so the result is the same and ~5x cheaper."""
     return np.ascontiguousarray(tokens[:, : int(tokens.argmax(-1).max()) + 1])
+
+
+def decoder_feed(clip_features: dict[str, np.ndarray], sam: dict[str, np.ndarray],
+                 state: VocabularyState) -> dict[str, np.ndarray]:
+    """The decoder's inputs: both encoders' outputs and the encoded vocabulary."""
+    return {**clip_features, **sam, "text_embeddings": state.text_embeddings,
+            "synonym_mask": state.synonym_mask, "seen": state.seen}
 
 
 def _timed(runner: Any, feed: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], float]:

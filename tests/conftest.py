@@ -32,6 +32,22 @@ def sample_image() -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
+def clone_artifacts():
+    """A private copy of an artifacts folder: graphs hard-linked (never written), the rest copied."""
+    import os
+    import shutil
+
+    def clone(src, dst):
+        dst.mkdir(parents=True)
+        for item in src.iterdir():
+            if item.is_file():
+                (os.link if item.suffix in (".onnx", ".data") else shutil.copy2)(item, dst / item.name)
+        return dst
+
+    return clone
+
+
+@pytest.fixture(scope="session")
 def tiny_artifacts(tmp_path_factory):
     """One verified export of the tiny preset (both chained vocabularies through the text graph)."""
     from frozenseg_export.run_export import ExportOptions, run_export

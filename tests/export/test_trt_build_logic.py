@@ -58,18 +58,9 @@ from frozenseg_runtime.trt_profiles import (
 TRT, GPU, CC = "10.3.0.30", "Orin", "8.7"
 
 
-def _clone(src: Path, dst: Path) -> Path:
-    """A private copy of an artifacts folder: graphs hard-linked (never written), the rest copied."""
-    dst.mkdir(parents=True)
-    for item in src.iterdir():
-        if item.is_file():
-            (os.link if item.suffix in (".onnx", ".data") else shutil.copy2)(item, dst / item.name)
-    return dst
-
-
 @pytest.fixture
-def art(tiny_artifacts, tmp_path) -> Path:
-    return _clone(tiny_artifacts[0], tmp_path / "art")
+def art(tiny_artifacts, tmp_path, clone_artifacts) -> Path:
+    return clone_artifacts(tiny_artifacts[0], tmp_path / "art")
 
 
 @pytest.fixture

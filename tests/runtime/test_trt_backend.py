@@ -8,7 +8,6 @@ Skipped, with the reason, where `tensorrt`, cuda-python or a CUDA GPU is missing
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from collections import OrderedDict
@@ -42,21 +41,13 @@ def trt_ready():
         pytest.skip(f"needs TensorRT, cuda-python and a CUDA GPU: {exc}")
 
 
-def _clone(src: Path, dst: Path) -> Path:
-    dst.mkdir(parents=True)
-    for item in src.iterdir():
-        if item.is_file():
-            (os.link if item.suffix in (".onnx", ".data") else shutil.copy2)(item, dst / item.name)
-    return dst
-
-
 @pytest.fixture(scope="module")
-def built(trt_ready, tiny_artifacts, tmp_path_factory):
+def built(trt_ready, tiny_artifacts, tmp_path_factory, clone_artifacts):
     """A private copy of the tiny artifacts with FP16 graphs and fp32 + fp16 engines."""
     from frozenseg_export.cli import main
     from frozenseg_export.trt_build import BuildOptions, build_engines
 
-    folder = _clone(tiny_artifacts[0], tmp_path_factory.mktemp("trt") / "art")
+    folder = clone_artifacts(tiny_artifacts[0], tmp_path_factory.mktemp("trt") / "art")
     assert main(["quantize", "--artifacts", str(folder), "--precision", "fp16"]) == 0
     messages: list[str] = []
     for precision in ("fp32", "fp16"):
@@ -256,11 +247,11 @@ def test_out_of_profile_feed_is_an_input_error(built):
             runner.infer({"image": np.zeros((1, 3, 320, 1376), np.float32)})
 
 
-def test_engine_from_another_tensorrt_is_refused(built, tmp_path):
+def test_engine_from_another_tensorrt_is_refused(built, tmp_path, clone_artifacts):
     from frozenseg_runtime.trt_engine_meta import EngineMismatchError
 
     folder, _ = built
-    copy = _clone(folder, tmp_path / "art")
+    copy = clone_artifacts(folder, tmp_path / "art")
     shutil.copytree(folder / "engines", copy / "engines")
     sidecar = copy / "engines" / "decoder.fp32.engine.json"
     data = json.loads(sidecar.read_text())
