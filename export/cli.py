@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from frozenseg_reference.presets import SYNTHETIC_MODES
 from frozenseg_runtime.errors import FrozenSegError
 
 from .build_command import add_build_command
@@ -43,6 +44,9 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resize", type=_resize_arg, default=(800, 1333), metavar="SHORT,MAX|none",
                    help="test-time resize of the shortest edge with a max size (default 800,1333)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic weights")
+    p.add_argument("--synthetic", choices=SYNTHETIC_MODES, default="default",
+                   help="statistics of the synthetic weights: default, or stress (far from any "
+                        "initialisation, as trained weights are; float32 rounding shows)")
     p.set_defaults(run=_run_predict)
 
 
@@ -65,6 +69,9 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="artifact folder")
     p.add_argument("--train-vocabulary", help="the checkpoint's training classes (default: COCO panoptic)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic weights")
+    p.add_argument("--synthetic", choices=SYNTHETIC_MODES, default="default",
+                   help="statistics of the synthetic weights: default, or stress (far from any "
+                        "initialisation, as trained weights are; float32 rounding shows)")
     p.add_argument("--no-verify", action="store_true", help="skip the parity checks against PyTorch")
     p.add_argument("--verify-images", type=int, default=3, help="images for the chained parity check")
     p.add_argument("--force", action="store_true", help="export even if the artifacts are up to date")
@@ -78,6 +85,7 @@ def _run_export(args: argparse.Namespace) -> int:
         checkpoint=args.checkpoint,
         preset=args.preset,
         seed=args.seed,
+        synthetic=args.synthetic,
         train_vocabulary=args.train_vocabulary,
         verify=not args.no_verify,
         verify_images=args.verify_images,
@@ -116,6 +124,8 @@ def _add_quantize(sub: argparse._SubParsersAction) -> None:
                    help="per-graph precision of `mixed` (default clip_image=fp16,sam_image=int8,"
                         "clip_text=fp16,decoder=fp16)")
     p.add_argument("--cache-dir", help="calibration range cache (default ARTIFACTS/calibration-cache)")
+    p.add_argument("--checkpoint", help="the checkpoint the artifacts were exported from (needed "
+                   "for the float64 reference of the noise floor; synthetic weights are rebuilt)")
     p.add_argument("--require-bars", action="store_true",
                    help="exit with status 1 when a precision misses its accuracy bars")
     p.set_defaults(run=_run_quantize)
@@ -127,7 +137,8 @@ def _run_quantize(args: argparse.Namespace) -> int:
     options = QuantizeOptions(
         precisions=tuple(args.precision), calibration_images=args.calibration_images,
         calibration_count=args.calibration_count, eval_images=args.eval_images,
-        eval_count=args.eval_count, mixed=args.mixed or dict(MIXED_DEFAULT), cache_dir=args.cache_dir)
+        eval_count=args.eval_count, mixed=args.mixed or dict(MIXED_DEFAULT), cache_dir=args.cache_dir,
+        checkpoint=args.checkpoint)
     precisions = run_quantize(args.artifacts, options)
     missed = [p for p, entry in precisions.items() if not entry["end_to_end"]["passes"]]
     return 1 if missed and args.require_bars else 0

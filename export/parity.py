@@ -1,9 +1,10 @@
-"""Parity of exported graphs with the PyTorch reference, through polygraphy's Comparator.
+"""Parity of exported graphs with the PyTorch reference, judged on the float32 noise floor.
 
-PyTorch and ONNX Runtime run as polygraphy runners on the same feeds; polygraphy checks each
-output against `bar × max|reference|` (so "relative error" below is max|a − b| / max|b|, which
-stays meaningful where elementwise ratios blow up near zero), and we report max abs, relative
-error and cosine similarity per output.
+Three polygraphy runners see the same feeds: the PyTorch reference in float32, the same reference
+in float64 (the truth) and ONNX Runtime on the exported graph. Per output and per feed, the ONNX
+graph's error against float64 must stay within a multiple of the float32 reference's own error
+against float64 (noise_floor.tensor_bar). "Relative error" is max|a - b| / max|b|, which stays
+meaningful where elementwise ratios blow up near zero.
 """
 
 from __future__ import annotations
@@ -18,25 +19,38 @@ import numpy as np
 import torch
 from polygraphy.backend.base import BaseRunner
 from polygraphy.backend.onnxrt import OnnxrtRunner, SessionFromOnnx
-from polygraphy.comparator import Comparator, SimpleCompareFunc
+from polygraphy.comparator import Comparator
 from polygraphy.logger import G_LOGGER
+
+from .noise_floor import as_float64, float64_copy, relative_error, tensor_bar
 
 G_LOGGER.module_severity = G_LOGGER.ERROR
 logging.getLogger("polygraphy").setLevel(logging.ERROR)
 
 
 class TorchRunner(BaseRunner):
-    """A polygraphy runner over a torch module on the CPU (polygraphy's own one needs CUDA)."""
+    """A polygraphy runner over a torch module on the CPU (polygraphy's own one needs CUDA).
 
-    def __init__(self, module: torch.nn.Module, input_names, output_names, dtypes, name="torch"):
+    With `float64`, it runs a float64 copy of the module on the feeds widened to float64; the
+    copy exists only between activate and deactivate."""
+
+    def __init__(self, module: torch.nn.Module, input_names, output_names, dtypes, name="torch",
+                 float64: bool = False):
         super().__init__(name=name, prefix="torch-runner")
         self.module = module
         self.input_names = list(input_names)
         self.output_names = list(output_names)
         self.dtypes = dtypes  # input name -> (numpy dtype, rank)
+        self.float64 = float64
+        self._copy = None
+        self._active: torch.nn.Module = module
 
     def activate_impl(self):
-        self.module.eval()
+        if self.float64:
+            self._copy = float64_copy(self.module)
+            self._active = self._copy.__enter__()
+        else:
+            self._active = self.module.eval()
 
     def get_input_metadata_impl(self):
         from polygraphy.common import TensorMetadata
@@ -49,35 +63,70 @@ class TorchRunner(BaseRunner):
 
     def infer_impl(self, feed_dict):
         start = time.perf_counter()
+        feed = {n: np.asarray(feed_dict[n]) for n in self.input_names}
+        if self.float64:
+            feed = as_float64(feed)
         with torch.no_grad():
-            outs = self.module(*(torch.from_numpy(np.asarray(feed_dict[n])) for n in self.input_names))
+            outs = self._active(*(torch.from_numpy(feed[n]) for n in self.input_names))
         self.inference_time = time.perf_counter() - start
         outs = outs if isinstance(outs, (tuple, list)) else (outs,)
         return OrderedDict((n, np.ascontiguousarray(o.numpy())) for n, o in zip(self.output_names, outs))
 
     def deactivate_impl(self):
-        pass
+        self._active = self.module
+        if self._copy is not None:
+            copy, self._copy = self._copy, None
+            copy.__exit__(None, None, None)
 
 
 @dataclass
 class OutputParity:
+    """One output's parity over all feeds. Errors are relative (see module doc)."""
+
     output: str
-    max_abs: float
-    rel_error: float  # max|a - b| / max|b|
-    cosine: float
-    passed: bool  # polygraphy's verdict at the bar
+    rel_error: float  # ONNX vs float64 (the truth), worst feed
+    float32_floor: float  # PyTorch float32 vs float64, worst feed
+    margin: float  # largest error / bar over the feeds (passes when <= 1)
+    per_feed: list[dict[str, float]]  # rel_error, float32_floor and bar of each feed
+    max_abs: float  # ONNX vs float64
+    cosine: float  # ONNX vs float64, lowest over the feeds
+    rel_error_vs_float32: float  # ONNX vs PyTorch float32, for information
+    passed: bool
+
+    def failure(self) -> str:
+        worst = max(range(len(self.per_feed)),
+                    key=lambda i: self.per_feed[i]["rel_error"] / self.per_feed[i]["bar"])
+        f = self.per_feed[worst]
+        return (f"{self.output} error {f['rel_error']:.2e} against float64 exceeds its bar "
+                f"{f['bar']:.2e} (float32 floor {f['float32_floor']:.2e}, feed {worst})")
 
 
-def metrics(name: str, ours: np.ndarray, ref: np.ndarray) -> tuple[float, float, float]:
-    """(max abs, max abs / max |ref|, cosine similarity)."""
-    a = ours.astype(np.float64).ravel()
-    b = ref.astype(np.float64).ravel()
-    max_abs = float(np.abs(a - b).max()) if a.size else 0.0
-    scale = float(np.abs(b).max()) if b.size else 0.0
-    rel = max_abs / scale if scale > 0 else max_abs
+def cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:
+    a = np.asarray(a, dtype=np.float64).ravel()
+    b = np.asarray(b, dtype=np.float64).ravel()
     denom = np.linalg.norm(a) * np.linalg.norm(b)
-    cosine = float(a @ b / denom) if denom > 0 else 1.0
-    return max_abs, rel, cosine
+    return float(a @ b / denom) if denom > 0 else 1.0
+
+
+def judge_output(name: str, onnx_runs: list[np.ndarray], float32_runs: list[np.ndarray],
+                 truth_runs: list[np.ndarray]) -> OutputParity:
+    """Per feed: the ONNX error against the truth within the bar of that feed's float32 floor."""
+    errors = [relative_error(o, t) for o, t in zip(onnx_runs, truth_runs)]
+    floors = [relative_error(f, t) for f, t in zip(float32_runs, truth_runs)]
+    bars = [tensor_bar(f) for f in floors]
+    return OutputParity(
+        output=name,
+        rel_error=max(errors),
+        float32_floor=max(floors),
+        margin=max(e / b for e, b in zip(errors, bars)),
+        per_feed=[{"rel_error": e, "float32_floor": f, "bar": b}
+                  for e, f, b in zip(errors, floors, bars)],
+        max_abs=max(float(np.abs(np.asarray(o, np.float64) - t).max()) if t.size else 0.0
+                    for o, t in zip(onnx_runs, truth_runs)),
+        cosine=min(cosine_similarity(o, t) for o, t in zip(onnx_runs, truth_runs)),
+        rel_error_vs_float32=max(relative_error(o, f) for o, f in zip(onnx_runs, float32_runs)),
+        passed=all(e <= b for e, b in zip(errors, bars)),
+    )
 
 
 def compare_graph(
@@ -86,43 +135,22 @@ def compare_graph(
     input_names,
     output_names,
     feeds: list[dict[str, np.ndarray]],
-    bars: dict[str, tuple[float, bool]],
 ) -> list[OutputParity]:
-    """Run torch and ONNX Runtime (CPU) on `feeds`; per output the worst figures over feeds.
-
-    bars: output -> (bar, absolute?) — absolute compares max abs, otherwise relative error."""
+    """Run PyTorch float32, PyTorch float64 and ONNX Runtime (CPU) on `feeds`, one runner after
+    the other (the float64 copy is freed before ONNX Runtime starts); judge every output."""
     ort_runner = OnnxrtRunner(
         SessionFromOnnx(os.fspath(onnx_path), providers=["CPUExecutionProvider"]), name="onnxruntime"
     )
     dtypes = {n: (feeds[0][n].dtype, feeds[0][n].ndim) for n in input_names}
-    torch_runner = TorchRunner(module, input_names, output_names, dtypes)
-    results = Comparator.run([torch_runner, ort_runner], data_loader=feeds)
-    ref_runs, ort_runs = results[0][1], results[1][1]
-    # Tolerance per output: absolute, or the bar times the largest reference magnitude.
-    atol = {
-        n: bars[n][0] if bars[n][1]
-        else bars[n][0] * max(float(np.abs(np.asarray(r[n])).max()) for r in ref_runs)
-        for n in output_names
-    }
-    accuracy = Comparator.compare_accuracy(
-        results, compare_func=SimpleCompareFunc(atol=atol, rtol=0.0)
-    )[0]
-    per_iteration = next(iter(accuracy.values()))
-    report = []
-    for name in output_names:
-        refs = [np.asarray(r[name]) for r in ref_runs]
-        outs = [np.asarray(r[name]) for r in ort_runs]
-        each = [metrics(name, o, r) for o, r in zip(outs, refs)]
-        report.append(
-            OutputParity(
-                name,
-                max_abs=max(m[0] for m in each),
-                rel_error=max(m[1] for m in each),
-                cosine=min(m[2] for m in each),
-                passed=all(bool(it[name]) for it in per_iteration),
-            )
-        )
-    return report
+    float32 = TorchRunner(module, input_names, output_names, dtypes, name="torch-float32")
+    float64 = TorchRunner(module, input_names, output_names, dtypes, name="torch-float64",
+                          float64=True)
+    results = Comparator.run([float32, float64, ort_runner], data_loader=feeds)
+    runs = {runner: [{n: np.asarray(it[n]) for n in output_names} for it in iterations]
+            for runner, iterations in results.items()}
+    f32, f64, ort = runs["torch-float32"], runs["torch-float64"], runs["onnxruntime"]
+    return [judge_output(name, [r[name] for r in ort], [r[name] for r in f32],
+                         [r[name] for r in f64]) for name in output_names]
 
 
 def as_dicts(items: list[OutputParity]) -> list[dict]:

@@ -6,6 +6,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .segmentation_metrics import label_agreement
+
+__all__ = ["label_agreement", "mask_iou", "output_errors", "relative_error"]
+
 
 def relative_error(value: np.ndarray, reference: np.ndarray) -> float:
     """||value - reference|| / ||reference|| over the whole tensor (L2, float64)."""
@@ -34,8 +38,3 @@ def mask_iou(masks: np.ndarray, reference: np.ndarray) -> float:
     if not present.any():
         return 1.0
     return float((inter[present] / union[present]).mean())
-
-
-def label_agreement(labels: np.ndarray, reference: np.ndarray) -> float:
-    """Fraction of pixels whose semantic label is the FP32 one."""
-    return float((labels == reference).mean())

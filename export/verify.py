@@ -1,26 +1,25 @@
-"""Verification of an export on ONNX Runtime (CPU): per graph and chained, against PyTorch.
+"""Verification of an export on ONNX Runtime (CPU), per graph and chained, on the float32 noise
+floor: the truth is the PyTorch reference in float64, and the exported graphs must be about as
+close to it as PyTorch's own float32 run is (noise_floor.py).
 
-Per graph: polygraphy compares every output on a few feeds (see parity.py). Chained: the numpy
-pre-processing, the four ONNX graphs and the numpy post-processing against the PyTorch pipeline
-on several images and two vocabularies; the figure is semantic label agreement.
+Per graph: polygraphy runs every output on a few feeds (see parity.py). Chained: the product
+runtime (numpy pre-processing, the four ONNX graphs, numpy post-processing) against the reference
+chain in float32 and float64 on several images and two vocabularies; the figures are semantic
+label agreement and panoptic quality.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
 from frozenseg_reference.model import FrozenSegModel
-from frozenseg_reference.pipeline import (
-    encode_vocabulary,
-    postprocess,
-    preprocessing_kwargs,
-    run_subgraphs,
-)
+from frozenseg_reference.pipeline import postprocess, preprocessing_kwargs
 from frozenseg_reference.presets import VILD_TEMPLATES
 from frozenseg_reference.text_classifier import tokenize
 from frozenseg_runtime import graph_io as io
@@ -31,18 +30,10 @@ from frozenseg_runtime.segmenter import postprocess as runtime_postprocess
 from frozenseg_runtime.vocabulary import Vocabulary, padded_synonym_index, parse_vocabulary
 
 from .graph_specs import SPECS
-from .parity import as_dicts, compare_graph
-
-# Bars: (bar, absolute?). Features and embeddings: relative error; class probabilities: abs.
-BARS: dict[str, tuple[float, bool]] = {
-    **{name: (1e-4, False) for name in io.CLIP_FEATURES},
-    "sam_embedding": (1e-4, False),
-    "text_features": (1e-4, False),
-    "class_probs": (1e-4, True),
-    "pred_logits": (1e-3, False),
-    "pred_masks": (1e-3, False),
-}
-LABEL_AGREEMENT_BAR = 0.9999
+from .noise_floor import LABEL_ALLOWANCE, PANOPTIC_ALLOWANCE, disagreement_bar, relative_error
+from .parity import OutputParity, compare_graph
+from .reference_chain import encode_vocabularies, run_chain
+from .segmentation_metrics import PanopticQuality
 
 Say = Callable[[str], None]
 
@@ -108,11 +99,49 @@ def graph_feeds(model: FrozenSegModel, name: str) -> list[dict[str, np.ndarray]]
     return feeds
 
 
-def verify_graph(model: FrozenSegModel, name: str, path: str | os.PathLike) -> list[dict]:
+def verify_graph(model: FrozenSegModel, name: str, path: str | os.PathLike) -> list[OutputParity]:
+    """Every output of one exported graph against the float64 reference, on its floor."""
     spec = SPECS[name]
-    report = compare_graph(spec.module(model), path, spec.inputs, spec.outputs,
-                           graph_feeds(model, name), {o: BARS[o] for o in spec.outputs})
-    return as_dicts(report)
+    return compare_graph(spec.module(model), path, spec.inputs, spec.outputs,
+                         graph_feeds(model, name))
+
+
+def graph_failure(name: str, parity: list[OutputParity]) -> str | None:
+    """The message naming the graph and each failing output, or None when all pass."""
+    failed = [p.failure() for p in parity if not p.passed]
+    return f"{name}: parity with PyTorch fails: " + "; ".join(failed) if failed else None
+
+
+@dataclass
+class _Tally:
+    """Agreement of one chain with the float64 truth, accumulated over images."""
+
+    agree: int = 0
+    pixels: int = 0
+    panoptic: PanopticQuality = field(default_factory=PanopticQuality)
+    class_probs_max_abs: float = 0.0
+
+    def add(self, labels: np.ndarray, panoptic: tuple[np.ndarray, list], raw_probs: np.ndarray,
+            truth: dict[str, Any]) -> None:
+        self.agree += int((labels == truth["labels"]).sum())
+        self.pixels += labels.size
+        self.panoptic.add(*panoptic, *truth["panoptic"])
+        self.class_probs_max_abs = max(self.class_probs_max_abs, float(
+            np.abs(raw_probs.astype(np.float64) - truth["class_probs"]).max()))
+
+    @property
+    def label_agreement(self) -> float:
+        return self.agree / self.pixels
+
+    @property
+    def panoptic_quality(self) -> float:
+        return self.panoptic.result()["pq"]
+
+
+def _reference_answers(raw: dict[str, np.ndarray], prepared, vocab: Vocabulary, model) -> dict[str, Any]:
+    out = postprocess(raw, prepared, vocab, model.preset)
+    return {"labels": out["sem_seg"].argmax(0), "panoptic": (out["panoptic_seg"], out["segments_info"]),
+            "class_probs": raw["class_probs"]}
 
 
 def verify_chain(
@@ -124,42 +153,98 @@ def verify_chain(
     say: Say,
     text_graph_max_classes: int | None = None,
 ) -> dict[str, Any]:
-    """Semantic label agreement and class-probability error: the product runtime (Segmenter
-    on ONNX Runtime CPU, its torch-free tokenizer and numpy code) against the PyTorch pipeline.
+    """Semantic labels and panoptic segments of the product runtime (Segmenter on ONNX Runtime
+    CPU, its torch-free tokenizer and numpy code) and of the PyTorch float32 reference, each
+    against the PyTorch float64 reference. The runtime passes when it disagrees with float64 at
+    most `FLOOR_MULTIPLE` times as much as PyTorch float32 does, plus a small allowance.
 
-    A vocabulary with more than `text_graph_max_classes` classes skips the text encoders (both
-    sides get the same random unit embeddings): at full size 150 classes are ~2000 prompts,
+    A vocabulary with more than `text_graph_max_classes` classes skips the text encoders (every
+    chain gets the same random unit embeddings): at full size 150 classes are ~2000 prompts,
     minutes per side, and the text graph has its own per-graph parity check."""
-    out: dict[str, Any] = {}
     kwargs = preprocessing_kwargs(model.preset)
+    prepared = [preprocess(image, resize=resize, **kwargs) for image in images]
+    through = {v: text_graph_max_classes is None or vocab.num_classes <= text_graph_max_classes
+               for v, vocab in vocabularies.items()}
+    random_tensors = {v: random_vocabulary_tensors(model, vocab)
+                      for v, vocab in vocabularies.items() if not through[v]}
+    encoded = {v: vocab for v, vocab in vocabularies.items() if through[v]}
+    chains = {}
+    for precision, float64 in (("float32", False), ("float64", True)):
+        tensors = {**encode_vocabularies(model, encoded, float64), **random_tensors}
+        say(f"chained parity: reference {precision} encoded {len(encoded)} vocabularies")
+        chains[precision] = run_chain(model, prepared, tensors, float64, say)
+
+    tallies = {v: {"float32": _Tally(), "onnxruntime": _Tally()} for v in vocabularies}
+    onnx_vs_float32 = {v: [0, 0] for v in vocabularies}
+    states: dict[str, VocabularyState] = {}
     with Segmenter(manifest, backend="onnxruntime-cpu", cache_dir=False) as seg:
         for vname, vocab in vocabularies.items():
-            through_text = text_graph_max_classes is None or vocab.num_classes <= text_graph_max_classes
-            if through_text:
-                ref_vocab = encode_vocabulary(model, vocab)
+            if through[vname]:
                 seg.set_vocabulary(vocab)
-                state = seg.vocabulary_state
+                states[vname] = seg.vocabulary_state
             else:
-                ref_vocab = random_vocabulary_tensors(model, vocab)
-                state = VocabularyState(vocab, ref_vocab.text_embeddings.numpy(),
-                                        ref_vocab.synonym_mask.numpy(), ref_vocab.seen.numpy())
-            agree, total, prob_err = 0, 0, 0.0
-            for i, image in enumerate(images):
-                prepared = preprocess(image, resize=resize, **kwargs)
-                ref_raw = run_subgraphs(model, prepared, ref_vocab)
-                ort_raw = seg.run_graphs(seg.prepare(image, resize), state)
-                ref_sem = postprocess(ref_raw, prepared, vocab, model.preset)["sem_seg"].argmax(0)
-                ort_sem = runtime_postprocess(ort_raw, prepared, vocab, "semantic", seg.inference)
-                agree += int((ref_sem == ort_sem.semantic_labels).sum())
-                total += ref_sem.size
-                prob_err = max(prob_err, float(np.abs(ref_raw["class_probs"] - ort_raw["class_probs"]).max()))
-                say(f"chained parity, vocabulary {vname}: image {i + 1}/{len(images)}")
-            out[vname] = {
-                "classes": vocab.num_classes,
-                "text_through_graphs": through_text,
-                "images": len(images),
-                "semantic_label_agreement": agree / total,
-                "class_probs_max_abs": prob_err,
-                "passed": agree / total >= LABEL_AGREEMENT_BAR,
-            }
+                rt = random_tensors[vname]
+                states[vname] = VocabularyState(vocab, rt.text_embeddings.numpy(),
+                                                rt.synonym_mask.numpy(), rt.seen.numpy())
+        for i, image in enumerate(prepared):
+            features = seg.encode_image(image)
+            for vname, vocab in vocabularies.items():
+                truth = _reference_answers(chains["float64"][vname][i], image, vocab, model)
+                ref32_raw = chains["float32"][vname][i]
+                ref32 = _reference_answers(ref32_raw, image, vocab, model)
+                tallies[vname]["float32"].add(ref32["labels"], ref32["panoptic"],
+                                              ref32_raw["class_probs"], truth)
+                raw = seg.decode(features, states[vname])
+                semantic = runtime_postprocess(raw, image, vocab, "semantic", seg.inference)
+                panoptic = runtime_postprocess(raw, image, vocab, "panoptic", seg.inference)
+                tallies[vname]["onnxruntime"].add(
+                    semantic.semantic_labels, (panoptic.panoptic_seg, panoptic.segments_info),
+                    raw["class_probs"], truth)
+                onnx_vs_float32[vname][0] += int((semantic.semantic_labels == ref32["labels"]).sum())
+                onnx_vs_float32[vname][1] += semantic.semantic_labels.size
+            say(f"chained parity: runtime on image {i + 1}/{len(prepared)}")
+
+    out: dict[str, Any] = {}
+    for vname, vocab in vocabularies.items():
+        floor, onnx = tallies[vname]["float32"], tallies[vname]["onnxruntime"]
+        label_bar = disagreement_bar(1.0 - floor.label_agreement, LABEL_ALLOWANCE)
+        panoptic_bar = disagreement_bar(1.0 - floor.panoptic_quality, PANOPTIC_ALLOWANCE)
+        label_ok = 1.0 - onnx.label_agreement <= label_bar
+        panoptic_ok = 1.0 - onnx.panoptic_quality <= panoptic_bar
+        out[vname] = {
+            "classes": vocab.num_classes,
+            "text_through_graphs": through[vname],
+            "images": len(images),
+            "semantic_label_agreement": onnx.label_agreement,
+            "float32_label_agreement": floor.label_agreement,
+            "label_disagreement_bar": label_bar,
+            "label_agreement_vs_float32": onnx_vs_float32[vname][0] / onnx_vs_float32[vname][1],
+            "panoptic_quality": onnx.panoptic_quality,
+            "float32_panoptic_quality": floor.panoptic_quality,
+            "panoptic_disagreement_bar": panoptic_bar,
+            "float32_logit_floor": max(
+                relative_error(r32["pred_logits"], r64["pred_logits"])
+                for r32, r64 in zip(chains["float32"][vname], chains["float64"][vname])),
+            "class_probs_max_abs": onnx.class_probs_max_abs,
+            "float32_class_probs_max_abs": floor.class_probs_max_abs,
+            "passed_labels": label_ok,
+            "passed_panoptic": panoptic_ok,
+            "passed": label_ok and panoptic_ok,
+        }
     return out
+
+
+def chain_failure(vname: str, figures: dict[str, Any]) -> str | None:
+    """The message naming what failed in one vocabulary's chained check, or None."""
+    problems = []
+    if not figures["passed_labels"]:
+        problems.append(
+            f"label disagreement with float64 {1 - figures['semantic_label_agreement']:.2e} exceeds "
+            f"its bar {figures['label_disagreement_bar']:.2e} (float32 floor "
+            f"{1 - figures['float32_label_agreement']:.2e})")
+    if not figures["passed_panoptic"]:
+        problems.append(
+            f"1 - PQ against float64 {1 - figures['panoptic_quality']:.2e} exceeds its bar "
+            f"{figures['panoptic_disagreement_bar']:.2e} (float32 floor "
+            f"{1 - figures['float32_panoptic_quality']:.2e})")
+    return f"chained parity fails for {vname}: " + "; ".join(problems) if problems else None

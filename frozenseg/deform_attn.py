@@ -159,14 +159,15 @@ def _per_pixel(offsets: torch.Tensor, h, w) -> torch.Tensor:
     return torch.stack((offsets[..., 0] / w, offsets[..., 1] / h), dim=-1)
 
 
-def reference_points(sizes: list[tuple], device: torch.device) -> torch.Tensor:
+def reference_points(sizes: list[tuple], device: torch.device,
+                     dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """Pixel centres of every level, normalised to [0, 1]: (1, sum(H*W), L, 2), x then y.
 
     Equals the official `get_reference_points` with all valid ratios 1 (no padding mask)."""
     points = []
     for h, w in sizes:
-        ys = (torch.arange(h, device=device).to(torch.float32) + 0.5) / h
-        xs = (torch.arange(w, device=device).to(torch.float32) + 0.5) / w
+        ys = (torch.arange(h, device=device).to(dtype) + 0.5) / h
+        xs = (torch.arange(w, device=device).to(dtype) + 0.5) / w
         grid_y = ys[:, None].expand(-1, xs.shape[0])
         grid_x = xs[None, :].expand(ys.shape[0], -1)
         points.append(torch.stack((grid_x.reshape(-1), grid_y.reshape(-1)), -1))

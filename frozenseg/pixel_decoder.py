@@ -58,7 +58,7 @@ class DeformableEncoder(nn.Module):
             ],
             1,
         )
-        ref = reference_points(sizes, src_flat.device)
+        ref = reference_points(sizes, src_flat.device, src_flat.dtype)
         out = src_flat
         for layer in self.encoder.layers:
             out = layer(out, pos_flat, ref, sizes)

@@ -26,11 +26,13 @@ class PositionEmbeddingSine(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2], x.shape[-1]
         # Integer ranges, cast after: TensorRT takes a float Range only with constant bounds.
-        y_embed = torch.arange(1, h + 1, device=x.device).to(torch.float32)
-        x_embed = torch.arange(1, w + 1, device=x.device).to(torch.float32)
+        # The input's float type, so that the float64 reference (the noise floor's truth) is
+        # float64 throughout.
+        y_embed = torch.arange(1, h + 1, device=x.device).to(x.dtype)
+        x_embed = torch.arange(1, w + 1, device=x.device).to(x.dtype)
         y_embed = y_embed / (y_embed[-1:] + self.eps) * self.scale
         x_embed = x_embed / (x_embed[-1:] + self.eps) * self.scale
-        dim_t = torch.arange(self.num_pos_feats, device=x.device).to(torch.float32)
+        dim_t = torch.arange(self.num_pos_feats, device=x.device).to(x.dtype)
         dim_t = self.temperature ** (2 * torch.div(dim_t, 2, rounding_mode="floor") / self.num_pos_feats)
         pos_x = _interleave_sin_cos(x_embed[:, None] / dim_t)  # (W, F)
         pos_y = _interleave_sin_cos(y_embed[:, None] / dim_t)  # (H, F)

@@ -75,9 +75,10 @@ def run_predict(args: argparse.Namespace) -> int:
     train_vocab = parse_vocabulary(args.train_vocabulary) if args.train_vocabulary else None
     image = load_image(args.image)
     if args.checkpoint is None:
-        _say(f"no --checkpoint: using SYNTHETIC weights (seed {args.seed}); outputs are not meaningful")
+        _say(f"no --checkpoint: using SYNTHETIC weights ({args.synthetic}, seed {args.seed}); "
+             "outputs are not meaningful")
     _say(f"building preset {preset} ...")
-    model = build_frozenseg(preset, args.checkpoint, seed=args.seed)
+    model = build_frozenseg(preset, args.checkpoint, seed=args.seed, synthetic=args.synthetic)
     _say(f"model ready in {time.perf_counter() - t0:.1f} s")
     results = predict(model, image, vocab, train_vocab, resize=args.resize, progress=_say)
     written = save_outputs(Path(args.out), image, results, list(vocab.display_names))

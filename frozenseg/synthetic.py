@@ -1,9 +1,15 @@
 """Deterministic synthetic weights, so tests and benchmarks run without downloads.
 
 Each tensor is drawn from its own generator seeded by (seed, official key), so values do not
-depend on construction order. Scales follow fan-in, norms start near identity, layer scales and
-logit scales are set so that activations stay finite and outputs are informative: mask logits of
-both signs and class scores far from uniform.
+depend on construction order. Two modes:
+
+- `default`: scales follow fan-in, norms start near identity, layer scales and logit scales are
+  set so that activations stay finite and outputs are informative: mask logits of both signs and
+  class scores far from uniform.
+- `stress`: statistics far from any initialisation, as a trained checkpoint's are (issue 9):
+  sharper attention (query and key rows x4), large positional and query embeddings, a mask
+  embedding with gain 12. Float32 rounding alone then moves the decoder's outputs visibly, which
+  is what the export's noise-floor verification must take in its stride.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from pathlib import Path
 import torch
 
 from .model import FrozenSegModel
+from .presets import SYNTHETIC_MODES
 
 CLIP_LOGIT_SCALE = math.log(100.0)  # what trained CLIP models reach (the clamp)
 # The decoder's own scale keeps the official initial value: at 100 the in-vocabulary softmax
@@ -23,12 +30,26 @@ CLIP_LOGIT_SCALE = math.log(100.0)  # what trained CLIP models reach (the clamp)
 # by ~1e-4, which would drown the export parity checks in noise.
 DECODER_LOGIT_SCALE = math.log(1 / 0.07)
 
+# Official keys of attention input projections whose rows are (query, key, value) stacked.
+_QKV_SUFFIXES = ("attn.in_proj_weight", "attn.qkv.weight")  # also self_attn., multihead_attn.
+_SEPARATE_QK_SUFFIXES = ("q_proj.weight", "k_proj.weight")
+_STRESS_POSITIONAL = ("positional_embedding", "pos_embed", "query_embed.weight", "level_embed",
+                      "level_embed.weight")
+_STRESS_MASK_EMBED_LAST = "predictor.mask_embed.layers.2.weight"
+
 
 def synthetic_tensor(
-    key: str, like: torch.Tensor, seed: int, deform_heads: int = 8, deform_points: int = 4
+    key: str, like: torch.Tensor, seed: int, deform_heads: int = 8, deform_points: int = 4,
+    mode: str = "default",
 ) -> torch.Tensor:
     """The synthetic value of one official key."""
-    gen = torch.Generator().manual_seed((zlib.crc32(key.encode()) ^ (seed * 0x9E3779B1)) & 0xFFFFFFFF)
+    if mode not in SYNTHETIC_MODES:
+        raise ValueError(f"synthetic mode must be one of {', '.join(SYNTHETIC_MODES)}, got {mode!r}")
+    if mode == "stress":
+        stressed = _stress_tensor(key, like, _generator(key, seed))
+        if stressed is not None:
+            return stressed
+    gen = _generator(key, seed)
     shape, name = like.shape, key.rsplit(".", 1)[-1]
 
     def normal(std: float, mean: float = 0.0) -> torch.Tensor:
@@ -69,6 +90,46 @@ def synthetic_tensor(
     return normal(std)
 
 
+def _generator(key: str, seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed((zlib.crc32(key.encode()) ^ (seed * 0x9E3779B1)) & 0xFFFFFFFF)
+
+
+def _stress_tensor(key: str, like: torch.Tensor, gen: torch.Generator) -> torch.Tensor | None:
+    """The stress mode's value of one key, or None where it keeps the default (integer buffers,
+    logit scales, batch-norm statistics, ConvNeXt layer scales, the deformable-attention
+    sampling grid, learned query features and the void embedding)."""
+    shape, name = like.shape, key.rsplit(".", 1)[-1]
+    keep_default = (
+        not like.is_floating_point()
+        or name in ("logit_scale", "running_var", "running_mean", "gamma")
+        or key.endswith(("sampling_offsets.bias", "query_feat.weight", "void_embedding.weight"))
+    )
+    if keep_default:
+        return None
+
+    def normal(std: float, mean: float = 0.0) -> torch.Tensor:
+        return torch.randn(shape, generator=gen) * std + mean
+
+    if key.endswith("token_embedding.weight"):
+        return normal(1.0)
+    if key.endswith(_STRESS_POSITIONAL):
+        return normal(0.5)
+    if name == "bias":
+        return normal(0.02)
+    if like.dim() == 1:  # LayerNorm / GroupNorm / BatchNorm weight
+        return normal(0.05, 1.0)
+    fan_in = shape[0] if name == "text_projection" else math.prod(shape[1:])
+    value = normal(1.0 / math.sqrt(fan_in))
+    if key.endswith(_QKV_SUFFIXES):
+        rows = shape[0] // 3
+        value[: 2 * rows] *= 4.0  # query and key rows: sharper attention
+    elif key.endswith(_SEPARATE_QK_SUFFIXES):
+        value *= 4.0
+    elif key.endswith(_STRESS_MASK_EMBED_LAST):
+        value *= 12.0
+    return value
+
+
 def _sampling_grid(heads: int, points: int, n: int) -> torch.Tensor:
     """The official MSDeformAttn bias pattern: points 1..P pixels out along each head's ray,
     flattened as (heads, levels, points, 2); `n` = heads*levels*points*2 of the layer."""
@@ -86,12 +147,14 @@ _PROBE_WORDS = ("person", "sky", "tree", "car", "grass", "road", "dog", "wall", 
                 "building", "chair", "table", "bird", "floor", "mountain", "boat", "lamp")
 
 
-def synthetic_state_dict(model: FrozenSegModel, seed: int = 0) -> dict[str, torch.Tensor]:
+def synthetic_state_dict(
+    model: FrozenSegModel, seed: int = 0, mode: str = "default"
+) -> dict[str, torch.Tensor]:
     """Official-key state dict with synthetic values for every weight the model uses."""
     heads, points = model.preset.enc_nheads, model.preset.enc_points
     state = {
         model.official_key(key): synthetic_tensor(
-            model.official_key(key), value, seed, heads, points
+            model.official_key(key), value, seed, heads, points, mode
         )
         for key, value in model.state_dict().items()
     }
@@ -118,11 +181,13 @@ def _remove_common_text_direction(model: FrozenSegModel, state: dict[str, torch.
     state[key] = projection - (projection @ common)[:, None] * common[None, :]
 
 
-def write_synthetic_checkpoint(model: FrozenSegModel, path: str | os.PathLike, seed: int = 0) -> Path:
+def write_synthetic_checkpoint(
+    model: FrozenSegModel, path: str | os.PathLike, seed: int = 0, mode: str = "default"
+) -> Path:
     """Write the synthetic weights as an official-format checkpoint file, atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = synthetic_state_dict(model, seed)
+    state = synthetic_state_dict(model, seed, mode)
     state["criterion.empty_weight"] = torch.ones(2)  # training-only buffer, as released files
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:

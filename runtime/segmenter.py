@@ -152,17 +152,33 @@ class Segmenter:
             resize = (pp["resize_short"], pp["resize_max"])
         return preprocess(rgb, resize=resize, **prepare_kwargs(pp))
 
+    def encode_image(self, prepared: PreparedImage,
+                     timings: dict[str, float] | None = None) -> dict[str, np.ndarray]:
+        """Both image encoders, concurrently: CLIP's res2..res5 and SAM's embedding (batch kept).
+
+        The result does not depend on the vocabulary: decode it with as many as needed."""
+        timings = {} if timings is None else timings
+        clip = self._pool.submit(_timed, self.runners[io.CLIP_IMAGE], {"image": prepared.clip_input})
+        sam, timings[io.SAM_IMAGE] = _timed(self.runners[io.SAM_IMAGE], {"image": prepared.sam_input})
+        clip_out, timings[io.CLIP_IMAGE] = clip.result()
+        return {**clip_out, **sam}
+
+    def decode(self, features: dict[str, np.ndarray], state: VocabularyState,
+               timings: dict[str, float] | None = None) -> dict[str, np.ndarray]:
+        """The decoder on encoded image features and an encoded vocabulary; batch dropped."""
+        timings = {} if timings is None else timings
+        clip = {k: features[k] for k in io.CLIP_FEATURES}
+        sam = {k: features[k] for k in io.OUTPUTS[io.SAM_IMAGE]}
+        out, timings[io.DECODER] = _timed(self.runners[io.DECODER], decoder_feed(clip, sam, state))
+        return {k: v[0] for k, v in out.items()}
+
     def run_graphs(self, prepared: PreparedImage, state: VocabularyState,
                    timings: dict[str, float] | None = None) -> dict[str, np.ndarray]:
         """Both encoders (concurrently), then the decoder; batch dimension dropped.
 
         `timings` receives each graph's own wall time (the encoders overlap)."""
         timings = {} if timings is None else timings
-        clip = self._pool.submit(_timed, self.runners[io.CLIP_IMAGE], {"image": prepared.clip_input})
-        sam, timings[io.SAM_IMAGE] = _timed(self.runners[io.SAM_IMAGE], {"image": prepared.sam_input})
-        clip_out, timings[io.CLIP_IMAGE] = clip.result()
-        out, timings[io.DECODER] = _timed(self.runners[io.DECODER], decoder_feed(clip_out, sam, state))
-        return {k: v[0] for k, v in out.items()}
+        return self.decode(self.encode_image(prepared, timings), state, timings)
 
     def segment(self, image: Any, task: str = "semantic",
                 resize: tuple[int, int] | None | str = "default") -> SegmentationResult:

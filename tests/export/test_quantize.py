@@ -11,6 +11,7 @@ import pytest
 from frozenseg_export import int8_graph
 from frozenseg_export.precision_accuracy import BARS
 from frozenseg_export.precision_feeds import CalibrationImageError
+from frozenseg_export.precision_floor import effective_bars
 from frozenseg_export.run_quantize import MIXED_DEFAULT, QuantizeError, QuantizeOptions, run_quantize
 from frozenseg_runtime import graph_io as io
 from frozenseg_runtime.manifest import ArtifactError, ManifestError, load_manifest, verify_artifacts
@@ -44,7 +45,22 @@ def test_fp16_and_mixed_meet_their_bars(tiny_quantized):
     # All-INT8 is measured and recorded whether or not it meets the bars (see precision_report.md).
     int8 = precisions["int8"]["end_to_end"]
     assert 0.0 < int8["label_agreement"] <= 1.0 and 0.0 < int8["mask_iou"] <= 1.0
-    assert int8["passes"] == (int8["label_agreement"] >= 0.98 and int8["mask_iou"] >= 0.95)
+    bars = int8["effective_bars"]
+    assert int8["passes"] == (int8["label_agreement"] >= bars["label_agreement"]
+                              and int8["mask_iou"] >= bars["mask_iou"])
+
+
+def test_figures_stand_beside_the_float32_floor(tiny_quantized):
+    _, _, precisions, messages = tiny_quantized
+    floors = [entry["end_to_end"]["float32_floor"] for entry in precisions.values()]
+    assert all(f == floors[0] for f in floors), "one floor, measured once on the same images"
+    assert 0.99 <= floors[0]["label_agreement"] <= 1.0 and 0.99 <= floors[0]["mask_iou"] <= 1.0
+    for p, entry in precisions.items():
+        e2e = entry["end_to_end"]
+        assert e2e["effective_bars"] == effective_bars(entry["bars"], e2e["float32_floor"])
+        assert 0.0 < e2e["vs_float64"]["label_agreement"] <= 1.0
+        assert 0.0 < e2e["vs_float64"]["mask_iou"] <= 1.0
+    assert any("float32 noise floor" in m for m in messages)
 
 
 def test_per_graph_errors_are_recorded_and_small(tiny_quantized):

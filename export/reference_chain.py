@@ -1,0 +1,74 @@
+"""The PyTorch reference chain over many images and vocabularies, in float32 or float64.
+
+Stage by stage rather than image by image: each encoder runs once per image (not once per
+image and vocabulary), and in float64 only one subgraph's copy exists at a time, so the float64
+truth of the full-size model costs one graph's doubled weights, not four.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+
+from frozenseg_reference.model import FrozenSegModel
+from frozenseg_reference.pipeline import VocabularyTensors, default_train_vocabulary
+from frozenseg_reference.presets import VILD_TEMPLATES
+from frozenseg_reference.text_classifier import vocabulary_tensors
+from frozenseg_runtime.preprocess import PreparedImage
+from frozenseg_runtime.vocabulary import Vocabulary, seen_flags
+
+from .noise_floor import float64_copy
+
+Raw = dict[str, np.ndarray]  # pred_logits, pred_masks, class_probs; batch dimension dropped
+Say = Callable[[str], None]
+
+
+def _precision(module: torch.nn.Module, float64: bool):
+    return float64_copy(module) if float64 else nullcontext(module)
+
+
+def _tensor(array: np.ndarray, float64: bool) -> torch.Tensor:
+    t = torch.from_numpy(np.ascontiguousarray(array))
+    return t.double() if float64 else t
+
+
+@torch.no_grad()
+def encode_vocabularies(model: FrozenSegModel, vocabularies: dict[str, Vocabulary],
+                        float64: bool, train: Vocabulary | None = None) -> dict[str, VocabularyTensors]:
+    """Each vocabulary through the reference text encoder (one float64 copy for all)."""
+    train = default_train_vocabulary() if train is None else train
+    out = {}
+    with _precision(model.clip_text, float64) as text:
+        for name, vocab in vocabularies.items():
+            emb, mask = vocabulary_tensors(text, vocab, VILD_TEMPLATES, model.preset.context_length)
+            seen = torch.tensor(seen_flags(vocab, train), dtype=torch.bool)
+            out[name] = VocabularyTensors(emb, mask, seen)
+    return out
+
+
+@torch.no_grad()
+def run_chain(model: FrozenSegModel, images: Sequence[PreparedImage],
+              vocabularies: dict[str, VocabularyTensors], float64: bool,
+              say: Say = lambda _m: None) -> dict[str, list[Raw]]:
+    """Raw decoder outputs per vocabulary name, one per image, stage by stage."""
+    label = "float64" if float64 else "float32"
+    with _precision(model.clip_image, float64) as clip:
+        clip_features = [tuple(clip(_tensor(p.clip_input, float64))) for p in images]
+    say(f"reference {label}: CLIP image encoder on {len(images)} images")
+    with _precision(model.sam_image, float64) as sam:
+        sam_embeddings = [sam(_tensor(p.sam_input, float64)) for p in images]
+    say(f"reference {label}: SAM image encoder on {len(images)} images")
+    out: dict[str, list[Raw]] = {}
+    with _precision(model.decoder, float64) as decoder:
+        for name, vt in vocabularies.items():
+            emb = vt.text_embeddings.double() if float64 else vt.text_embeddings.float()
+            out[name] = []
+            for feats, sam_embedding in zip(clip_features, sam_embeddings):
+                logits, masks, probs = decoder(*feats, sam_embedding, emb, vt.synonym_mask, vt.seen)
+                out[name].append({"pred_logits": logits[0].numpy(), "pred_masks": masks[0].numpy(),
+                                  "class_probs": probs[0].numpy()})
+            say(f"reference {label}: decoder, vocabulary {name}")
+    return out
