@@ -10,7 +10,6 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from frozenseg_reference.presets import SYNTHETIC_MODES
 from frozenseg_runtime.errors import FrozenSegError
 
 from .build_command import add_build_command
@@ -44,15 +43,30 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resize", type=_resize_arg, default=(800, 1333), metavar="SHORT,MAX|none",
                    help="test-time resize of the shortest edge with a max size (default 800,1333)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic weights")
-    p.add_argument("--synthetic", choices=SYNTHETIC_MODES, default="default",
+    # Checked when the command runs: its list lives in the reference, which the torch-free
+    # commands of this tool must not import.
+    p.add_argument("--synthetic", default="default", metavar="default|stress",
                    help="statistics of the synthetic weights: default, or stress (far from any "
                         "initialisation, as trained weights are; float32 rounding shows)")
     p.set_defaults(run=_run_predict)
 
 
+def _check_synthetic(args: argparse.Namespace) -> None:
+    from frozenseg_reference.presets import SYNTHETIC_MODES
+
+    if args.synthetic not in SYNTHETIC_MODES:
+        raise SyntheticModeError(f"--synthetic must be one of {', '.join(SYNTHETIC_MODES)}, "
+                                 f"got {args.synthetic!r}")
+
+
+class SyntheticModeError(FrozenSegError, ValueError):
+    """An unknown --synthetic mode."""
+
+
 def _run_predict(args: argparse.Namespace) -> int:
     from frozenseg_reference.predict import run_predict
 
+    _check_synthetic(args)
     return run_predict(args)
 
 
@@ -69,7 +83,9 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="artifact folder")
     p.add_argument("--train-vocabulary", help="the checkpoint's training classes (default: COCO panoptic)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic weights")
-    p.add_argument("--synthetic", choices=SYNTHETIC_MODES, default="default",
+    # Checked when the command runs: its list lives in the reference, which the torch-free
+    # commands of this tool must not import.
+    p.add_argument("--synthetic", default="default", metavar="default|stress",
                    help="statistics of the synthetic weights: default, or stress (far from any "
                         "initialisation, as trained weights are; float32 rounding shows)")
     p.add_argument("--no-verify", action="store_true", help="skip the parity checks against PyTorch")
@@ -81,6 +97,7 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
 def _run_export(args: argparse.Namespace) -> int:
     from .run_export import ExportOptions, run_export
 
+    _check_synthetic(args)
     options = ExportOptions(
         checkpoint=args.checkpoint,
         preset=args.preset,
