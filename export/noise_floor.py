@@ -44,9 +44,9 @@ def disagreement_bar(floor: float, allowance: float) -> float:
     return FLOOR_MULTIPLE * floor + allowance
 
 
-def relative_error(value: np.ndarray, truth: np.ndarray) -> float:
+def max_relative_error(value: np.ndarray, truth: np.ndarray) -> float:
     """max|value - truth| / max|truth| in float64: stays meaningful where elementwise ratios blow
-    up near zero."""
+    up near zero. (precision_metrics.relative_error is the L2 ratio, for lowered graphs.)"""
     a = np.asarray(value, dtype=np.float64)
     b = np.asarray(truth, dtype=np.float64)
     if a.size == 0:
@@ -113,11 +113,16 @@ def as_float64(feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             for k, v in feed.items()}
 
 
+def float64_module(module: torch.nn.Module) -> torch.nn.Module:
+    """A float64 copy of one subgraph (the original stays float32)."""
+    return copy.deepcopy(module).double().eval()
+
+
 @contextmanager
 def float64_copy(module: torch.nn.Module) -> Iterator[torch.nn.Module]:
     """A float64 copy of one subgraph for as long as it is needed; freed (and the heap trimmed)
     after, so only one graph is ever held in float64."""
-    wide = copy.deepcopy(module).double().eval()
+    wide = float64_module(module)
     try:
         yield wide
     finally:

@@ -22,7 +22,7 @@ from polygraphy.backend.onnxrt import OnnxrtRunner, SessionFromOnnx
 from polygraphy.comparator import Comparator
 from polygraphy.logger import G_LOGGER
 
-from .noise_floor import as_float64, float64_copy, relative_error, tensor_bar
+from .noise_floor import as_float64, float64_module, max_relative_error, release_memory, tensor_bar
 
 G_LOGGER.module_severity = G_LOGGER.ERROR
 logging.getLogger("polygraphy").setLevel(logging.ERROR)
@@ -42,15 +42,10 @@ class TorchRunner(BaseRunner):
         self.output_names = list(output_names)
         self.dtypes = dtypes  # input name -> (numpy dtype, rank)
         self.float64 = float64
-        self._copy = None
         self._active: torch.nn.Module = module
 
     def activate_impl(self):
-        if self.float64:
-            self._copy = float64_copy(self.module)
-            self._active = self._copy.__enter__()
-        else:
-            self._active = self.module.eval()
+        self._active = float64_module(self.module) if self.float64 else self.module.eval()
 
     def get_input_metadata_impl(self):
         from polygraphy.common import TensorMetadata
@@ -74,9 +69,8 @@ class TorchRunner(BaseRunner):
 
     def deactivate_impl(self):
         self._active = self.module
-        if self._copy is not None:
-            copy, self._copy = self._copy, None
-            copy.__exit__(None, None, None)
+        if self.float64:
+            release_memory()  # the float64 copy is gone: give its pages back before the next runner
 
 
 @dataclass
@@ -111,8 +105,8 @@ def cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:
 def judge_output(name: str, onnx_runs: list[np.ndarray], float32_runs: list[np.ndarray],
                  truth_runs: list[np.ndarray]) -> OutputParity:
     """Per feed: the ONNX error against the truth within the bar of that feed's float32 floor."""
-    errors = [relative_error(o, t) for o, t in zip(onnx_runs, truth_runs)]
-    floors = [relative_error(f, t) for f, t in zip(float32_runs, truth_runs)]
+    errors = [max_relative_error(o, t) for o, t in zip(onnx_runs, truth_runs)]
+    floors = [max_relative_error(f, t) for f, t in zip(float32_runs, truth_runs)]
     bars = [tensor_bar(f) for f in floors]
     return OutputParity(
         output=name,
@@ -124,7 +118,7 @@ def judge_output(name: str, onnx_runs: list[np.ndarray], float32_runs: list[np.n
         max_abs=max(float(np.abs(np.asarray(o, np.float64) - t).max()) if t.size else 0.0
                     for o, t in zip(onnx_runs, truth_runs)),
         cosine=min(cosine_similarity(o, t) for o, t in zip(onnx_runs, truth_runs)),
-        rel_error_vs_float32=max(relative_error(o, f) for o, f in zip(onnx_runs, float32_runs)),
+        rel_error_vs_float32=max(max_relative_error(o, f) for o, f in zip(onnx_runs, float32_runs)),
         passed=all(e <= b for e, b in zip(errors, bars)),
     )
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from frozenseg_runtime.image_io import load_image
 from frozenseg_runtime.manifest import Manifest
+from frozenseg_runtime.preprocess import PreparedImage
 from frozenseg_runtime.segmenter import Segmenter, postprocess
 from frozenseg_runtime.vocabulary import Vocabulary
 
@@ -40,10 +41,15 @@ def _run(seg: Segmenter, images: Sequence[Any], vocabulary: Vocabulary) -> list[
     results = []
     for image in images:
         prepared = seg.prepare(load_image(image))
-        raw = seg.run_graphs(prepared, state)
-        semantic = postprocess(raw, prepared, vocabulary, "semantic", seg.inference)
-        results.append(ChainResult(semantic.semantic_labels, raw["pred_masks"], raw["class_probs"]))
+        results.append(chain_result(seg.run_graphs(prepared, state), prepared, vocabulary, seg.inference))
     return results
+
+
+def chain_result(raw: dict[str, np.ndarray], prepared: PreparedImage, vocabulary: Vocabulary,
+                 inference: dict[str, Any]) -> ChainResult:
+    """What is compared of one image's raw decoder outputs (from any chain)."""
+    semantic = postprocess(raw, prepared, vocabulary, "semantic", inference)
+    return ChainResult(semantic.semantic_labels, raw["pred_masks"], raw["class_probs"])
 
 
 def reference_results(manifest: Manifest, images: Sequence[Any], vocabulary: Vocabulary) -> list[ChainResult]:
@@ -58,10 +64,16 @@ def end_to_end_accuracy(manifest: Manifest, images: Sequence[Any], vocabulary: V
     (figures for the manifest), and the results themselves (for the report's picture)."""
     with Segmenter(manifest, backend="onnxruntime-cpu", cache_dir=False, memory_arena=False) as seg:
         results = _run(seg, images, vocabulary)
+    return {**compare_chains(results, references), "vocabulary_classes": len(vocabulary.names)}, results
+
+
+def compare_chains(results: Sequence[ChainResult], references: Sequence[ChainResult]) -> dict[str, Any]:
+    """Label agreement and query-mask IoU (mean and worst image) and the class-probability error
+    of one chain's results against another's on the same images."""
     agreement = [label_agreement(r.labels, ref.labels) for r, ref in zip(results, references)]
     iou = [mask_iou(r.masks, ref.masks) for r, ref in zip(results, references)]
-    probs = [float(np.abs(r.class_probs - ref.class_probs).max()) for r, ref in zip(results, references)]
+    probs = [float(np.abs(r.class_probs.astype(np.float64) - ref.class_probs).max())
+             for r, ref in zip(results, references)]
     return {"label_agreement": float(np.mean(agreement)), "mask_iou": float(np.mean(iou)),
             "label_agreement_worst_image": float(min(agreement)), "mask_iou_worst_image": float(min(iou)),
-            "class_probs_max_abs": max(probs), "images": len(results),
-            "vocabulary_classes": len(vocabulary.names)}, results
+            "class_probs_max_abs": max(probs), "images": len(results)}

@@ -14,19 +14,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from frozenseg_reference.build import build_frozenseg
 from frozenseg_runtime.errors import FrozenSegError
 from frozenseg_runtime.image_io import load_image
 from frozenseg_runtime.manifest import Manifest, sha256_file
-from frozenseg_runtime.preprocess import prepare_kwargs, preprocess
-from frozenseg_runtime.segmenter import postprocess
-from frozenseg_runtime.vocabulary import Vocabulary
+from frozenseg_runtime.preprocess import preprocess_with_constants
+from frozenseg_runtime.vocabulary import Vocabulary, vocabulary_from_record
 
 from .noise_floor import FLOOR_MULTIPLE, release_memory
-from .precision_accuracy import ChainResult
-from .precision_metrics import label_agreement, mask_iou
+from .precision_accuracy import ChainResult, chain_result
 from .reference_chain import encode_vocabularies, run_chain
 
 
@@ -53,8 +49,9 @@ def check_reference_weights(manifest: Manifest, checkpoint: str | None) -> None:
 
 
 def rebuild_reference(manifest: Manifest, checkpoint: str | None):
-    """The PyTorch reference with the weights the artifacts were exported from."""
-    check_reference_weights(manifest, checkpoint)
+    """The PyTorch reference with the weights the artifacts were exported from; the checkpoint
+    has been checked by `check_reference_weights` before the long work began (hashing a
+    full-size checkpoint twice costs seconds for nothing)."""
     weights = manifest.raw["weights"]
     preset = manifest.raw["preset"]["name"]
     if weights["source"] == "synthetic":
@@ -68,28 +65,13 @@ def float64_results(manifest: Manifest, checkpoint: str | None, images: Sequence
     """The float64 reference's answers on `images`, prepared as the runtime prepares them."""
     model = rebuild_reference(manifest, checkpoint)
     c = manifest.constants
-    pp = c["preprocessing"]
-    train = manifest.constants["train_vocabulary"]
-    train_vocab = Vocabulary(tuple(tuple(n) for n in train["names"]),
-                             tuple(bool(t) for t in train["isthing"]))
-    prepared = [preprocess(load_image(image), resize=(pp["resize_short"], pp["resize_max"]),
-                           **prepare_kwargs(pp)) for image in images]
-    tensors = encode_vocabularies(model, {"measurement": vocabulary}, True, train_vocab)
+    prepared = [preprocess_with_constants(load_image(image), c["preprocessing"]) for image in images]
+    tensors = encode_vocabularies(model, {"measurement": vocabulary}, True,
+                                  vocabulary_from_record(c["train_vocabulary"]))
     raws = run_chain(model, prepared, tensors, True, say)["measurement"]
     del model
     release_memory()
-    results = []
-    for raw, image in zip(raws, prepared):
-        semantic = postprocess(raw, image, vocabulary, "semantic", c["inference"])
-        results.append(ChainResult(semantic.semantic_labels, raw["pred_masks"], raw["class_probs"]))
-    return results
-
-
-def chain_figures(results: Sequence[ChainResult], truth: Sequence[ChainResult]) -> dict[str, float]:
-    """Mean label agreement and query-mask IoU of a chain against the float64 truth."""
-    return {"label_agreement": float(np.mean([label_agreement(r.labels, t.labels)
-                                              for r, t in zip(results, truth)])),
-            "mask_iou": float(np.mean([mask_iou(r.masks, t.masks) for r, t in zip(results, truth)]))}
+    return [chain_result(raw, image, vocabulary, c["inference"]) for raw, image in zip(raws, prepared)]
 
 
 def effective_bars(bars: dict[str, float], floor: dict[str, float]) -> dict[str, float]:

@@ -14,11 +14,9 @@ import numpy as np
 import torch
 
 from frozenseg_reference.model import FrozenSegModel
-from frozenseg_reference.pipeline import VocabularyTensors, default_train_vocabulary
-from frozenseg_reference.presets import VILD_TEMPLATES
-from frozenseg_reference.text_classifier import vocabulary_tensors
+from frozenseg_reference.pipeline import VocabularyTensors, encode_vocabulary
 from frozenseg_runtime.preprocess import PreparedImage
-from frozenseg_runtime.vocabulary import Vocabulary, seen_flags
+from frozenseg_runtime.vocabulary import Vocabulary
 
 from .noise_floor import float64_copy
 
@@ -39,14 +37,9 @@ def _tensor(array: np.ndarray, float64: bool) -> torch.Tensor:
 def encode_vocabularies(model: FrozenSegModel, vocabularies: dict[str, Vocabulary],
                         float64: bool, train: Vocabulary | None = None) -> dict[str, VocabularyTensors]:
     """Each vocabulary through the reference text encoder (one float64 copy for all)."""
-    train = default_train_vocabulary() if train is None else train
-    out = {}
     with _precision(model.clip_text, float64) as text:
-        for name, vocab in vocabularies.items():
-            emb, mask = vocabulary_tensors(text, vocab, VILD_TEMPLATES, model.preset.context_length)
-            seen = torch.tensor(seen_flags(vocab, train), dtype=torch.bool)
-            out[name] = VocabularyTensors(emb, mask, seen)
-    return out
+        return {name: encode_vocabulary(model, vocab, train, text_encoder=text)
+                for name, vocab in vocabularies.items()}
 
 
 @torch.no_grad()

@@ -40,8 +40,8 @@ from frozenseg_runtime.manifest import (
 from . import fp16_graph, int8_graph
 from .node_groups import FP32_ISLAND_CANDIDATES, INT8_EXCLUSION_CANDIDATES, candidate_groups
 from .noise_floor import release_memory
-from .precision_accuracy import BARS, end_to_end_accuracy, reference_results
-from .precision_floor import chain_figures, check_reference_weights, effective_bars, float64_results
+from .precision_accuracy import BARS, compare_chains, end_to_end_accuracy, reference_results
+from .precision_floor import check_reference_weights, effective_bars, float64_results
 from .precision_feeds import GraphFeeds, collect_feeds, image_files, measurement_vocabulary
 from .precision_metrics import output_errors
 from .precision_report import write_report
@@ -263,7 +263,7 @@ def run_quantize(artifacts: str | os.PathLike, options: QuantizeOptions, say: Sa
     release_memory()
     say("float32 noise floor: the PyTorch reference in float64 on the same images ...")
     truth = float64_results(updated, options.checkpoint, evaluation_images, vocabulary, say)
-    floor = chain_figures(refs, truth)
+    floor = compare_chains(refs, truth)
     say(f"fp32 against float64: label agreement {floor['label_agreement']:.4%}, mask IoU "
         f"{floor['mask_iou']:.4f} (the floor every precision is read against)")
     results = {}
@@ -272,7 +272,7 @@ def run_quantize(artifacts: str | os.PathLike, options: QuantizeOptions, say: Sa
                                                   vocabulary, refs)
         bars = effective_bars(precisions[p]["bars"], floor)
         figures["float32_floor"] = floor
-        figures["vs_float64"] = chain_figures(results[p], truth)
+        figures["vs_float64"] = compare_chains(results[p], truth)
         figures["effective_bars"] = bars
         figures["passes"] = (figures["label_agreement"] >= bars["label_agreement"]
                              and figures["mask_iou"] >= bars["mask_iou"])

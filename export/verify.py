@@ -19,18 +19,18 @@ import numpy as np
 import torch
 
 from frozenseg_reference.model import FrozenSegModel
-from frozenseg_reference.pipeline import postprocess, preprocessing_kwargs
+from frozenseg_reference.pipeline import preprocessing_kwargs
 from frozenseg_reference.presets import VILD_TEMPLATES
 from frozenseg_reference.text_classifier import tokenize
 from frozenseg_runtime import graph_io as io
 from frozenseg_runtime.manifest import Manifest
-from frozenseg_runtime.preprocess import preprocess
+from frozenseg_runtime import postprocess as post
+from frozenseg_runtime.preprocess import PreparedImage, preprocess
 from frozenseg_runtime.segmenter import Segmenter, VocabularyState
-from frozenseg_runtime.segmenter import postprocess as runtime_postprocess
 from frozenseg_runtime.vocabulary import Vocabulary, padded_synonym_index, parse_vocabulary
 
 from .graph_specs import SPECS
-from .noise_floor import LABEL_ALLOWANCE, PANOPTIC_ALLOWANCE, disagreement_bar, relative_error
+from .noise_floor import LABEL_ALLOWANCE, PANOPTIC_ALLOWANCE, disagreement_bar, max_relative_error
 from .parity import OutputParity, compare_graph
 from .reference_chain import encode_vocabularies, run_chain
 from .segmentation_metrics import PanopticQuality
@@ -113,21 +113,42 @@ def graph_failure(name: str, parity: list[OutputParity]) -> str | None:
 
 
 @dataclass
+class _Answers:
+    """What the chained check compares: one chain's answers on one image."""
+
+    labels: np.ndarray  # semantic labels (H, W)
+    panoptic: tuple[np.ndarray, list[dict[str, Any]]]  # id map and segments
+    class_probs: np.ndarray  # (Q, K + 1)
+
+
+def _answers(raw: dict[str, np.ndarray], prepared: PreparedImage, vocab: Vocabulary,
+             inference: dict[str, Any]) -> _Answers:
+    """Semantic and panoptic answers of raw decoder outputs, by the runtime's post-processing
+    (the reference's is the same code); the masks are resized once for both tasks."""
+    masks = post.masks_to_output(raw["pred_masks"], prepared.padded_size, prepared.image_size,
+                                 prepared.output_size)
+    probs = raw["class_probs"]
+    panoptic = post.panoptic_inference(probs, masks, vocab.isthing,
+                                       inference["object_mask_threshold"],
+                                       inference["overlap_threshold"])
+    return _Answers(post.semantic_inference(probs, masks).argmax(0), panoptic, probs)
+
+
+@dataclass
 class _Tally:
-    """Agreement of one chain with the float64 truth, accumulated over images."""
+    """Agreement of one chain with another (the truth), accumulated over images."""
 
     agree: int = 0
     pixels: int = 0
     panoptic: PanopticQuality = field(default_factory=PanopticQuality)
     class_probs_max_abs: float = 0.0
 
-    def add(self, labels: np.ndarray, panoptic: tuple[np.ndarray, list], raw_probs: np.ndarray,
-            truth: dict[str, Any]) -> None:
-        self.agree += int((labels == truth["labels"]).sum())
-        self.pixels += labels.size
-        self.panoptic.add(*panoptic, *truth["panoptic"])
-        self.class_probs_max_abs = max(self.class_probs_max_abs, float(
-            np.abs(raw_probs.astype(np.float64) - truth["class_probs"]).max()))
+    def add(self, answers: _Answers, truth: _Answers) -> None:
+        self.agree += int((answers.labels == truth.labels).sum())
+        self.pixels += answers.labels.size
+        self.panoptic.add(*answers.panoptic, *truth.panoptic)
+        self.class_probs_max_abs = max(self.class_probs_max_abs, float(np.abs(
+            answers.class_probs.astype(np.float64) - truth.class_probs).max()))
 
     @property
     def label_agreement(self) -> float:
@@ -136,12 +157,6 @@ class _Tally:
     @property
     def panoptic_quality(self) -> float:
         return self.panoptic.result()["pq"]
-
-
-def _reference_answers(raw: dict[str, np.ndarray], prepared, vocab: Vocabulary, model) -> dict[str, Any]:
-    out = postprocess(raw, prepared, vocab, model.preset)
-    return {"labels": out["sem_seg"].argmax(0), "panoptic": (out["panoptic_seg"], out["segments_info"]),
-            "class_probs": raw["class_probs"]}
 
 
 def verify_chain(
@@ -174,8 +189,10 @@ def verify_chain(
         say(f"chained parity: reference {precision} encoded {len(encoded)} vocabularies")
         chains[precision] = run_chain(model, prepared, tensors, float64, say)
 
-    tallies = {v: {"float32": _Tally(), "onnxruntime": _Tally()} for v in vocabularies}
-    onnx_vs_float32 = {v: [0, 0] for v in vocabularies}
+    # (chain, truth) pairs: the floor, the runtime against the truth, and (for information)
+    # the runtime against PyTorch float32.
+    pairs = (("float32", "float64"), ("onnxruntime", "float64"), ("onnxruntime", "float32"))
+    tallies = {v: {pair: _Tally() for pair in pairs} for v in vocabularies}
     states: dict[str, VocabularyState] = {}
     with Segmenter(manifest, backend="onnxruntime-cpu", cache_dir=False) as seg:
         for vname, vocab in vocabularies.items():
@@ -189,24 +206,20 @@ def verify_chain(
         for i, image in enumerate(prepared):
             features = seg.encode_image(image)
             for vname, vocab in vocabularies.items():
-                truth = _reference_answers(chains["float64"][vname][i], image, vocab, model)
-                ref32_raw = chains["float32"][vname][i]
-                ref32 = _reference_answers(ref32_raw, image, vocab, model)
-                tallies[vname]["float32"].add(ref32["labels"], ref32["panoptic"],
-                                              ref32_raw["class_probs"], truth)
-                raw = seg.decode(features, states[vname])
-                semantic = runtime_postprocess(raw, image, vocab, "semantic", seg.inference)
-                panoptic = runtime_postprocess(raw, image, vocab, "panoptic", seg.inference)
-                tallies[vname]["onnxruntime"].add(
-                    semantic.semantic_labels, (panoptic.panoptic_seg, panoptic.segments_info),
-                    raw["class_probs"], truth)
-                onnx_vs_float32[vname][0] += int((semantic.semantic_labels == ref32["labels"]).sum())
-                onnx_vs_float32[vname][1] += semantic.semantic_labels.size
+                answers = {
+                    "float32": _answers(chains["float32"][vname][i], image, vocab, seg.inference),
+                    "float64": _answers(chains["float64"][vname][i], image, vocab, seg.inference),
+                    "onnxruntime": _answers(seg.decode(features, states[vname]), image, vocab,
+                                            seg.inference),
+                }
+                for chain, truth in pairs:
+                    tallies[vname][chain, truth].add(answers[chain], answers[truth])
             say(f"chained parity: runtime on image {i + 1}/{len(prepared)}")
 
     out: dict[str, Any] = {}
     for vname, vocab in vocabularies.items():
-        floor, onnx = tallies[vname]["float32"], tallies[vname]["onnxruntime"]
+        floor = tallies[vname]["float32", "float64"]
+        onnx = tallies[vname]["onnxruntime", "float64"]
         label_bar = disagreement_bar(1.0 - floor.label_agreement, LABEL_ALLOWANCE)
         panoptic_bar = disagreement_bar(1.0 - floor.panoptic_quality, PANOPTIC_ALLOWANCE)
         label_ok = 1.0 - onnx.label_agreement <= label_bar
@@ -218,12 +231,12 @@ def verify_chain(
             "semantic_label_agreement": onnx.label_agreement,
             "float32_label_agreement": floor.label_agreement,
             "label_disagreement_bar": label_bar,
-            "label_agreement_vs_float32": onnx_vs_float32[vname][0] / onnx_vs_float32[vname][1],
+            "label_agreement_vs_float32": tallies[vname]["onnxruntime", "float32"].label_agreement,
             "panoptic_quality": onnx.panoptic_quality,
             "float32_panoptic_quality": floor.panoptic_quality,
             "panoptic_disagreement_bar": panoptic_bar,
             "float32_logit_floor": max(
-                relative_error(r32["pred_logits"], r64["pred_logits"])
+                max_relative_error(r32["pred_logits"], r64["pred_logits"])
                 for r32, r64 in zip(chains["float32"][vname], chains["float64"][vname])),
             "class_probs_max_abs": onnx.class_probs_max_abs,
             "float32_class_probs_max_abs": floor.class_probs_max_abs,

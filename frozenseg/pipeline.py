@@ -45,11 +45,15 @@ class VocabularyTensors:
 
 
 def encode_vocabulary(
-    model: FrozenSegModel, vocab: Vocabulary, train_vocab: Vocabulary | None = None
+    model: FrozenSegModel, vocab: Vocabulary, train_vocab: Vocabulary | None = None,
+    text_encoder: torch.nn.Module | None = None,
 ) -> VocabularyTensors:
+    """The decoder's vocabulary inputs; `text_encoder` replaces `model.clip_text` (e.g. a
+    float64 copy of it)."""
     train_vocab = default_train_vocabulary() if train_vocab is None else train_vocab
     emb, mask = vocabulary_tensors(
-        model.clip_text, vocab, VILD_TEMPLATES, model.preset.context_length
+        model.clip_text if text_encoder is None else text_encoder, vocab, VILD_TEMPLATES,
+        model.preset.context_length,
     )
     seen = torch.tensor(seen_flags(vocab, train_vocab), dtype=torch.bool)
     return VocabularyTensors(emb, mask, seen)

@@ -11,10 +11,6 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-# Statistics of the synthetic weights (frozenseg_reference.synthetic): "default" is well
-# conditioned; "stress" is far from any initialisation, as trained weights are.
-SYNTHETIC_MODES = ("default", "stress")
-
 # ViLD prompt templates (official `VILD_PROMPT` in frozenseg/frozenseg.py).
 VILD_TEMPLATES: tuple[str, ...] = (
     "a photo of a {}.",

@@ -21,8 +21,11 @@ from pathlib import Path
 
 import torch
 
+from frozenseg_runtime.errors import FrozenSegError
+
 from .model import FrozenSegModel
-from .presets import SYNTHETIC_MODES
+
+SYNTHETIC_MODES = ("default", "stress")
 
 CLIP_LOGIT_SCALE = math.log(100.0)  # what trained CLIP models reach (the clamp)
 # The decoder's own scale keeps the official initial value: at 100 the in-vocabulary softmax
@@ -43,8 +46,6 @@ def synthetic_tensor(
     mode: str = "default",
 ) -> torch.Tensor:
     """The synthetic value of one official key."""
-    if mode not in SYNTHETIC_MODES:
-        raise ValueError(f"synthetic mode must be one of {', '.join(SYNTHETIC_MODES)}, got {mode!r}")
     if mode == "stress":
         stressed = _stress_tensor(key, like, _generator(key, seed))
         if stressed is not None:
@@ -88,6 +89,10 @@ def synthetic_tensor(
     if "predictor.transformer_" in key and key.endswith("out_proj.weight"):
         std *= 0.3  # attention averages over near-identical keys; keep the queries distinct
     return normal(std)
+
+
+class SyntheticModeError(FrozenSegError, ValueError):
+    """An unknown synthetic-weights mode."""
 
 
 def _generator(key: str, seed: int) -> torch.Generator:
@@ -151,6 +156,9 @@ def synthetic_state_dict(
     model: FrozenSegModel, seed: int = 0, mode: str = "default"
 ) -> dict[str, torch.Tensor]:
     """Official-key state dict with synthetic values for every weight the model uses."""
+    if mode not in SYNTHETIC_MODES:
+        raise SyntheticModeError(f"synthetic weights' mode must be one of "
+                                 f"{', '.join(SYNTHETIC_MODES)} (--synthetic), got {mode!r}")
     heads, points = model.preset.enc_nheads, model.preset.enc_points
     state = {
         model.official_key(key): synthetic_tensor(

@@ -26,6 +26,7 @@ __all__ = [
     "prepare_image",
     "preprocess",
     "prepare_kwargs",
+    "preprocess_with_constants",
     "validate_image",
 ]
 
@@ -167,3 +168,15 @@ def preprocess(
     prepared = prepare_image(image, **constants)  # type: ignore[arg-type]
     out_size = original if output_size is None else (int(output_size[0]), int(output_size[1]))
     return replace(prepared, output_size=out_size)
+
+
+def preprocess_with_constants(
+    image: np.ndarray,
+    preprocessing: Mapping[str, Any],
+    resize: tuple[int, int] | None | str = "default",
+) -> PreparedImage:
+    """`preprocess` with the manifest's `constants.preprocessing`; `resize="default"` is its
+    resize rule (the official 800 shortest edge, 1333 at most), None keeps the size."""
+    if resize == "default":
+        resize = (preprocessing["resize_short"], preprocessing["resize_max"])
+    return preprocess(image, resize=resize, **prepare_kwargs(preprocessing))  # type: ignore[arg-type]

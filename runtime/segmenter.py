@@ -27,11 +27,17 @@ from . import postprocess as post
 from .backends import make_runner, resolve_backend
 from .image_io import load_image
 from .manifest import Manifest, load_manifest, verify_artifacts
-from .preprocess import PreparedImage, prepare_kwargs, preprocess
+from .preprocess import PreparedImage, preprocess_with_constants
 from .text_embedding import average_templates, padded_embeddings
 from .tokenizer import ClipTokenizer
 from .vocab_cache import CacheStats, VocabularyCache, default_cache_dir
-from .vocabulary import Vocabulary, padded_synonym_index, parse_vocabulary, seen_flags
+from .vocabulary import (
+    Vocabulary,
+    padded_synonym_index,
+    parse_vocabulary,
+    seen_flags,
+    vocabulary_from_record,
+)
 
 TASKS = ("semantic", "panoptic", "instance")
 TEXT_BATCH = 256  # prompts per text-graph call, capped by the graph's declared batch range
@@ -83,9 +89,7 @@ class Segmenter:
         self.inference = c["inference"]
         self.templates: list[str] = c["text"]["templates"]
         self.tokenizer = ClipTokenizer(context_length=c["text"]["context_length"])
-        train = c["train_vocabulary"]
-        self.train_vocabulary = Vocabulary(tuple(tuple(n) for n in train["names"]),
-                                           tuple(bool(t) for t in train["isthing"]))
+        self.train_vocabulary = vocabulary_from_record(c["train_vocabulary"])
         directory = None if cache_dir is False else Path(cache_dir or default_cache_dir())
         encoder_key = hashlib.sha256(json.dumps(
             [manifest.graphs[io.CLIP_TEXT].sha256, self.templates, c["text"].get("bpe_sha256"),
@@ -146,11 +150,7 @@ class Segmenter:
 
     # -- images -------------------------------------------------------------------------------
     def prepare(self, image: Any, resize: tuple[int, int] | None | str = "default") -> PreparedImage:
-        rgb = load_image(image)
-        pp = self.preprocessing
-        if resize == "default":
-            resize = (pp["resize_short"], pp["resize_max"])
-        return preprocess(rgb, resize=resize, **prepare_kwargs(pp))
+        return preprocess_with_constants(load_image(image), self.preprocessing, resize)
 
     def encode_image(self, prepared: PreparedImage,
                      timings: dict[str, float] | None = None) -> dict[str, np.ndarray]:

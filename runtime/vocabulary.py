@@ -19,6 +19,7 @@ import numpy as np
 from .errors import VocabularyError
 
 __all__ = [
+    "vocabulary_from_record",
     "Vocabulary",
     "parse_vocabulary",
     "split_synonyms",
@@ -282,3 +283,10 @@ def padded_synonym_index(vocab: Vocabulary) -> tuple[list[str], np.ndarray, np.n
         index[i, : len(syn)] = np.arange(len(flat), len(flat) + len(syn))
         flat.extend(syn)
     return flat, index, index >= 0
+
+
+def vocabulary_from_record(record: Mapping[str, Any]) -> Vocabulary:
+    """A vocabulary as the manifest records one ({"names": [[...]], "isthing": [...]}), e.g. its
+    `constants.train_vocabulary`; written by the exporter, so taken as it is."""
+    return Vocabulary(tuple(tuple(n) for n in record["names"]),
+                      tuple(bool(t) for t in record["isthing"]))
