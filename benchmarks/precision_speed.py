@@ -15,10 +15,12 @@ import statistics
 import sys
 import time
 
-from frozenseg_export.precision_feeds import collect_feeds, measurement_vocabulary
+from frozenseg_export.precision.feeds import collect_feeds
+
+from frozenseg_export.precision.feeds import measurement_vocabulary
 from frozenseg_export.synthetic_images import structured_images
-from frozenseg_runtime import graph_io as io
-from frozenseg_runtime.backends import make_runner
+from frozenseg_runtime import graphs
+from frozenseg_runtime.backends.factory import make_runner
 from frozenseg_runtime.manifest import load_manifest
 
 
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--artifacts", required=True)
     ap.add_argument("--backend", default="onnxruntime-cpu")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--graphs", nargs="+", default=list(io.GRAPHS))
+    ap.add_argument("--graphs", nargs="+", default=list(graphs.GRAPHS))
     args = ap.parse_args(argv)
     manifest = load_manifest(args.artifacts)
     say = lambda m: print(f"[speed] {m}", file=sys.stderr, flush=True)  # noqa: E731

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from frozenseg_runtime.errors import FrozenSegError
 
-from .build_command import add_build_command
+from frozenseg_export.tensorrt.command import add_build_command
 
 
 def _resize_arg(text: str) -> tuple[int, int] | None:
@@ -82,7 +82,8 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from .run_export import ExportOptions, run_export
+    from frozenseg_export.onnx.run import ExportOptions
+    from frozenseg_export.onnx.run import run_export
 
     options = ExportOptions(
         checkpoint=args.checkpoint,
@@ -135,7 +136,9 @@ def _add_quantize(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_quantize(args: argparse.Namespace) -> int:
-    from .run_quantize import MIXED_DEFAULT, QuantizeOptions, run_quantize
+    from frozenseg_export.precision.run import MIXED_DEFAULT
+    from frozenseg_export.precision.run import QuantizeOptions
+    from frozenseg_export.precision.run import run_quantize
 
     options = QuantizeOptions(
         precisions=tuple(args.precision), calibration_images=args.calibration_images,

@@ -14,11 +14,12 @@ import numpy as np
 import torch
 
 from frozenseg_reference.model import FrozenSegModel
-from frozenseg_reference.pipeline import VocabularyTensors, encode_vocabulary
-from frozenseg_runtime.preprocess import PreparedImage
-from frozenseg_runtime.vocabulary import Vocabulary
+from frozenseg_reference.pipeline import VocabularyTensors
+from frozenseg_reference.pipeline import encode_vocabulary
+from frozenseg_runtime.image.preprocess import PreparedImage
+from frozenseg_runtime.text.vocabulary import Vocabulary
 
-from .noise_floor import float64_copy
+from frozenseg_export.noise_floor import float64_copy
 
 Raw = dict[str, np.ndarray]  # pred_logits, pred_masks, class_probs; batch dimension dropped
 Say = Callable[[str], None]

@@ -6,10 +6,14 @@ import os
 
 import torch
 
-from .checkpoint import load_checkpoint, load_state_dict
-from .model import FrozenSegModel
-from .presets import DEFAULT_PRESET, Preset, get_preset
-from .synthetic import synthetic_state_dict
+from frozenseg_reference.checkpoint import load_checkpoint
+
+from frozenseg_reference.checkpoint import load_state_dict
+from frozenseg_reference.model import FrozenSegModel
+from frozenseg_reference.presets import DEFAULT_PRESET
+from frozenseg_reference.presets import Preset
+from frozenseg_reference.presets import get_preset
+from frozenseg_reference.synthetic import synthetic_state_dict
 
 
 def build_frozenseg(

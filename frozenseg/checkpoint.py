@@ -14,7 +14,9 @@ import torch
 
 from frozenseg_runtime.errors import FrozenSegError
 
-from .model import UNUSED_PREFIXES, FrozenSegModel
+from frozenseg_reference.model import UNUSED_PREFIXES
+
+from frozenseg_reference.model import FrozenSegModel
 
 _SHOWN = 20
 

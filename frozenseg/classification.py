@@ -53,7 +53,7 @@ class ConvNextOutOfVocabHead(nn.Module):
         self.visual_head = visual_head
 
     def forward(self, dense: torch.Tensor, mask_logits: torch.Tensor) -> torch.Tensor:
-        from .transformer_decoder import mask_pooling
+        from frozenseg_reference.transformer_decoder import mask_pooling
 
         pooled = mask_pooling(dense, mask_logits)  # (B, Q, C)
         b, q, c = pooled.shape

@@ -11,10 +11,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .classification import geometric_ensemble, vocabulary_logits, with_void
-from .pixel_decoder import PixelDecoder
-from .presets import Preset
-from .transformer_decoder import TransformerDecoder
+from frozenseg_reference.classification import geometric_ensemble
+
+from frozenseg_reference.classification import vocabulary_logits
+
+from frozenseg_reference.classification import with_void
+from frozenseg_reference.pixel_decoder import PixelDecoder
+from frozenseg_reference.presets import Preset
+from frozenseg_reference.transformer_decoder import TransformerDecoder
 
 
 class FrozenSegDecoder(nn.Module):

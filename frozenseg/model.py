@@ -11,12 +11,15 @@ import open_clip
 import torch
 from torch import nn
 
-from .classification import AttnPoolOutOfVocabHead, ConvNextOutOfVocabHead
-from .clip_image import ConvNextImageEncoder, ResNetImageEncoder
-from .clip_text import ClipTextEncoder
-from .decoder import FrozenSegDecoder
-from .presets import Preset
-from .sam_image import SamImageEncoder
+from frozenseg_reference.classification import AttnPoolOutOfVocabHead
+
+from frozenseg_reference.classification import ConvNextOutOfVocabHead
+from frozenseg_reference.clip_image import ConvNextImageEncoder
+from frozenseg_reference.clip_image import ResNetImageEncoder
+from frozenseg_reference.clip_text import ClipTextEncoder
+from frozenseg_reference.decoder import FrozenSegDecoder
+from frozenseg_reference.presets import Preset
+from frozenseg_reference.sam_image import SamImageEncoder
 
 # Our module prefix -> official checkpoint prefix (detectron2 `FrozenSeg` state dict).
 _CLIP = "backbone.clip_model."

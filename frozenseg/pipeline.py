@@ -12,13 +12,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from frozenseg_runtime import postprocess as post
-from frozenseg_runtime.preprocess import PreparedImage, prepare_kwargs, preprocess
-from frozenseg_runtime.vocabulary import Vocabulary, parse_vocabulary, seen_flags
+from frozenseg_runtime.output import postprocess as post
+from frozenseg_runtime.image.preprocess import PreparedImage
+from frozenseg_runtime.image.preprocess import prepare_kwargs
+from frozenseg_runtime.image.preprocess import preprocess
+from frozenseg_runtime.text.vocabulary import Vocabulary
+from frozenseg_runtime.text.vocabulary import parse_vocabulary
+from frozenseg_runtime.text.vocabulary import seen_flags
 
-from .model import FrozenSegModel
-from .presets import VILD_TEMPLATES, Preset
-from .text_classifier import vocabulary_tensors
+from frozenseg_reference.model import FrozenSegModel
+from frozenseg_reference.presets import VILD_TEMPLATES
+from frozenseg_reference.presets import Preset
+from frozenseg_reference.text_classifier import vocabulary_tensors
 
 Progress = Callable[[str], None]
 

@@ -11,8 +11,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .deform_attn import MSDeformAttn, level_sizes, reference_points
-from .position_encoding import PositionEmbeddingSine
+from frozenseg_reference.deform_attn import MSDeformAttn
+
+from frozenseg_reference.deform_attn import level_sizes
+
+from frozenseg_reference.deform_attn import reference_points
+from frozenseg_reference.position_encoding import PositionEmbeddingSine
 
 
 class EncoderLayer(nn.Module):

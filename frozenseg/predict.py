@@ -13,14 +13,14 @@ from typing import Any
 import numpy as np
 
 from frozenseg_runtime.atomic import write_bytes_atomic
-from frozenseg_runtime.image_io import load_image
-from frozenseg_runtime.outputs import panoptic_labels
-from frozenseg_runtime.visualize import overlay
-from frozenseg_runtime.vocabulary import parse_vocabulary
+from frozenseg_runtime.image.loading import load_image
+from frozenseg_runtime.output.files import panoptic_labels
+from frozenseg_runtime.output.visualize import overlay
+from frozenseg_runtime.text.vocabulary import parse_vocabulary
 
-from .build import build_frozenseg
-from .pipeline import predict
-from .presets import DEFAULT_PRESET
+from frozenseg_reference.build import build_frozenseg
+from frozenseg_reference.pipeline import predict
+from frozenseg_reference.presets import DEFAULT_PRESET
 
 # outputs.npz keys (documented in README.md).
 NPZ_KEYS = (

@@ -12,7 +12,7 @@ import torch
 from segment_anything.modeling.image_encoder import ImageEncoderViT
 from torch import nn
 
-from .presets import SamConfig
+from frozenseg_reference.presets import SamConfig
 
 
 class SamImageEncoder(nn.Module):

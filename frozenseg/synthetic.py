@@ -23,7 +23,7 @@ import torch
 
 from frozenseg_runtime.errors import FrozenSegError
 
-from .model import FrozenSegModel
+from frozenseg_reference.model import FrozenSegModel
 
 SYNTHETIC_MODES = ("default", "stress")
 
@@ -175,7 +175,7 @@ def _remove_common_text_direction(model: FrozenSegModel, state: dict[str, torch.
     """A random text tower maps every prompt to nearly the same direction (the shared template
     and end token dominate), which makes all classes look alike. Project that common direction,
     measured on a few probe prompts, out of the text projection."""
-    from .text_classifier import tokenize
+    from frozenseg_reference.text_classifier import tokenize
 
     key = model.official_key("clip_text.text_projection")
     text = model.clip_text

@@ -14,9 +14,10 @@ import torch.nn.functional as F
 from open_clip.tokenizer import SimpleTokenizer
 
 from frozenseg_runtime.errors import VocabularyError
-from frozenseg_runtime.vocabulary import Vocabulary, padded_synonym_index
+from frozenseg_runtime.text.vocabulary import Vocabulary
+from frozenseg_runtime.text.vocabulary import padded_synonym_index
 
-from .clip_text import ClipTextEncoder
+from frozenseg_reference.clip_text import ClipTextEncoder
 
 _TOKENIZER: SimpleTokenizer | None = None
 

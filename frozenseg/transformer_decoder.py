@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .classification import vocabulary_logits
-from .position_encoding import PositionEmbeddingSine
+from frozenseg_reference.classification import vocabulary_logits
+from frozenseg_reference.position_encoding import PositionEmbeddingSine
 
 
 class Attention(nn.Module):

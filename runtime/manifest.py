@@ -14,8 +14,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import FrozenSegError
-from .graph_io import GRAPHS, INPUTS, OUTPUTS
+from frozenseg_runtime.errors import FrozenSegError
+from frozenseg_runtime.graphs import GRAPHS
+from frozenseg_runtime.graphs import INPUTS
+from frozenseg_runtime.graphs import OUTPUTS
 
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"

@@ -7,9 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-from .image_io import load_image
-from .outputs import save_result
-from .segmenter import Segmenter
+from frozenseg_runtime.image.loading import load_image
+from frozenseg_runtime.output.files import save_result
+from frozenseg_runtime.segmenter import Segmenter
 
 
 def run_segment(args: argparse.Namespace) -> int:

@@ -22,16 +22,23 @@ from typing import Any
 
 import numpy as np
 
-from . import graph_io as io
-from . import postprocess as post
-from .backends import make_runner, resolve_backend
-from .image_io import load_image
-from .manifest import Manifest, load_manifest, verify_artifacts
-from .preprocess import PreparedImage, preprocess_with_constants
-from .text_embedding import average_templates, padded_embeddings
-from .tokenizer import ClipTokenizer
-from .vocab_cache import CacheStats, VocabularyCache, default_cache_dir
-from .vocabulary import (
+from frozenseg_runtime import graphs
+from frozenseg_runtime.output import postprocess as post
+from frozenseg_runtime.backends.factory import make_runner
+from frozenseg_runtime.backends.factory import resolve_backend
+from frozenseg_runtime.image.loading import load_image
+from frozenseg_runtime.manifest import Manifest
+from frozenseg_runtime.manifest import load_manifest
+from frozenseg_runtime.manifest import verify_artifacts
+from frozenseg_runtime.image.preprocess import PreparedImage
+from frozenseg_runtime.image.preprocess import preprocess_with_constants
+from frozenseg_runtime.text.embedding import average_templates
+from frozenseg_runtime.text.embedding import padded_embeddings
+from frozenseg_runtime.text.tokenizer import ClipTokenizer
+from frozenseg_runtime.text.cache import CacheStats
+from frozenseg_runtime.text.cache import VocabularyCache
+from frozenseg_runtime.text.cache import default_cache_dir
+from frozenseg_runtime.text.vocabulary import (
     Vocabulary,
     padded_synonym_index,
     parse_vocabulary,
@@ -92,10 +99,10 @@ class Segmenter:
         self.train_vocabulary = vocabulary_from_record(c["train_vocabulary"])
         directory = None if cache_dir is False else Path(cache_dir or default_cache_dir())
         encoder_key = hashlib.sha256(json.dumps(
-            [manifest.graphs[io.CLIP_TEXT].sha256, self.templates, c["text"].get("bpe_sha256"),
+            [manifest.graphs[graphs.CLIP_TEXT].sha256, self.templates, c["text"].get("bpe_sha256"),
              c["text"]["context_length"]]).encode()).hexdigest()
         self.cache = VocabularyCache(encoder_key, directory)
-        self.text_batch = min(TEXT_BATCH, manifest.graphs[io.CLIP_TEXT].dims["batch"]["max"])
+        self.text_batch = min(TEXT_BATCH, manifest.graphs[graphs.CLIP_TEXT].dims["batch"]["max"])
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="frozenseg-encoder")
         self._vocab: VocabularyState | None = None
 
@@ -132,7 +139,7 @@ class Segmenter:
     def _encode_synonyms(self, synonyms: list[str]) -> np.ndarray:
         prompts = [t.format(s) for s in synonyms for t in self.templates]
         tokens = self.tokenizer(prompts)
-        runner = self.runners[io.CLIP_TEXT]
+        runner = self.runners[graphs.CLIP_TEXT]
         feats = np.concatenate([
             runner.infer({"tokens": drop_padding(tokens[i : i + self.text_batch])})["text_features"]
             for i in range(0, len(tokens), self.text_batch)
@@ -158,18 +165,18 @@ class Segmenter:
 
         The result does not depend on the vocabulary: decode it with as many as needed."""
         timings = {} if timings is None else timings
-        clip = self._pool.submit(_timed, self.runners[io.CLIP_IMAGE], {"image": prepared.clip_input})
-        sam, timings[io.SAM_IMAGE] = _timed(self.runners[io.SAM_IMAGE], {"image": prepared.sam_input})
-        clip_out, timings[io.CLIP_IMAGE] = clip.result()
+        clip = self._pool.submit(_timed, self.runners[graphs.CLIP_IMAGE], {"image": prepared.clip_input})
+        sam, timings[graphs.SAM_IMAGE] = _timed(self.runners[graphs.SAM_IMAGE], {"image": prepared.sam_input})
+        clip_out, timings[graphs.CLIP_IMAGE] = clip.result()
         return {**clip_out, **sam}
 
     def decode(self, features: dict[str, np.ndarray], state: VocabularyState,
                timings: dict[str, float] | None = None) -> dict[str, np.ndarray]:
         """The decoder on encoded image features and an encoded vocabulary; batch dropped."""
         timings = {} if timings is None else timings
-        clip = {k: features[k] for k in io.CLIP_FEATURES}
-        sam = {k: features[k] for k in io.OUTPUTS[io.SAM_IMAGE]}
-        out, timings[io.DECODER] = _timed(self.runners[io.DECODER], decoder_feed(clip, sam, state))
+        clip = {k: features[k] for k in graphs.CLIP_FEATURES}
+        sam = {k: features[k] for k in graphs.OUTPUTS[graphs.SAM_IMAGE]}
+        out, timings[graphs.DECODER] = _timed(self.runners[graphs.DECODER], decoder_feed(clip, sam, state))
         return {k: v[0] for k, v in out.items()}
 
     def run_graphs(self, prepared: PreparedImage, state: VocabularyState,

@@ -50,7 +50,8 @@ def clone_artifacts():
 @pytest.fixture(scope="session")
 def tiny_artifacts(tmp_path_factory):
     """One verified export of the tiny preset (both chained vocabularies through the text graph)."""
-    from frozenseg_export.run_export import ExportOptions, run_export
+    from frozenseg_export.onnx.run import ExportOptions
+    from frozenseg_export.onnx.run import run_export
 
     out = tmp_path_factory.mktemp("export") / "tiny"
     messages: list[str] = []
@@ -65,7 +66,9 @@ def tiny_quantized(tiny_artifacts, tmp_path_factory):
 
     from PIL import Image
 
-    from frozenseg_export.run_quantize import QuantizeOptions, run_quantize
+    from frozenseg_export.precision.run import QuantizeOptions
+
+    from frozenseg_export.precision.run import run_quantize
     from frozenseg_export.synthetic_images import structured_images
 
     base = tmp_path_factory.mktemp("quantize")

@@ -10,10 +10,10 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from frozenseg_export.manifest_writer import sha256_file
-from frozenseg_export.onnx_build import FORBIDDEN_OPS
-from frozenseg_export.trt_support import check_trt_readiness
-from frozenseg_runtime import graph_io as io
+from frozenseg_export.onnx.manifest_writer import sha256_file
+from frozenseg_export.onnx.build import FORBIDDEN_OPS
+from frozenseg_export.onnx.trt_readiness import check_trt_readiness
+from frozenseg_runtime import graphs
 from frozenseg_runtime.manifest import load_manifest
 
 
@@ -21,12 +21,12 @@ def test_files_and_manifest(tiny_artifacts):
     out, messages = tiny_artifacts
     manifest = load_manifest(out)
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [f"{g}.onnx" for g in io.GRAPHS] + ["manifest.json"]
+        [f"{g}.onnx" for g in graphs.GRAPHS] + ["manifest.json"]
     )
     for name, spec in manifest.graphs.items():
         assert sha256_file(out / spec.file) == spec.sha256
         assert spec.opset >= 17
-        assert [t.name for t in spec.inputs] == list(io.INPUTS[name])
+        assert [t.name for t in spec.inputs] == list(graphs.INPUTS[name])
     c = manifest.constants
     assert c["preprocessing"]["clip_mean"] == [122.7709383, 116.7460125, 104.09373615]
     assert len(c["text"]["templates"]) == 14 and c["text"]["context_length"] == 77
@@ -39,7 +39,7 @@ def test_files_and_manifest(tiny_artifacts):
 
 def test_graph_hygiene(tiny_artifacts):
     out, _ = tiny_artifacts
-    for name in io.GRAPHS:
+    for name in graphs.GRAPHS:
         model = onnx.load(out / f"{name}.onnx")
         ops = {n.op_type for n in model.graph.node}
         assert not ops & FORBIDDEN_OPS, (name, ops & FORBIDDEN_OPS)
@@ -79,11 +79,11 @@ def test_one_decoder_graph_serves_any_vocabulary(tiny_artifacts, tiny_model, cla
     mask = g.random((classes, synonyms)) > 0.5
     mask[:, 0] = True
     seen = g.random(classes) > 0.5
-    feed = dict(zip(io.CLIP_FEATURES, (f.numpy() for f in feats)))
+    feed = dict(zip(graphs.CLIP_FEATURES, (f.numpy() for f in feats)))
     feed.update(sam_embedding=sam.numpy(), text_embeddings=emb, synonym_mask=mask, seen=seen)
     ours = _session(out / "decoder.onnx").run(None, feed)
     with torch.no_grad():
-        ref = tiny_model.decoder(*(torch.from_numpy(feed[n]) for n in io.INPUTS["decoder"]))
+        ref = tiny_model.decoder(*(torch.from_numpy(feed[n]) for n in graphs.INPUTS["decoder"]))
     assert ours[2].shape == (1, 12, classes + 1)
     np.testing.assert_allclose(ours[2], ref[2].numpy(), atol=1e-4)
     np.testing.assert_allclose(ours[1], ref[1].numpy(), rtol=1e-3, atol=1e-3)

@@ -10,7 +10,9 @@ import time
 
 import pytest
 
-from frozenseg_export.run_export import ExportOptions, run_export
+from frozenseg_export.onnx.run import ExportOptions
+
+from frozenseg_export.onnx.run import run_export
 from frozenseg_reference.checkpoint import CheckpointError
 from frozenseg_reference.synthetic import write_synthetic_checkpoint
 
@@ -25,7 +27,7 @@ def test_rerun_with_identical_inputs_is_skipped(tiny_artifacts):
 
 
 def test_changed_file_is_not_up_to_date(tiny_artifacts, tmp_path):
-    from frozenseg_export.run_export import up_to_date
+    from frozenseg_export.onnx.run import up_to_date
     from frozenseg_runtime.manifest import load_manifest
 
     out, _ = tiny_artifacts

@@ -11,7 +11,7 @@ import pytest
 import torch
 from onnx import numpy_helper
 
-from frozenseg_export import verify
+from frozenseg_export.onnx import verify
 from frozenseg_export.noise_floor import (
     FLOOR_MULTIPLE,
     LABEL_ALLOWANCE,
@@ -20,11 +20,13 @@ from frozenseg_export.noise_floor import (
     disagreement_bar,
     tensor_bar,
 )
-from frozenseg_export.parity import judge_output
-from frozenseg_export.precision_floor import ReferenceWeightsError, check_reference_weights, effective_bars
+from frozenseg_export.onnx.parity import judge_output
+from frozenseg_export.precision.floor import ReferenceWeightsError
+from frozenseg_export.precision.floor import check_reference_weights
+from frozenseg_export.precision.floor import effective_bars
 from frozenseg_export.segmentation_metrics import PanopticQuality
 from frozenseg_reference.synthetic import synthetic_state_dict
-from frozenseg_runtime import graph_io as io
+from frozenseg_runtime import graphs
 from frozenseg_runtime.manifest import load_manifest
 
 
@@ -38,7 +40,8 @@ def tiny_stress_model():
 @pytest.fixture(scope="session")
 def tiny_stress_artifacts(tmp_path_factory):
     """A verified export of the tiny preset with the stress weights."""
-    from frozenseg_export.run_export import ExportOptions, run_export
+    from frozenseg_export.onnx.run import ExportOptions
+    from frozenseg_export.onnx.run import run_export
 
     out = tmp_path_factory.mktemp("export-stress") / "tiny"
     messages: list[str] = []
@@ -157,9 +160,9 @@ def test_export_passes_and_records_the_floor(kind, tiny_artifacts, tiny_stress_a
     manifest = json.loads((out / "manifest.json").read_text())
     floor = manifest["noise_floor"]
     assert floor["floor_multiple"] == FLOOR_MULTIPLE
-    for name in io.GRAPHS:
+    for name in graphs.GRAPHS:
         parity = manifest["graphs"][name]["parity_onnxruntime_cpu"]
-        assert [item["output"] for item in parity] == list(io.OUTPUTS[name])
+        assert [item["output"] for item in parity] == list(graphs.OUTPUTS[name])
         for item in parity:
             assert item["passed"] and item["margin"] <= 1.0, (name, item)
             assert item["float32_floor"] > 0  # float32 is never exact on these graphs
@@ -192,7 +195,7 @@ def _perturb_largest_weight(src, dst, seed=0):
 
 
 @pytest.mark.parametrize("kind", ["default", "stress"])
-@pytest.mark.parametrize("graph", io.GRAPHS)
+@pytest.mark.parametrize("graph", graphs.GRAPHS)
 def test_one_weight_off_by_one_percent_fails(kind, graph, tiny_artifacts, tiny_stress_artifacts,
                                              tiny_model, tiny_stress_model, tmp_path):
     out, _ = tiny_artifacts if kind == "default" else tiny_stress_artifacts

@@ -8,13 +8,19 @@ import numpy as np
 import onnx
 import pytest
 
-from frozenseg_export import int8_graph
-from frozenseg_export.precision_accuracy import BARS
-from frozenseg_export.precision_feeds import CalibrationImageError
-from frozenseg_export.precision_floor import effective_bars
-from frozenseg_export.run_quantize import MIXED_DEFAULT, QuantizeError, QuantizeOptions, run_quantize
-from frozenseg_runtime import graph_io as io
-from frozenseg_runtime.manifest import ArtifactError, ManifestError, load_manifest, verify_artifacts
+from frozenseg_export.precision import int8 as int8_graph
+from frozenseg_export.precision.accuracy import BARS
+from frozenseg_export.precision.feeds import CalibrationImageError
+from frozenseg_export.precision.floor import effective_bars
+from frozenseg_export.precision.run import MIXED_DEFAULT
+from frozenseg_export.precision.run import QuantizeError
+from frozenseg_export.precision.run import QuantizeOptions
+from frozenseg_export.precision.run import run_quantize
+from frozenseg_runtime import graphs
+from frozenseg_runtime.manifest import ArtifactError
+from frozenseg_runtime.manifest import ManifestError
+from frozenseg_runtime.manifest import load_manifest
+from frozenseg_runtime.manifest import verify_artifacts
 from frozenseg_runtime.segmenter import Segmenter
 
 FLOAT16 = onnx.TensorProto.FLOAT16
@@ -32,7 +38,7 @@ def test_manifest_lists_every_precision_with_verified_files(tiny_quantized):
             assert spec.file != manifest.graphs[name].file or spec.precision == "fp32"
     mixed = manifest.with_precision("mixed")
     assert {n: s.precision for n, s in mixed.graphs.items()} == {
-        io.CLIP_IMAGE: "fp16", io.SAM_IMAGE: "int8", io.CLIP_TEXT: "fp16", io.DECODER: "fp16"}
+        graphs.CLIP_IMAGE: "fp16", graphs.SAM_IMAGE: "int8", graphs.CLIP_TEXT: "fp16", graphs.DECODER: "fp16"}
 
 
 def test_fp16_and_mixed_meet_their_bars(tiny_quantized):
@@ -77,7 +83,7 @@ def test_per_graph_errors_are_recorded_and_small(tiny_quantized):
 def test_fp16_graph_is_fp16_with_fp32_io_and_islands(tiny_quantized):
     out, _, precisions, _ = tiny_quantized
     checked = 0
-    for name in io.GRAPHS:
+    for name in graphs.GRAPHS:
         entry = precisions["fp16"]["graphs"][name]
         model = onnx.load(out / entry["file"])
         floats = [i for i in model.graph.initializer if i.data_type in (FLOAT16, onnx.TensorProto.FLOAT)]
@@ -99,7 +105,7 @@ def test_fp16_graph_is_fp16_with_fp32_io_and_islands(tiny_quantized):
 
 def test_int8_graph_is_symmetric_per_channel_qdq(tiny_quantized):
     out, _, precisions, _ = tiny_quantized
-    for name in io.GRAPHS:
+    for name in graphs.GRAPHS:
         entry = precisions["int8"]["graphs"][name]
         model = onnx.load(out / entry["file"])
         inits = {i.name: onnx.numpy_helper.to_array(i) for i in model.graph.initializer}
@@ -133,7 +139,7 @@ def test_calibration_progress_and_cache_by_content(tiny_quantized):
     assert any("calibrating on input 2/2" in m for m in messages)
     cache = out / "calibration-cache"
     files = sorted(cache.glob("*.json"))
-    assert {f.name.split("-")[0] for f in files} == set(io.GRAPHS)
+    assert {f.name.split("-")[0] for f in files} == set(graphs.GRAPHS)
     key = int8_graph.calibration_cache_path(cache, "sam_image", "a" * 64, "b" * 64)
     assert key != int8_graph.calibration_cache_path(cache, "sam_image", "a" * 64, "c" * 64)
     assert key != int8_graph.calibration_cache_path(cache, "sam_image", "d" * 64, "b" * 64)
@@ -145,7 +151,7 @@ def test_calibration_progress_and_cache_by_content(tiny_quantized):
     run_quantize(out, QuantizeOptions(precisions=("int8",), calibration_images=str(calibration),
                                       calibration_count=2, eval_count=1), say=again.append)
     assert not any("calibrating on input" in m for m in again)
-    assert sum("ranges from cache" in m for m in again) >= len(io.GRAPHS)
+    assert sum("ranges from cache" in m for m in again) >= len(graphs.GRAPHS)
     assert not (out / "frozenseg-int8-killed").exists() and not (out / ".decoder.int8.onnx.tmp").exists()
     assert json.loads((out / "manifest.json").read_text())["precisions"]["fp16"]  # kept
 
@@ -167,7 +173,7 @@ def test_segmenter_runs_each_precision(tiny_quantized, sample_image):
     for precision in ("fp32", "fp16", "int8", "mixed"):
         with Segmenter.from_artifacts(out, backend="onnxruntime-cpu", cache_dir=False,
                                       precision=precision) as seg:
-            expected = MIXED_DEFAULT if precision == "mixed" else dict.fromkeys(io.GRAPHS, precision)
+            expected = MIXED_DEFAULT if precision == "mixed" else dict.fromkeys(graphs.GRAPHS, precision)
             assert {n: g.precision for n, g in seg.manifest.graphs.items()} == expected
             seg.set_vocabulary("person,sky,tree,car,grass,road,dog,wall")
             labels[precision] = seg.segment(sample_image).semantic_labels

@@ -17,15 +17,24 @@ from pathlib import Path
 
 import pytest
 
-from frozenseg_export.build_command import add_build_command
-from frozenseg_export.trt_build import BuildOptions, plan_builds, selected_manifest, up_to_date
-from frozenseg_export.trtexec_script import render_script, trtexec_args, write_trtexec_script
-from frozenseg_runtime import graph_io as io
-from frozenseg_runtime.backends import BackendError, make_runner, resolve_backend
+from frozenseg_export.tensorrt.command import add_build_command
+from frozenseg_export.tensorrt.builder import BuildOptions
+from frozenseg_export.tensorrt.builder import plan_builds
+from frozenseg_export.tensorrt.builder import selected_manifest
+from frozenseg_export.tensorrt.builder import up_to_date
+from frozenseg_export.tensorrt.trtexec import render_script
+from frozenseg_export.tensorrt.trtexec import trtexec_args
+from frozenseg_export.tensorrt.trtexec import write_trtexec_script
+from frozenseg_runtime import graphs
+from frozenseg_runtime.backends.factory import BackendError
+from frozenseg_runtime.backends.factory import make_runner
+from frozenseg_runtime.backends.factory import resolve_backend
 from frozenseg_runtime.errors import FrozenSegError
-from frozenseg_runtime.manifest import ManifestError, load_manifest, sha256_file
-from frozenseg_runtime.trt_backend import artifacts_root
-from frozenseg_runtime.trt_engine_index import (
+from frozenseg_runtime.manifest import ManifestError
+from frozenseg_runtime.manifest import load_manifest
+from frozenseg_runtime.manifest import sha256_file
+from frozenseg_runtime.backends.tensorrt.runner import artifacts_root
+from frozenseg_runtime.backends.tensorrt.engine_index import (
     INDEX_NAME,
     EngineMissingError,
     find_engine,
@@ -33,7 +42,7 @@ from frozenseg_runtime.trt_engine_index import (
     record_engine,
     write_index,
 )
-from frozenseg_runtime.trt_engine_meta import (
+from frozenseg_runtime.backends.tensorrt.engine_meta import (
     KEY_FIELDS,
     EngineMetadata,
     EngineMetadataError,
@@ -44,8 +53,8 @@ from frozenseg_runtime.trt_engine_meta import (
     rebuild_command,
     write_metadata,
 )
-from frozenseg_runtime.trt_env import TensorRTUnavailableError
-from frozenseg_runtime.trt_profiles import (
+from frozenseg_runtime.backends.tensorrt.env import TensorRTUnavailableError
+from frozenseg_runtime.backends.tensorrt.profiles import (
     ProfileError,
     ProfileShapeError,
     ShapeRange,
@@ -92,15 +101,15 @@ def _add_precisions(folder: Path) -> None:
     'graphs' are copies of the fp32 files under new names (only the plumbing is tested here)."""
     manifest = json.loads((folder / "manifest.json").read_text())
     fp16 = {}
-    for name in io.GRAPHS:
+    for name in graphs.GRAPHS:
         target = folder / f"{name}.fp16.onnx"
         shutil.copy2(folder / f"{name}.onnx", target)
         fp16[name] = {"file": target.name, "sha256": sha256_file(target), "external_data": [],
                       "precision": "fp16"}
     fp32 = {name: {"file": e["file"], "sha256": e["sha256"], "external_data": [], "precision": "fp32"}
             for name, e in manifest["graphs"].items()}
-    mixed = {io.CLIP_IMAGE: fp16[io.CLIP_IMAGE], io.SAM_IMAGE: fp16[io.SAM_IMAGE],
-             io.CLIP_TEXT: fp32[io.CLIP_TEXT], io.DECODER: fp32[io.DECODER]}
+    mixed = {graphs.CLIP_IMAGE: fp16[graphs.CLIP_IMAGE], graphs.SAM_IMAGE: fp16[graphs.SAM_IMAGE],
+             graphs.CLIP_TEXT: fp32[graphs.CLIP_TEXT], graphs.DECODER: fp32[graphs.DECODER]}
     manifest["precisions"] = {"fp16": {"graphs": fp16}, "mixed": {"graphs": mixed}}
     (folder / "manifest.json").write_text(json.dumps(manifest))
 
@@ -108,25 +117,25 @@ def _add_precisions(folder: Path) -> None:
 # -- optimization profiles ------------------------------------------------------------------------
 def test_profiles_follow_the_manifest(tiny_artifacts):
     manifest = load_manifest(tiny_artifacts[0])
-    image = profile_from_spec(manifest.graphs[io.CLIP_IMAGE])["image"]
+    image = profile_from_spec(manifest.graphs[graphs.CLIP_IMAGE])["image"]
     assert (image.min, image.opt, image.max) == ((1, 3, 320, 320), (1, 3, 800, 1088), (1, 3, 1344, 1344))
     assert image.multiple == (1, 1, 32, 32)
-    sam_spec = manifest.graphs[io.SAM_IMAGE]
+    sam_spec = manifest.graphs[graphs.SAM_IMAGE]
     sam = profile_from_spec(sam_spec)["image"]
     assert sam.min == sam.opt == sam.max == tuple(sam_spec.inputs[0].shape)  # fixed dims stay fixed
-    tokens = profile_from_spec(manifest.graphs[io.CLIP_TEXT])["tokens"]
+    tokens = profile_from_spec(manifest.graphs[graphs.CLIP_TEXT])["tokens"]
     assert (tokens.min, tokens.max) == ((1, 2), (1024, 77))
-    decoder_spec = manifest.graphs[io.DECODER]
+    decoder_spec = manifest.graphs[graphs.DECODER]
     decoder = profile_from_spec(decoder_spec)
-    assert list(decoder) == list(io.INPUTS[io.DECODER])
-    for stride, name in zip((4, 8, 16, 32), io.CLIP_FEATURES):  # the strides' ranges agree
+    assert list(decoder) == list(graphs.INPUTS[graphs.DECODER])
+    for stride, name in zip((4, 8, 16, 32), graphs.CLIP_FEATURES):  # the strides' ranges agree
         assert decoder[name].max[2] * stride == image.max[2]
         assert decoder[name].min[3] * stride == image.min[3]
     assert decoder["text_embeddings"].max[:2] == decoder["synonym_mask"].max == (2048, 128)
 
 
 def test_output_capacity_is_the_declared_maximum(tiny_artifacts):
-    spec = load_manifest(tiny_artifacts[0]).graphs[io.DECODER]
+    spec = load_manifest(tiny_artifacts[0]).graphs[graphs.DECODER]
     shapes = output_max_shapes(spec)
     queries = spec.outputs[0].shape[1]
     assert shapes["pred_masks"] == (1, queries, 336, 336)
@@ -150,7 +159,7 @@ def test_unusable_ranges_are_refused(dims):
 
 
 def test_feed_shapes_are_checked_against_the_profile(tiny_artifacts):
-    profile = profile_from_spec(load_manifest(tiny_artifacts[0]).graphs[io.CLIP_IMAGE])
+    profile = profile_from_spec(load_manifest(tiny_artifacts[0]).graphs[graphs.CLIP_IMAGE])
     check_feed_shapes({"image": (1, 3, 320, 1344)}, profile)
     with pytest.raises(ProfileShapeError, match=r"'image' dim 3 is 1376, outside .*\[320, 1344\]"):
         check_feed_shapes({"image": (1, 3, 320, 1376)}, profile)
@@ -282,10 +291,10 @@ def test_corrupt_index_is_a_typed_error(tmp_path):
 
 # -- planning and the content cache ---------------------------------------------------------------
 def test_plans_cover_the_selected_graphs(art):
-    options = BuildOptions(precision="fp32", graphs=(io.DECODER, io.CLIP_TEXT), workspace_mib=512, opt_level=4)
+    options = BuildOptions(precision="fp32", graphs=(graphs.DECODER, graphs.CLIP_TEXT), workspace_mib=512, opt_level=4)
     manifest = selected_manifest(art, options)
     plans = plan_builds(manifest, options, TRT, GPU, CC)
-    assert [p.spec.name for p in plans] == [io.CLIP_TEXT, io.DECODER]  # manifest order
+    assert [p.spec.name for p in plans] == [graphs.CLIP_TEXT, graphs.DECODER]  # manifest order
     for plan in plans:
         assert plan.engine_path == art / "engines" / f"{plan.spec.name}.fp32.engine"
         assert plan.metadata.profiles == profile_from_spec(plan.spec)
@@ -305,7 +314,7 @@ def _pretend_built(plan, payload: bytes = b"engine bytes") -> None:
 
 
 def test_content_cache_skips_only_identical_intact_builds(art):
-    options = BuildOptions(precision="fp32", graphs=(io.DECODER,))
+    options = BuildOptions(precision="fp32", graphs=(graphs.DECODER,))
     (plan,) = plan_builds(selected_manifest(art, options), options, TRT, GPU, CC)
     assert up_to_date(plan) is None  # nothing built yet
     _pretend_built(plan)
@@ -323,13 +332,13 @@ def test_mixed_is_another_manifest_precision(art):
     _add_precisions(art)
     options = BuildOptions(precision="mixed")
     plans = {p.spec.name: p for p in plan_builds(selected_manifest(art, options), options, TRT, GPU, CC)}
-    assert plans[io.CLIP_IMAGE].engine_path.name == "clip_image.fp16.engine"
-    assert plans[io.CLIP_IMAGE].onnx_path.name == "clip_image.fp16.onnx"
-    assert plans[io.DECODER].engine_path.name == "decoder.fp32.engine"
+    assert plans[graphs.CLIP_IMAGE].engine_path.name == "clip_image.fp16.engine"
+    assert plans[graphs.CLIP_IMAGE].onnx_path.name == "clip_image.fp16.onnx"
+    assert plans[graphs.DECODER].engine_path.name == "decoder.fp32.engine"
     assert {p.metadata.manifest_precision for p in plans.values()} == {"mixed"}
-    fp16 = BuildOptions(precision="fp16", graphs=(io.CLIP_IMAGE,))
+    fp16 = BuildOptions(precision="fp16", graphs=(graphs.CLIP_IMAGE,))
     (same,) = plan_builds(selected_manifest(art, fp16), fp16, TRT, GPU, CC)
-    assert same.metadata.content_key == plans[io.CLIP_IMAGE].metadata.content_key  # one engine serves both
+    assert same.metadata.content_key == plans[graphs.CLIP_IMAGE].metadata.content_key  # one engine serves both
     script = render_script(art, options)
     assert "--onnx=clip_image.fp16.onnx" in script and "--onnx=decoder.onnx" in script
 
@@ -349,8 +358,8 @@ def test_trtexec_script_builds_what_build_builds(art):
     assert 'cd "$(dirname "$0")/.."' in script and "set -euo pipefail" in script
     commands = _commands(script)
     manifest = load_manifest(art)
-    assert len(commands) == len(io.GRAPHS)
-    for args, name in zip(commands, io.GRAPHS):
+    assert len(commands) == len(graphs.GRAPHS)
+    for args, name in zip(commands, graphs.GRAPHS):
         spec = manifest.graphs[name]
         assert args == trtexec_args(spec.file, profile_from_spec(spec),
                                     f"engines/trtexec/{name}.fp32.engine", 1024, 5, "engines/timing.cache")
@@ -363,7 +372,7 @@ def test_trtexec_script_builds_what_build_builds(art):
 
 def test_trtexec_script_takes_a_timing_cache_outside_the_folder(art, tmp_path):
     cache = tmp_path / "caches" / "orin.cache"
-    script = render_script(art, BuildOptions(precision="fp32", graphs=(io.SAM_IMAGE,), timing_cache=str(cache)))
+    script = render_script(art, BuildOptions(precision="fp32", graphs=(graphs.SAM_IMAGE,), timing_cache=str(cache)))
     assert f"--timingCacheFile={cache.resolve()}" in script
 
 
@@ -404,7 +413,7 @@ def test_build_arguments_are_validated(argv, capsys):
 def test_build_defaults():
     args = _parser().parse_args(["build", "--artifacts", "x"])
     assert (args.precision, args.graphs, args.opt_level, args.force, args.trtexec_only) == (
-        "fp16", list(io.GRAPHS), 3, False, False)
+        "fp16", list(graphs.GRAPHS), 3, False, False)
 
 
 # -- the runtime's tensorrt backend before TensorRT is touched ------------------------------------
@@ -417,12 +426,12 @@ def test_tensorrt_backend_without_tensorrt_says_what_to_install(no_tensorrt):
 def test_runner_needs_a_built_engine(art):
     manifest = load_manifest(art)
     with pytest.raises(EngineMissingError, match="frozenseg-deploy build --artifacts"):
-        make_runner(manifest.graph_path(io.DECODER), manifest.graphs[io.DECODER], "tensorrt")
+        make_runner(manifest.graph_path(graphs.DECODER), manifest.graphs[graphs.DECODER], "tensorrt")
 
 
 def test_runner_refuses_an_engine_of_another_graph_version(art):
     manifest = load_manifest(art)
-    spec = manifest.graphs[io.DECODER]
+    spec = manifest.graphs[graphs.DECODER]
     folder = art / "engines"
     folder.mkdir()
     meta = _meta(precision="fp32", manifest_precision="fp32", onnx_sha256="0" * 64,
@@ -430,13 +439,13 @@ def test_runner_refuses_an_engine_of_another_graph_version(art):
     write_metadata(folder / "decoder.fp32.engine.json", meta)
     record_engine(folder, meta, "decoder.fp32.engine.json")
     with pytest.raises(EngineMismatchError) as info:
-        make_runner(manifest.graph_path(io.DECODER), spec, "tensorrt")
+        make_runner(manifest.graph_path(graphs.DECODER), spec, "tensorrt")
     assert rebuild_command(art, "fp32", ["decoder"]) in str(info.value)
     assert spec.sha256[:12] in str(info.value)
 
 
 def test_artifacts_root_strips_the_manifest_path(tiny_artifacts):
-    spec = load_manifest(tiny_artifacts[0]).graphs[io.DECODER]
+    spec = load_manifest(tiny_artifacts[0]).graphs[graphs.DECODER]
     assert artifacts_root(Path("/a/b/decoder.onnx"), spec) == Path("/a/b")
     nested = replace(spec, file="fp16/decoder.fp16.onnx")
     assert artifacts_root(Path("/a/b/fp16/decoder.fp16.onnx"), nested) == Path("/a/b")
@@ -446,7 +455,9 @@ def test_cuda_errors_are_named():
     pytest.importorskip("cuda.bindings.runtime", reason="cuda-python is not installed")
     from cuda.bindings import runtime as rt
 
-    from frozenseg_runtime.cuda_rt import CudaError, call
+    from frozenseg_runtime.backends.tensorrt.cuda_runtime import CudaError
+
+    from frozenseg_runtime.backends.tensorrt.cuda_runtime import call
 
     assert call((rt.cudaError_t.cudaSuccess, 7)) == 7
     with pytest.raises(CudaError, match="cudaMalloc failed: cudaErrorMemoryAllocation"):

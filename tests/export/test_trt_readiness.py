@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from frozenseg_export.trt_support import check_trt_readiness
+from frozenseg_export.onnx.trt_readiness import check_trt_readiness
 
 
 def _model(nodes, inputs, outputs, initializers=()):

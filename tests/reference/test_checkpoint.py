@@ -8,10 +8,13 @@ import pytest
 import torch
 
 from frozenseg_reference.build import build_frozenseg
-from frozenseg_reference.checkpoint import CheckpointError, load_checkpoint, read_checkpoint
+from frozenseg_reference.checkpoint import CheckpointError
+from frozenseg_reference.checkpoint import load_checkpoint
+from frozenseg_reference.checkpoint import read_checkpoint
 from frozenseg_reference.model import FrozenSegModel
 from frozenseg_reference.presets import get_preset
-from frozenseg_reference.synthetic import synthetic_state_dict, write_synthetic_checkpoint
+from frozenseg_reference.synthetic import synthetic_state_dict
+from frozenseg_reference.synthetic import write_synthetic_checkpoint
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from frozenseg_reference.pipeline import encode_vocabulary, preprocessing_kwargs, run_subgraphs
-from frozenseg_runtime.preprocess import preprocess
-from frozenseg_runtime.vocabulary import parse_vocabulary
+from frozenseg_reference.pipeline import encode_vocabulary
+
+from frozenseg_reference.pipeline import preprocessing_kwargs
+
+from frozenseg_reference.pipeline import run_subgraphs
+from frozenseg_runtime.image.preprocess import preprocess
+from frozenseg_runtime.text.vocabulary import parse_vocabulary
 
 
 @pytest.mark.parametrize("model_name", ["tiny_model", "tiny_resnet_model"])

@@ -15,8 +15,10 @@ from frozenseg_reference.pipeline import (
     preprocessing_kwargs,
     run_subgraphs,
 )
-from frozenseg_runtime.preprocess import preprocess, resize_image
-from frozenseg_runtime.vocabulary import parse_vocabulary, seen_flags
+from frozenseg_runtime.image.preprocess import preprocess
+from frozenseg_runtime.image.preprocess import resize_image
+from frozenseg_runtime.text.vocabulary import parse_vocabulary
+from frozenseg_runtime.text.vocabulary import seen_flags
 
 VOCABS = {
     "small": "person,sky,tree,car,grass,zebra crossing,xylophone",

@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from frozenseg_runtime.backends import BackendError, resolve_backend
-from frozenseg_runtime.errors import ImageError, VocabularyError
+from frozenseg_runtime.backends.factory import BackendError
+
+from frozenseg_runtime.backends.factory import resolve_backend
+from frozenseg_runtime.errors import ImageError
+from frozenseg_runtime.errors import VocabularyError
 from frozenseg_runtime.manifest import ManifestError
 from frozenseg_runtime.manifest import ArtifactError
 from frozenseg_runtime.segmenter import Segmenter
@@ -113,7 +116,7 @@ def test_image_formats(seg, tmp_path, mode, suffix):
 
 
 def test_exif_orientation_is_applied(tmp_path):
-    from frozenseg_runtime.image_io import load_image
+    from frozenseg_runtime.image.loading import load_image
 
     img = Image.new("RGB", (96, 64), (10, 20, 30))
     exif = img.getexif()

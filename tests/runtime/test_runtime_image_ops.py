@@ -7,7 +7,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from frozenseg_runtime.image_ops import resize_bilinear
+from frozenseg_runtime.image.ops import resize_bilinear
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

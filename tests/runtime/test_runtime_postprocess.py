@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from frozenseg_runtime.postprocess import (
+from frozenseg_runtime.output.postprocess import (
     instance_inference,
     masks_to_output,
     official_class_scores,

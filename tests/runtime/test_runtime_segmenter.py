@@ -7,11 +7,17 @@ import threading
 import numpy as np
 import pytest
 
-from frozenseg_reference.pipeline import encode_vocabulary, postprocess, preprocessing_kwargs, run_subgraphs
-from frozenseg_runtime.preprocess import preprocess
+from frozenseg_reference.pipeline import encode_vocabulary
+
+from frozenseg_reference.pipeline import postprocess
+
+from frozenseg_reference.pipeline import preprocessing_kwargs
+
+from frozenseg_reference.pipeline import run_subgraphs
+from frozenseg_runtime.image.preprocess import preprocess
 from frozenseg_runtime.segmenter import Segmenter
 from frozenseg_runtime.segmenter import postprocess as runtime_postprocess
-from frozenseg_runtime.vocabulary import parse_vocabulary
+from frozenseg_runtime.text.vocabulary import parse_vocabulary
 
 VOCAB = [
     {"names": ["person", "people"], "isthing": True},

@@ -18,10 +18,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-import frozenseg_runtime.tokenizer as tokenizer_module
+import frozenseg_runtime.text.tokenizer as tokenizer_module
 from frozenseg_runtime.errors import VocabularyError
-from frozenseg_runtime.tokenizer import DEFAULT_BPE_PATH, ClipTokenizer, sha256_of_bpe
-from frozenseg_runtime.vocabulary import split_synonyms
+from frozenseg_runtime.text.tokenizer import DEFAULT_BPE_PATH
+from frozenseg_runtime.text.tokenizer import ClipTokenizer
+from frozenseg_runtime.text.tokenizer import sha256_of_bpe
+from frozenseg_runtime.text.vocabulary import split_synonyms
 
 # The steering repo's shared/ folder sits beside this checkout (locally and in CI).
 VOCAB_DIR = Path(__file__).resolve().parents[3] / "shared" / "vocabularies"
@@ -246,7 +248,7 @@ def test_tokenizer_imports_without_regex_or_torch() -> None:
                 if name.split(".")[0] in BLOCKED:
                     raise ImportError(f"{name} is blocked in this test")
         sys.meta_path.insert(0, _Block())
-        from frozenseg_runtime.tokenizer import ClipTokenizer
+        from frozenseg_runtime.text.tokenizer import ClipTokenizer
         ids = ClipTokenizer()(["a photo of a cat."])
         assert ids[0, :8].tolist() == [49406, 320, 1125, 539, 320, 2368, 269, 49407], ids
         bad = [m for m in sys.modules if m.split(".")[0] in BLOCKED]

@@ -18,10 +18,20 @@ def test_runtime_imports_without_torch():
         sys.meta_path.insert(0, _Block())
         import numpy as np
         import frozenseg_runtime
-        from frozenseg_runtime import errors, image_io, image_ops, postprocess, preprocess, visualize
-        from frozenseg_runtime import vocabulary
-        from frozenseg_runtime import cuda_rt, trt_arena, trt_backend, trt_engine_index  # noqa: F401
-        from frozenseg_runtime import trt_engine_meta, trt_env, trt_profiles  # noqa: F401
+        from frozenseg_runtime import errors
+        from frozenseg_runtime.image import loading as image_io
+        from frozenseg_runtime.image import ops as image_ops
+        from frozenseg_runtime.output import postprocess
+        from frozenseg_runtime.image import preprocess
+        from frozenseg_runtime.output import visualize
+        from frozenseg_runtime.text import vocabulary
+        from frozenseg_runtime.backends.tensorrt import cuda_runtime as cuda_rt
+        from frozenseg_runtime.backends.tensorrt import arena as trt_arena
+        from frozenseg_runtime.backends.tensorrt import runner as trt_backend
+        from frozenseg_runtime.backends.tensorrt import engine_index as trt_engine_index  # noqa: F401
+        from frozenseg_runtime.backends.tensorrt import engine_meta as trt_engine_meta
+        from frozenseg_runtime.backends.tensorrt import env as trt_env
+        from frozenseg_runtime.backends.tensorrt import profiles as trt_profiles  # noqa: F401
         img = np.zeros((40, 60, 3), np.uint8)
         p = preprocess.preprocess(img, resize=(32, 64), clip_mean=(0, 0, 0), clip_std=(1, 1, 1),
                                   sam_mean=(0, 0, 0), sam_std=(1, 1, 1), pad_multiple=32, sam_size=64)

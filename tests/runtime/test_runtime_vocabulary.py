@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from frozenseg_runtime.errors import FrozenSegError, VocabularyError
-from frozenseg_runtime.vocabulary import (
+from frozenseg_runtime.errors import FrozenSegError
+
+from frozenseg_runtime.errors import VocabularyError
+from frozenseg_runtime.text.vocabulary import (
     Vocabulary,
     padded_synonym_index,
     parse_vocabulary,

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from frozenseg_runtime import graph_io as io
+from frozenseg_runtime import graphs
 from frozenseg_runtime.manifest import load_manifest
 
 pytestmark = pytest.mark.gpu
@@ -33,7 +33,8 @@ _NUMPY = {"float32": np.float32, "int64": np.int64, "bool": np.bool_}
 @pytest.fixture(scope="session")
 def trt_ready():
     """Session-scoped so that it runs (and skips) before the session's export fixture."""
-    from frozenseg_runtime.trt_env import TensorRTUnavailableError, require_tensorrt
+    from frozenseg_runtime.backends.tensorrt.env import TensorRTUnavailableError
+    from frozenseg_runtime.backends.tensorrt.env import require_tensorrt
 
     try:
         return require_tensorrt()
@@ -45,7 +46,8 @@ def trt_ready():
 def built(trt_ready, tiny_artifacts, tmp_path_factory, clone_artifacts):
     """A private copy of the tiny artifacts with FP16 graphs and fp32 + fp16 engines."""
     from frozenseg_export.cli import main
-    from frozenseg_export.trt_build import BuildOptions, build_engines
+    from frozenseg_export.tensorrt.builder import BuildOptions
+    from frozenseg_export.tensorrt.builder import build_engines
 
     folder = clone_artifacts(tiny_artifacts[0], tmp_path_factory.mktemp("trt") / "art")
     assert main(["quantize", "--artifacts", str(folder), "--precision", "fp16"]) == 0
@@ -56,7 +58,7 @@ def built(trt_ready, tiny_artifacts, tmp_path_factory, clone_artifacts):
 
 
 def _runner(folder: Path, graph: str, precision: str, **kwargs):
-    from frozenseg_runtime.trt_backend import TensorRTRunner
+    from frozenseg_runtime.backends.tensorrt.runner import TensorRTRunner
 
     manifest = load_manifest(folder).with_precision(precision)
     return TensorRTRunner(manifest.graph_path(graph), manifest.graphs[graph], **kwargs)
@@ -64,17 +66,17 @@ def _runner(folder: Path, graph: str, precision: str, **kwargs):
 
 def _feeds(folder: Path, graph: str) -> list[dict[str, np.ndarray]]:
     """Two feeds per graph at different shapes; the decoder's from the FP32 encoders on ORT."""
-    from frozenseg_runtime.backends import OnnxRuntimeRunner
+    from frozenseg_runtime.backends.factory import OnnxRuntimeRunner
 
     manifest = load_manifest(folder)
     rng = np.random.default_rng(5)
-    sam_shape = tuple(manifest.graphs[io.SAM_IMAGE].inputs[0].shape)
+    sam_shape = tuple(manifest.graphs[graphs.SAM_IMAGE].inputs[0].shape)
     images = [rng.standard_normal((1, 3, h, w), dtype=np.float32) for h, w in ((320, 352), (384, 320))]
-    if graph == io.CLIP_IMAGE:
+    if graph == graphs.CLIP_IMAGE:
         return [{"image": im} for im in images]
-    if graph == io.SAM_IMAGE:
+    if graph == graphs.SAM_IMAGE:
         return [{"image": rng.standard_normal(sam_shape, dtype=np.float32)} for _ in range(2)]
-    if graph == io.CLIP_TEXT:
+    if graph == graphs.CLIP_TEXT:
         feeds = []
         for batch, length in ((3, 77), (5, 16)):
             tokens = np.zeros((batch, length), np.int64)
@@ -83,10 +85,10 @@ def _feeds(folder: Path, graph: str) -> list[dict[str, np.ndarray]]:
             tokens[:, 6] = 49407
             feeds.append({"tokens": tokens})
         return feeds
-    embed = manifest.graphs[io.DECODER].inputs[5].shape[-1]
-    with OnnxRuntimeRunner(manifest.graph_path(io.CLIP_IMAGE), manifest.graphs[io.CLIP_IMAGE],
+    embed = manifest.graphs[graphs.DECODER].inputs[5].shape[-1]
+    with OnnxRuntimeRunner(manifest.graph_path(graphs.CLIP_IMAGE), manifest.graphs[graphs.CLIP_IMAGE],
                            "onnxruntime-cpu") as clip, \
-            OnnxRuntimeRunner(manifest.graph_path(io.SAM_IMAGE), manifest.graphs[io.SAM_IMAGE],
+            OnnxRuntimeRunner(manifest.graph_path(graphs.SAM_IMAGE), manifest.graphs[graphs.SAM_IMAGE],
                               "onnxruntime-cpu") as sam:
         sam_out = sam.infer({"image": rng.standard_normal(sam_shape, dtype=np.float32)})
         feeds = []
@@ -133,8 +135,9 @@ def _polygraphy(runner, name: str):
 
 def test_engines_are_built_and_recorded(built, trt_ready):
     from frozenseg_runtime.manifest import sha256_file
-    from frozenseg_runtime.trt_engine_index import find_engine
-    from frozenseg_runtime.trt_engine_meta import check_engine_compatible, read_metadata
+    from frozenseg_runtime.backends.tensorrt.engine_index import find_engine
+    from frozenseg_runtime.backends.tensorrt.engine_meta import check_engine_compatible
+    from frozenseg_runtime.backends.tensorrt.engine_meta import read_metadata
 
     folder, messages = built
     trt, device = trt_ready
@@ -150,7 +153,8 @@ def test_engines_are_built_and_recorded(built, trt_ready):
 
 
 def test_second_build_is_skipped(built):
-    from frozenseg_export.trt_build import BuildOptions, build_engines
+    from frozenseg_export.tensorrt.builder import BuildOptions
+    from frozenseg_export.tensorrt.builder import build_engines
 
     folder, _ = built
     engine = folder / "engines" / "decoder.fp32.engine"
@@ -162,11 +166,11 @@ def test_second_build_is_skipped(built):
 
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
-@pytest.mark.parametrize("graph", io.GRAPHS)
+@pytest.mark.parametrize("graph", graphs.GRAPHS)
 def test_engine_matches_onnxruntime(built, graph, precision):
     from polygraphy.comparator import CompareFunc, Comparator
 
-    from frozenseg_runtime.backends import OnnxRuntimeRunner
+    from frozenseg_runtime.backends.factory import OnnxRuntimeRunner
 
     folder, _ = built
     manifest = load_manifest(folder).with_precision(precision)
@@ -193,7 +197,7 @@ def test_segmenter_runs_on_tensorrt(built, sample_image, precision):
     vocabulary = "person,sky,tree,car,grass,dog,wall"
     with Segmenter(manifest, backend="tensorrt", cache_dir=False) as trt_seg, \
             Segmenter(manifest, backend="onnxruntime-cpu", cache_dir=False) as ort_seg:
-        assert type(trt_seg.runners[io.SAM_IMAGE]).__name__ == "TensorRTRunner"
+        assert type(trt_seg.runners[graphs.SAM_IMAGE]).__name__ == "TensorRTRunner"
         trt_seg.set_vocabulary(vocabulary)
         ort_seg.set_vocabulary(vocabulary)
         ours = trt_seg.segment(sample_image, task="semantic")
@@ -207,10 +211,10 @@ def test_segmenter_runs_on_tensorrt(built, sample_image, precision):
 
 def test_cuda_graph_replays_the_same_results(built):
     folder, _ = built
-    feed = _feeds(folder, io.SAM_IMAGE)[0]
-    with _runner(folder, io.SAM_IMAGE, "fp32") as plain:
+    feed = _feeds(folder, graphs.SAM_IMAGE)[0]
+    with _runner(folder, graphs.SAM_IMAGE, "fp32") as plain:
         expected = plain.infer(feed)["sam_embedding"]
-    with _runner(folder, io.SAM_IMAGE, "fp32", cuda_graph=True) as graphed:
+    with _runner(folder, graphs.SAM_IMAGE, "fp32", cuda_graph=True) as graphed:
         first = graphed.infer(feed)["sam_embedding"]  # plain run, then capture
         second = graphed.infer(feed)["sam_embedding"]  # replay
         assert graphed.cuda_graph and len(graphed._graphs) == 1
@@ -219,16 +223,17 @@ def test_cuda_graph_replays_the_same_results(built):
 
 
 def test_sequential_graphs_share_one_activation_buffer(built):
-    from frozenseg_runtime.trt_arena import ActivationArena, engine_device_memory
+    from frozenseg_runtime.backends.tensorrt.arena import ActivationArena
+    from frozenseg_runtime.backends.tensorrt.arena import engine_device_memory
 
     folder, _ = built
-    text_feed, decoder_feed = _feeds(folder, io.CLIP_TEXT)[0], _feeds(folder, io.DECODER)[0]
-    with _runner(folder, io.CLIP_TEXT, "fp32", arena=None) as text, \
-            _runner(folder, io.DECODER, "fp32", arena=None) as decoder:
+    text_feed, decoder_feed = _feeds(folder, graphs.CLIP_TEXT)[0], _feeds(folder, graphs.DECODER)[0]
+    with _runner(folder, graphs.CLIP_TEXT, "fp32", arena=None) as text, \
+            _runner(folder, graphs.DECODER, "fp32", arena=None) as decoder:
         expected = text.infer(text_feed), decoder.infer(decoder_feed)
     arena = ActivationArena("test")
-    with _runner(folder, io.CLIP_TEXT, "fp32", arena=arena) as text, \
-            _runner(folder, io.DECODER, "fp32", arena=arena) as decoder:
+    with _runner(folder, graphs.CLIP_TEXT, "fp32", arena=arena) as text, \
+            _runner(folder, graphs.DECODER, "fp32", arena=arena) as decoder:
         sizes = [engine_device_memory(r._engine) for r in (text, decoder)]
         assert arena.members == 2 and arena.nbytes == max(sizes) > 0
         got = text.infer(text_feed), decoder.infer(decoder_feed)
@@ -239,16 +244,16 @@ def test_sequential_graphs_share_one_activation_buffer(built):
 
 
 def test_out_of_profile_feed_is_an_input_error(built):
-    from frozenseg_runtime.backends import InputError
+    from frozenseg_runtime.backends.factory import InputError
 
     folder, _ = built
-    with _runner(folder, io.CLIP_IMAGE, "fp32") as runner:
+    with _runner(folder, graphs.CLIP_IMAGE, "fp32") as runner:
         with pytest.raises(InputError, match="outside the engine's profile"):
             runner.infer({"image": np.zeros((1, 3, 320, 1376), np.float32)})
 
 
 def test_engine_from_another_tensorrt_is_refused(built, tmp_path, clone_artifacts):
-    from frozenseg_runtime.trt_engine_meta import EngineMismatchError
+    from frozenseg_runtime.backends.tensorrt.engine_meta import EngineMismatchError
 
     folder, _ = built
     copy = clone_artifacts(folder, tmp_path / "art")
@@ -257,7 +262,7 @@ def test_engine_from_another_tensorrt_is_refused(built, tmp_path, clone_artifact
     data = json.loads(sidecar.read_text())
     data["tensorrt_version"] = "0.0.0.0"
     sidecar.write_text(json.dumps(data))
-    runner = _runner(copy, io.DECODER, "fp32")  # the ONNX digest still matches
+    runner = _runner(copy, graphs.DECODER, "fp32")  # the ONNX digest still matches
     with pytest.raises(EngineMismatchError, match="built with TensorRT 0.0.0.0") as info:
         runner.activate()
     assert f"frozenseg-deploy build --artifacts {copy} --precision fp32 --graphs decoder --force" in str(info.value)

@@ -1,0 +1,159 @@
+"""Parity of exported graphs with the PyTorch reference, judged on the float32 noise floor.
+
+Three polygraphy runners see the same feeds: the PyTorch reference in float32, the same reference
+in float64 (the truth) and ONNX Runtime on the exported graph. Per output and per feed, the ONNX
+graph's error against float64 must stay within a multiple of the float32 reference's own error
+against float64 (noise_floor.tensor_bar). "Relative error" is max|a - b| / max|b|, which stays
+meaningful where elementwise ratios blow up near zero.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from polygraphy.backend.base import BaseRunner
+from polygraphy.backend.onnxrt import OnnxrtRunner, SessionFromOnnx
+from polygraphy.comparator import Comparator
+from polygraphy.logger import G_LOGGER
+
+from frozenseg_export.noise_floor import as_float64
+
+from frozenseg_export.noise_floor import float64_module
+
+from frozenseg_export.noise_floor import max_relative_error
+
+from frozenseg_export.noise_floor import release_memory
+
+from frozenseg_export.noise_floor import tensor_bar
+
+G_LOGGER.module_severity = G_LOGGER.ERROR
+logging.getLogger("polygraphy").setLevel(logging.ERROR)
+
+
+class TorchRunner(BaseRunner):
+    """A polygraphy runner over a torch module on the CPU (polygraphy's own one needs CUDA).
+
+    With `float64`, it runs a float64 copy of the module on the feeds widened to float64; the
+    copy exists only between activate and deactivate."""
+
+    def __init__(self, module: torch.nn.Module, input_names, output_names, dtypes, name="torch",
+                 float64: bool = False):
+        super().__init__(name=name, prefix="torch-runner")
+        self.module = module
+        self.input_names = list(input_names)
+        self.output_names = list(output_names)
+        self.dtypes = dtypes  # input name -> (numpy dtype, rank)
+        self.float64 = float64
+        self._active: torch.nn.Module = module
+
+    def activate_impl(self):
+        self._active = float64_module(self.module) if self.float64 else self.module.eval()
+
+    def get_input_metadata_impl(self):
+        from polygraphy.common import TensorMetadata
+
+        meta = TensorMetadata()
+        for name in self.input_names:
+            dtype, rank = self.dtypes[name]
+            meta.add(name, dtype, shape=(-1,) * rank)  # dynamic: any shape of that rank
+        return meta
+
+    def infer_impl(self, feed_dict):
+        start = time.perf_counter()
+        feed = {n: np.asarray(feed_dict[n]) for n in self.input_names}
+        if self.float64:
+            feed = as_float64(feed)
+        with torch.no_grad():
+            outs = self._active(*(torch.from_numpy(feed[n]) for n in self.input_names))
+        self.inference_time = time.perf_counter() - start
+        outs = outs if isinstance(outs, (tuple, list)) else (outs,)
+        return OrderedDict((n, np.ascontiguousarray(o.numpy())) for n, o in zip(self.output_names, outs))
+
+    def deactivate_impl(self):
+        self._active = self.module
+        if self.float64:
+            release_memory()  # the float64 copy is gone: give its pages back before the next runner
+
+
+@dataclass
+class OutputParity:
+    """One output's parity over all feeds. Errors are relative (see module doc)."""
+
+    output: str
+    rel_error: float  # ONNX vs float64 (the truth), worst feed
+    float32_floor: float  # PyTorch float32 vs float64, worst feed
+    margin: float  # largest error / bar over the feeds (passes when <= 1)
+    per_feed: list[dict[str, float]]  # rel_error, float32_floor and bar of each feed
+    max_abs: float  # ONNX vs float64
+    cosine: float  # ONNX vs float64, lowest over the feeds
+    rel_error_vs_float32: float  # ONNX vs PyTorch float32, for information
+    passed: bool
+
+    def failure(self) -> str:
+        worst = max(range(len(self.per_feed)),
+                    key=lambda i: self.per_feed[i]["rel_error"] / self.per_feed[i]["bar"])
+        f = self.per_feed[worst]
+        return (f"{self.output} error {f['rel_error']:.2e} against float64 exceeds its bar "
+                f"{f['bar']:.2e} (float32 floor {f['float32_floor']:.2e}, feed {worst})")
+
+
+def cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:
+    a = np.asarray(a, dtype=np.float64).ravel()
+    b = np.asarray(b, dtype=np.float64).ravel()
+    denom = np.linalg.norm(a) * np.linalg.norm(b)
+    return float(a @ b / denom) if denom > 0 else 1.0
+
+
+def judge_output(name: str, onnx_runs: list[np.ndarray], float32_runs: list[np.ndarray],
+                 truth_runs: list[np.ndarray]) -> OutputParity:
+    """Per feed: the ONNX error against the truth within the bar of that feed's float32 floor."""
+    errors = [max_relative_error(o, t) for o, t in zip(onnx_runs, truth_runs)]
+    floors = [max_relative_error(f, t) for f, t in zip(float32_runs, truth_runs)]
+    bars = [tensor_bar(f) for f in floors]
+    return OutputParity(
+        output=name,
+        rel_error=max(errors),
+        float32_floor=max(floors),
+        margin=max(e / b for e, b in zip(errors, bars)),
+        per_feed=[{"rel_error": e, "float32_floor": f, "bar": b}
+                  for e, f, b in zip(errors, floors, bars)],
+        max_abs=max(float(np.abs(np.asarray(o, np.float64) - t).max()) if t.size else 0.0
+                    for o, t in zip(onnx_runs, truth_runs)),
+        cosine=min(cosine_similarity(o, t) for o, t in zip(onnx_runs, truth_runs)),
+        rel_error_vs_float32=max(max_relative_error(o, f) for o, f in zip(onnx_runs, float32_runs)),
+        passed=all(e <= b for e, b in zip(errors, bars)),
+    )
+
+
+def compare_graph(
+    module: torch.nn.Module,
+    onnx_path: str | os.PathLike,
+    input_names,
+    output_names,
+    feeds: list[dict[str, np.ndarray]],
+) -> list[OutputParity]:
+    """Run PyTorch float32, PyTorch float64 and ONNX Runtime (CPU) on `feeds`, one runner after
+    the other (the float64 copy is freed before ONNX Runtime starts); judge every output."""
+    ort_runner = OnnxrtRunner(
+        SessionFromOnnx(os.fspath(onnx_path), providers=["CPUExecutionProvider"]), name="onnxruntime"
+    )
+    dtypes = {n: (feeds[0][n].dtype, feeds[0][n].ndim) for n in input_names}
+    float32 = TorchRunner(module, input_names, output_names, dtypes, name="torch-float32")
+    float64 = TorchRunner(module, input_names, output_names, dtypes, name="torch-float64",
+                          float64=True)
+    results = Comparator.run([float32, float64, ort_runner], data_loader=feeds)
+    runs = {runner: [{n: np.asarray(it[n]) for n in output_names} for it in iterations]
+            for runner, iterations in results.items()}
+    f32, f64, ort = runs["torch-float32"], runs["torch-float64"], runs["onnxruntime"]
+    return [judge_output(name, [r[name] for r in ort], [r[name] for r in f32],
+                         [r[name] for r in f64]) for name in output_names]
+
+
+def as_dicts(items: list[OutputParity]) -> list[dict]:
+    return [asdict(i) for i in items]

@@ -1,0 +1,308 @@
+"""`frozenseg-deploy quantize`: FP16 and INT8 variants of the exported graphs, measured.
+
+For each requested precision and graph: the FP32 islands (FP16) or excluded nodes (INT8) are
+chosen by measurement on real graph inputs, the lowered graph is written beside the FP32 one,
+and its accuracy is measured per graph and end to end on ONNX Runtime CPU against FP32. The
+choices and figures go into the manifest's `precisions` section (read by the runtime and the
+TensorRT builder) and into precision_report.md / precision_report.png.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+from frozenseg_runtime import graphs
+from frozenseg_runtime.atomic import write_bytes_atomic
+from frozenseg_runtime.backends.factory import LOWERED_PRECISION_DISABLED_OPTIMIZERS
+from frozenseg_runtime.errors import FrozenSegError
+from frozenseg_runtime.manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    load_manifest,
+    sha256_file,
+    validate_manifest,
+    verify_artifacts,
+)
+
+from frozenseg_export.precision import fp16 as fp16_graph
+
+from frozenseg_export.precision import int8 as int8_graph
+from frozenseg_export.precision.node_groups import FP32_ISLAND_CANDIDATES
+from frozenseg_export.precision.node_groups import INT8_EXCLUSION_CANDIDATES
+from frozenseg_export.precision.node_groups import candidate_groups
+from frozenseg_export.noise_floor import release_memory
+from frozenseg_export.precision.accuracy import BARS
+from frozenseg_export.precision.accuracy import compare_chains
+from frozenseg_export.precision.accuracy import end_to_end_accuracy
+from frozenseg_export.precision.accuracy import reference_results
+from frozenseg_export.precision.floor import check_reference_weights
+from frozenseg_export.precision.floor import effective_bars
+from frozenseg_export.precision.floor import float64_results
+from frozenseg_export.precision.feeds import GraphFeeds
+from frozenseg_export.precision.feeds import collect_feeds
+from frozenseg_export.precision.feeds import image_files
+from frozenseg_export.precision.feeds import measurement_vocabulary
+from frozenseg_export.precision.metrics import output_errors
+from frozenseg_export.precision.report import write_report
+from frozenseg_export.precision.search import choose_groups
+from frozenseg_export.synthetic_images import structured_images
+
+Say = Callable[[str], None]
+LOWERED = ("fp16", "int8")
+PRECISIONS = LOWERED + ("mixed",)
+# INT8 where it was measured to hold (the SAM ViT, ~70% of the image FLOPs), FP16 elsewhere:
+# on the tiny preset INT8 SAM alone keeps 99.8% of labels, INT8 CLIP 93%, INT8 text 84%.
+MIXED_DEFAULT: dict[str, str] = {graphs.CLIP_IMAGE: "fp16", graphs.SAM_IMAGE: "int8",
+                                 graphs.CLIP_TEXT: "fp16", graphs.DECODER: "fp16"}
+
+
+class QuantizeError(FrozenSegError, ValueError):
+    """Bad quantize options (unknown precision, INT8 without calibration images...)."""
+
+
+def _say(msg: str) -> None:
+    print(f"[quantize] {msg}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class QuantizeOptions:
+    precisions: tuple[str, ...] = PRECISIONS
+    calibration_images: str | None = None
+    calibration_count: int = 8
+    eval_images: str | None = None  # default: generated structured images
+    eval_count: int = 2
+    mixed: dict[str, str] = field(default_factory=lambda: dict(MIXED_DEFAULT))
+    cache_dir: str | None = None  # calibration ranges; default DIR/calibration-cache
+    checkpoint: str | None = None  # the exported checkpoint, for the float64 reference
+
+
+def _needed(options: QuantizeOptions) -> dict[str, set[str]]:
+    """Which graphs each lowered precision must produce."""
+    unknown = [p for p in options.precisions if p not in PRECISIONS]
+    if unknown:
+        raise QuantizeError(f"unknown precision {unknown}; choose from {', '.join(PRECISIONS)}")
+    bad = {g: p for g, p in options.mixed.items() if g not in graphs.GRAPHS or p not in ("fp32",) + LOWERED}
+    if bad or set(options.mixed) != set(graphs.GRAPHS):
+        raise QuantizeError(f"--mixed must give each of {', '.join(graphs.GRAPHS)} one of fp32, fp16, "
+                            f"int8; got {options.mixed}")
+    needed: dict[str, set[str]] = {p: set() for p in LOWERED}
+    for p in options.precisions:
+        if p in LOWERED:
+            needed[p] |= set(graphs.GRAPHS)
+        else:
+            for graph, q in options.mixed.items():
+                if q in LOWERED:
+                    needed[q].add(graph)
+    if needed["int8"] and not options.calibration_images:
+        raise QuantizeError("INT8 needs --calibration-images DIR (a few representative photos)")
+    return needed
+
+
+class _Session:
+    """A CPU ONNX Runtime session over a model held in memory or on disk."""
+
+    def __init__(self, model: onnx.ModelProto | Path) -> None:
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        opts.enable_cpu_mem_arena = False  # many short-lived sessions: give memory back each run
+        source = os.fspath(model) if isinstance(model, Path) else model.SerializeToString()
+        self.session = ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"],
+                                            disabled_optimizers=list(LOWERED_PRECISION_DISABLED_OPTIMIZERS))
+        self.outputs = [o.name for o in self.session.get_outputs()]
+
+    def run(self, feeds: list[dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
+        return [dict(zip(self.outputs, self.session.run(self.outputs, feed))) for feed in feeds]
+
+
+def _worst(errors: dict[str, float]) -> float:
+    return max(errors.values())
+
+
+def _save_model(model: onnx.ModelProto, path: Path) -> list[Path]:
+    """Write atomically; graphs over protobuf's 2 GB limit keep their weights beside them."""
+    if model.ByteSize() < 1_800_000_000:
+        write_bytes_atomic(path, model.SerializeToString())
+        return [path]
+    data = path.with_name(path.name + ".data")
+    tmp = path.with_name(f".{path.name}.tmp")
+    onnx.save_model(model, tmp, save_as_external_data=True, all_tensors_to_one_file=True,
+                    location=data.name)
+    os.replace(tmp, path)
+    return [path, data]
+
+
+def _files_entry(files: list[Path], precision: str, source_sha256: str) -> dict[str, Any]:
+    return {"file": files[0].name, "sha256": sha256_file(files[0]),
+            "external_data": [{"file": f.name, "sha256": sha256_file(f)} for f in files[1:]],
+            "bytes": sum(f.stat().st_size for f in files),
+            "precision": precision, "source_sha256": source_sha256}
+
+
+def lower_fp16(manifest: Manifest, graph: str, search: GraphFeeds, evaluation: GraphFeeds,
+               say: Say) -> dict[str, Any]:
+    """Choose FP32 islands by measurement, write `<graph>.fp16.onnx`, measure it."""
+    path = manifest.graph_path(graph)
+    model = onnx.load(path)
+    reference = _Session(path)
+    search_refs = reference.run(search.feeds[graph])
+    groups = candidate_groups(model, FP32_ISLAND_CANDIDATES)
+
+    def evaluate(fp32_nodes: set[str]) -> float:
+        lowered = _Session(fp16_graph.to_fp16(model, fp32_nodes))
+        return _worst(output_errors(lowered.run(search.feeds[graph]), search_refs))
+
+    result = choose_groups(groups, evaluate, say, f"{graph} fp16")
+    lowered = fp16_graph.to_fp16(model, result.nodes)
+    files = _save_model(lowered, path.with_name(f"{graph}.fp16.onnx"))
+    errors = output_errors(_Session(files[0]).run(evaluation.feeds[graph]),
+                           reference.run(evaluation.feeds[graph]))
+    say(f"{graph} fp16: wrote {files[0].name}; held-out error {_worst(errors):.3e}")
+    return {**_files_entry(files, "fp16", manifest.graphs[graph].sha256),
+            "fp32_islands": result.to_dict(),
+            "compatibility_fp32_ops": list(fp16_graph.COMPATIBILITY_OPS),
+            "errors_vs_fp32": errors}
+
+
+def lower_int8(manifest: Manifest, graph: str, calibration: GraphFeeds, evaluation: GraphFeeds,
+               cache_dir: Path, say: Say) -> dict[str, Any]:
+    """Calibrate (or reuse cached ranges), choose exclusions by measurement, write and measure."""
+    path = manifest.graph_path(graph)
+    model = onnx.load(path, load_external_data=False)
+    reference = _Session(path)
+    calib_refs = reference.run(calibration.feeds[graph])
+    eval_refs = reference.run(evaluation.feeds[graph])
+    del reference  # calibration is the memory peak of the whole step (~13 GB for SAM ViT-B)
+    release_memory()
+    groups = candidate_groups(model, INT8_EXCLUSION_CANDIDATES)
+    cache = int8_graph.calibration_cache_path(cache_dir, graph, manifest.graphs[graph].sha256,
+                                              calibration.digest(graph))
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    feeds = calibration.feeds[graph]
+    label = f"{graph} int8"
+    int8_graph.calibrate(path, feeds, cache, say, label)
+
+    with tempfile.TemporaryDirectory(prefix="frozenseg-int8-", dir=path.parent) as tmp:
+        def evaluate(excluded: set[str]) -> float:
+            out = Path(tmp) / f"{graph}.trial.onnx"
+            int8_graph.quantize_int8(path, out, feeds, excluded, cache, say, label)
+            return _worst(output_errors(_Session(out).run(feeds), calib_refs))
+
+        result = choose_groups(groups, evaluate, say, label)
+        final = Path(tmp) / f"{graph}.int8.onnx"
+        int8_graph.quantize_int8(path, final, feeds, result.nodes, cache, say, label)
+        files = _save_model(onnx.load(final), path.with_name(f"{graph}.int8.onnx"))
+    errors = output_errors(_Session(files[0]).run(evaluation.feeds[graph]), eval_refs)
+    quantized = int8_graph.quantized_nodes(onnx.load(files[0], load_external_data=False))
+    say(f"{label}: wrote {files[0].name} ({quantized} INT8 nodes); held-out error {_worst(errors):.3e}")
+    return {**_files_entry(files, "int8", manifest.graphs[graph].sha256),
+            "excluded_nodes": result.to_dict(), "int8_nodes": quantized,
+            "settings": int8_graph.SETTINGS, "calibration_cache": cache.name,
+            "calibration_inputs": len(feeds), "errors_vs_fp32": errors}
+
+
+TEMPORARY_PATTERNS = ("frozenseg-int8-*", ".*.tmp")
+
+
+def clean_stale_temporaries(root: Path) -> list[Path]:
+    """Remove what a killed run left in the folder (trial graphs, half-written files)."""
+    stale = [p for pattern in TEMPORARY_PATTERNS for p in root.glob(pattern)]
+    for path in stale:
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    return stale
+
+
+def _images(folder: str | None, count: int, seed: int) -> list[Any]:
+    return image_files(folder, count) if folder else structured_images(count, seed=seed)
+
+
+def run_quantize(artifacts: str | os.PathLike, options: QuantizeOptions, say: Say = _say) -> dict[str, Any]:
+    """Lower, measure, and record; returns the manifest's new `precisions` section."""
+    started = time.perf_counter()
+    root = Path(artifacts)
+    manifest = load_manifest(root)
+    verify_artifacts(manifest)
+    needed = _needed(options)
+    check_reference_weights(manifest, options.checkpoint)
+    for path in clean_stale_temporaries(root):
+        say(f"removed {path.name}, left by an interrupted run")
+    vocabulary = measurement_vocabulary(manifest)
+    evaluation_images = _images(options.eval_images, options.eval_count, seed=11)
+    say(f"measuring on {len(evaluation_images)} held-out images and a {len(vocabulary.names)}-class vocabulary")
+    image_sets = {"held-out": evaluation_images}
+    if options.calibration_images:
+        image_sets["calibration"] = image_files(options.calibration_images, options.calibration_count)
+        say(f"calibration set: {len(image_sets['calibration'])} images from {options.calibration_images}")
+    feeds = collect_feeds(manifest, image_sets, vocabulary, say)
+    evaluation = feeds["held-out"]
+    calibration = feeds.get("calibration", evaluation)
+    cache_dir = Path(options.cache_dir) if options.cache_dir else root / "calibration-cache"
+
+    lowered: dict[str, dict[str, dict[str, Any]]] = {"fp16": {}, "int8": {}}
+    for graph in graphs.GRAPHS:
+        if graph in needed["fp16"]:
+            lowered["fp16"][graph] = lower_fp16(manifest, graph, calibration, evaluation, say)
+        release_memory()
+        if graph in needed["int8"]:
+            lowered["int8"][graph] = lower_int8(manifest, graph, calibration, evaluation, cache_dir, say)
+        release_memory()
+
+    precisions: dict[str, Any] = dict(manifest.raw.get("precisions", {}))
+    for p in options.precisions:
+        if p in LOWERED:
+            precisions[p] = {"graphs": lowered[p], "bars": BARS[p]}
+        else:
+            precisions[p] = {"graphs": {g: lowered[q][g] if q in LOWERED else _fp32_entry(manifest, g)
+                                        for g, q in options.mixed.items()},
+                             "bars": BARS["int8" if "int8" in options.mixed.values() else "fp16"]}
+
+    raw = {**manifest.raw, "precisions": precisions}
+    updated = validate_manifest(raw, root)
+    say("end-to-end accuracy against FP32 ...")
+    refs = reference_results(updated, evaluation_images, vocabulary)
+    release_memory()
+    say("float32 noise floor: the PyTorch reference in float64 on the same images ...")
+    truth = float64_results(updated, options.checkpoint, evaluation_images, vocabulary, say)
+    floor = compare_chains(refs, truth)
+    say(f"fp32 against float64: label agreement {floor['label_agreement']:.4%}, mask IoU "
+        f"{floor['mask_iou']:.4f} (the floor every precision is read against)")
+    results = {}
+    for p in options.precisions:
+        figures, results[p] = end_to_end_accuracy(updated.with_precision(p), evaluation_images,
+                                                  vocabulary, refs)
+        bars = effective_bars(precisions[p]["bars"], floor)
+        figures["float32_floor"] = floor
+        figures["vs_float64"] = compare_chains(results[p], truth)
+        figures["effective_bars"] = bars
+        figures["passes"] = (figures["label_agreement"] >= bars["label_agreement"]
+                             and figures["mask_iou"] >= bars["mask_iou"])
+        precisions[p]["end_to_end"] = figures
+        say(f"{p}: label agreement {figures['label_agreement']:.4%}, mask IoU "
+            f"{figures['mask_iou']:.4f} against fp32 (against float64: "
+            f"{figures['vs_float64']['label_agreement']:.4%}, {figures['vs_float64']['mask_iou']:.4f}) "
+            f"-> {'meets' if figures['passes'] else 'MISSES'} its bars "
+            f"({bars['label_agreement']:.2%}, {bars['mask_iou']:.4f} after the floor)")
+    validate_manifest(raw, root)
+    write_bytes_atomic(root / MANIFEST_NAME, (json.dumps(raw, indent=1) + "\n").encode())
+    report = write_report(root, precisions, refs, results, evaluation_images, vocabulary)
+    say(f"wrote {', '.join(p.name for p in report)} and manifest.json in "
+        f"{time.perf_counter() - started:.0f} s")
+    return precisions
+
+
+def _fp32_entry(manifest: Manifest, graph: str) -> dict[str, Any]:
+    spec = manifest.graphs[graph]
+    return {"file": spec.file, "sha256": spec.sha256, "precision": "fp32", "source_sha256": spec.sha256,
+            "external_data": [{"file": f, "sha256": d} for f, d in spec.external_data]}

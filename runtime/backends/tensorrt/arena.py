@@ -1,0 +1,104 @@
+"""One device buffer for the activations of TensorRT engines that never run at the same time.
+
+Each execution context needs scratch memory for its activations (`device_memory_size_v2` bytes).
+Contexts created with `ExecutionContextAllocationStrategy.USER_MANAGED` take that memory from us;
+engines that run one after another can then share one buffer sized to the largest of them, which
+matters on a Jetson, where GPU and CPU share one memory.
+
+Which graphs share, in the Segmenter:
+- `clip_text` (run by `set_vocabulary`) and `decoder` (run after both encoders) run one after the
+  other: they share (`SEQUENTIAL_GRAPHS`).
+- `clip_image` and `sam_image` run at the same time, on two threads and two streams: each keeps
+  its own memory, and neither joins an arena.
+
+Sharing is made safe rather than merely likely: a member holds the arena's lock from its first
+enqueue to its stream sync, so a thread encoding a vocabulary while another decodes an image is
+serialized, never corrupted. Growing the buffer (a larger member attaches) re-points every member
+and bumps `generation`, which tells runners to drop CUDA graphs captured on the old address.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from frozenseg_runtime.backends.tensorrt import cuda_runtime as cuda_rt
+from frozenseg_runtime.graphs import CLIP_TEXT
+from frozenseg_runtime.graphs import DECODER
+
+SEQUENTIAL_GRAPHS = frozenset({CLIP_TEXT, DECODER})
+
+
+def engine_device_memory(engine: Any) -> int:
+    """Activation bytes a context of `engine` needs (the v2 property exists from TensorRT 10.1)."""
+    size = getattr(engine, "device_memory_size_v2", None)
+    return int(engine.device_memory_size if size is None else size)
+
+
+def _bind(context: Any, buffer: cuda_rt.DeviceBuffer) -> None:
+    if hasattr(context, "set_device_memory"):  # TensorRT >= 10.1: address and size
+        context.set_device_memory(buffer.ptr, buffer.nbytes)
+    else:
+        context.device_memory = buffer.ptr
+
+
+class ActivationArena:
+    """Execution contexts whose activations live in one shared, growing device buffer."""
+
+    def __init__(self, name: str = "shared") -> None:
+        self.name = name
+        self.lock = threading.RLock()  # held by a member from enqueue to sync, and while growing
+        self.generation = 0
+        self._buffer: cuda_rt.DeviceBuffer | None = None
+        self._members: dict[int, tuple[Any, int]] = {}  # id(context) -> (context, bytes)
+
+    @property
+    def nbytes(self) -> int:
+        return 0 if self._buffer is None else self._buffer.nbytes
+
+    @property
+    def members(self) -> int:
+        return len(self._members)
+
+    def create_context(self, engine: Any, trt: Any) -> Any:
+        """A USER_MANAGED context of `engine` bound to the arena (grown to fit it if needed)."""
+        size = engine_device_memory(engine)
+        context = engine.create_execution_context(trt.ExecutionContextAllocationStrategy.USER_MANAGED)
+        if context is None:
+            raise cuda_rt.CudaError(f"TensorRT could not create an execution context ({self.name} arena)")
+        with self.lock:
+            self._members[id(context)] = (context, size)
+            if self._buffer is None or size > self._buffer.nbytes:
+                self._grow(size)
+            else:
+                _bind(context, self._buffer)
+        return context
+
+    def _grow(self, size: int) -> None:
+        new = cuda_rt.DeviceBuffer(size)
+        for context, _ in self._members.values():
+            _bind(context, new)
+        old, self._buffer = self._buffer, new
+        self.generation += 1
+        if old is not None:
+            old.free()
+
+    def release(self, context: Any) -> None:
+        """Forget a member; the buffer is freed with the last one."""
+        with self.lock:
+            self._members.pop(id(context), None)
+            if not self._members and self._buffer is not None:
+                buffer, self._buffer = self._buffer, None
+                buffer.free()
+
+
+_shared: dict[str, ActivationArena] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_arena(key: str) -> ActivationArena:
+    """The process-wide arena of `key` (the artifacts folder and device), created on first use."""
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = ActivationArena(key)
+        return _shared[key]

@@ -1,0 +1,200 @@
+"""The CUDA runtime API through cuda-python, whichever module layout is installed.
+
+cuda-python >= 12.6 (and 13.x) ships it as `cuda.bindings.runtime`; older releases as
+`cuda.cudart`. Every call returns `(error, *values)`; `call` turns a non-success error into a
+`CudaError` naming it. This is all that the TensorRT builder and runner need from CUDA: no pycuda,
+no torch. Nothing here is imported until a TensorRT path asks for it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from frozenseg_runtime.errors import FrozenSegError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+CUDA_PYTHON_HINT = (
+    "pip install cuda-python (cuda-python 12.x for a CUDA 12 driver such as JetPack 6's, 13.x for "
+    "a CUDA 13 driver)"
+)
+
+_module: Any = None
+_module_lock = threading.Lock()
+
+
+class CudaError(FrozenSegError, RuntimeError):
+    """A CUDA runtime call failed (no device, out of memory, a failed launch...)."""
+
+
+def cudart() -> Any:
+    """The cuda-python runtime module; ImportError (with what to install) when absent."""
+    global _module
+    with _module_lock:
+        if _module is None:
+            try:
+                from cuda.bindings import runtime as module  # cuda-python >= 12.6
+            except ImportError:
+                try:
+                    from cuda import cudart as module  # older cuda-python
+                except ImportError as exc:
+                    raise ImportError(f"cuda-python is not installed: {CUDA_PYTHON_HINT}") from exc
+            _module = module
+        return _module
+
+
+def _error_name(rt: Any, err: Any) -> str:
+    try:
+        _, name = rt.cudaGetErrorName(err)
+        return name.decode() if isinstance(name, bytes) else str(name)
+    except Exception:  # noqa: BLE001 - the name is only for the message
+        return str(err)
+
+
+def call(result: Any, what: str = "CUDA call") -> Any:
+    """Unpack `(error, *values)`: raise on error, else None, the value, or the values."""
+    rt = cudart()
+    err, *values = result if isinstance(result, tuple) else (result,)
+    if err != rt.cudaError_t.cudaSuccess:
+        raise CudaError(f"{what} failed: {_error_name(rt, err)}")
+    if not values:
+        return None
+    return values[0] if len(values) == 1 else tuple(values)
+
+
+def device_count() -> tuple[int, str | None]:
+    """(number of CUDA devices, why none) without raising: no driver counts as no device."""
+    try:
+        rt = cudart()
+    except ImportError as exc:
+        return 0, str(exc)
+    err, *values = rt.cudaGetDeviceCount()
+    if err != rt.cudaError_t.cudaSuccess:
+        return 0, _error_name(rt, err)
+    count = int(values[0])
+    return count, None if count else "cudaGetDeviceCount reports 0 devices"
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """What an engine is tied to: the GPU's name and compute capability (major.minor)."""
+
+    index: int
+    name: str
+    compute_capability: str
+    total_memory: int
+    integrated: bool  # Jetson: GPU and CPU share one memory
+
+
+def device_info(index: int = 0) -> DeviceInfo:
+    rt = cudart()
+    prop = call(rt.cudaGetDeviceProperties(index), "cudaGetDeviceProperties")
+    name = prop.name.decode(errors="replace") if isinstance(prop.name, bytes) else str(prop.name)
+    return DeviceInfo(
+        index=index,
+        name=name.split("\x00", 1)[0].strip(),
+        compute_capability=f"{prop.major}.{prop.minor}",
+        total_memory=int(prop.totalGlobalMem),
+        integrated=bool(prop.integrated),
+    )
+
+
+def set_device(index: int) -> None:
+    """The current device is per thread in CUDA: call it on each thread that enqueues work."""
+    call(cudart().cudaSetDevice(index), "cudaSetDevice")
+
+
+class DeviceBuffer:
+    """A cudaMalloc'ed block, freed once (explicitly or when collected)."""
+
+    def __init__(self, nbytes: int) -> None:
+        self.nbytes = max(int(nbytes), 1)  # a zero-byte request still gets a valid address
+        self.ptr: int = int(call(cudart().cudaMalloc(self.nbytes), f"cudaMalloc({self.nbytes} bytes)"))
+
+    def free(self) -> None:
+        if self.ptr:
+            ptr, self.ptr = self.ptr, 0
+            call(cudart().cudaFree(ptr), "cudaFree")
+
+    def __del__(self) -> None:
+        try:
+            self.free()
+        except Exception:  # noqa: BLE001 - interpreter shutdown: the driver frees it anyway
+            pass
+
+
+class Stream:
+    """A non-blocking CUDA stream (it does not synchronise with the legacy default stream)."""
+
+    def __init__(self) -> None:
+        rt = cudart()
+        self.raw: Any = call(rt.cudaStreamCreateWithFlags(rt.cudaStreamNonBlocking), "cudaStreamCreate")
+
+    @property
+    def handle(self) -> int:
+        """The cudaStream_t as an integer, which is what TensorRT's Python API takes."""
+        return int(self.raw)
+
+    def synchronize(self) -> None:
+        call(cudart().cudaStreamSynchronize(self.raw), "cudaStreamSynchronize")
+
+    def destroy(self) -> None:
+        if self.raw is not None:
+            raw, self.raw = self.raw, None
+            call(cudart().cudaStreamDestroy(raw), "cudaStreamDestroy")
+
+
+def copy_to_device(dst: int, array: np.ndarray, stream: Stream) -> None:
+    """Enqueue host -> device; `array` must be C-contiguous and stay alive until the sync."""
+    rt = cudart()
+    call(rt.cudaMemcpyAsync(dst, array.ctypes.data, array.nbytes,
+                            rt.cudaMemcpyKind.cudaMemcpyHostToDevice, stream.raw), "cudaMemcpyAsync H2D")
+
+
+def copy_to_host(array: np.ndarray, src: int, stream: Stream) -> None:
+    """Enqueue device -> host into a C-contiguous `array`; read it after `stream.synchronize()`."""
+    rt = cudart()
+    call(rt.cudaMemcpyAsync(array.ctypes.data, src, array.nbytes,
+                            rt.cudaMemcpyKind.cudaMemcpyDeviceToHost, stream.raw), "cudaMemcpyAsync D2H")
+
+
+class CudaGraph:
+    """An instantiated CUDA graph captured from the work one callable enqueues on a stream.
+
+    Capture is thread-local, so the other encoder's thread may keep using CUDA meanwhile."""
+
+    def __init__(self, graph: Any, graph_exec: Any) -> None:
+        self._graph = graph
+        self._exec = graph_exec
+
+    @classmethod
+    def capture(cls, stream: Stream, enqueue: Callable[[], None]) -> "CudaGraph":
+        rt = cudart()
+        call(rt.cudaStreamBeginCapture(stream.raw, rt.cudaStreamCaptureMode.cudaStreamCaptureModeThreadLocal),
+             "cudaStreamBeginCapture")
+        try:
+            enqueue()
+        finally:  # always leave capture mode, or the stream stays unusable
+            graph = call(rt.cudaStreamEndCapture(stream.raw), "cudaStreamEndCapture")
+        try:
+            graph_exec = call(rt.cudaGraphInstantiate(graph, 0), "cudaGraphInstantiate")
+        except CudaError:
+            call(rt.cudaGraphDestroy(graph), "cudaGraphDestroy")
+            raise
+        return cls(graph, graph_exec)
+
+    def launch(self, stream: Stream) -> None:
+        call(cudart().cudaGraphLaunch(self._exec, stream.raw), "cudaGraphLaunch")
+
+    def destroy(self) -> None:
+        rt = cudart()
+        if self._exec is not None:
+            graph_exec, self._exec = self._exec, None
+            call(rt.cudaGraphExecDestroy(graph_exec), "cudaGraphExecDestroy")
+        if self._graph is not None:
+            graph, self._graph = self._graph, None
+            call(rt.cudaGraphDestroy(graph), "cudaGraphDestroy")

@@ -1,0 +1,185 @@
+"""What a TensorRT engine was built from and for, kept in a JSON sidecar next to the engine.
+
+A serialized engine runs only under the TensorRT version that built it and on the GPU model it
+was tuned for, and is only meaningful for the ONNX graph it came from. The sidecar records all of
+that (plus the build settings) so that:
+
+- the builder can skip an engine whose every build input is unchanged (`content_key`), and
+- the runtime refuses a stale or foreign engine before deserializing it, with a message that says
+  what differs and the exact command that rebuilds it (`check_engine_compatible`).
+
+Torch-free and tensorrt-free: reading and checking metadata needs neither.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import shlex
+from collections.abc import Iterable
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from frozenseg_runtime.atomic import write_bytes_atomic
+from frozenseg_runtime.errors import FrozenSegError
+from frozenseg_runtime.backends.tensorrt.profiles import ShapeRange
+
+METADATA_SCHEMA = 1
+# Bumped when the way engines are built changes (flags, network creation), so that engines
+# built by an older recipe are rebuilt rather than reused.
+BUILD_RECIPE = 1
+# The build inputs: change any one and the engine is rebuilt.
+KEY_FIELDS = (
+    "graph", "precision", "onnx_sha256", "external_data", "profiles", "tensorrt_version",
+    "gpu_name", "compute_capability", "workspace_bytes", "builder_optimization_level",
+)
+
+
+class EngineMismatchError(FrozenSegError, RuntimeError):
+    """An engine does not fit this TensorRT, this GPU or the manifest's graph: rebuild it."""
+
+
+class EngineMissingError(FrozenSegError, RuntimeError):
+    """No engine was built for a graph at a precision."""
+
+
+class EngineMetadataError(FrozenSegError, ValueError):
+    """An engine sidecar or the engine index is unreadable or incomplete."""
+
+
+@dataclass(frozen=True)
+class EngineMetadata:
+    graph: str
+    precision: str  # this graph's own precision (fp32, fp16, int8): the index key with `graph`
+    onnx_file: str
+    onnx_sha256: str
+    external_data: tuple[tuple[str, str], ...]  # (file, sha256) of each external-data file
+    profiles: dict[str, ShapeRange]  # input name -> range (one optimization profile)
+    tensorrt_version: str  # the full version string, e.g. 10.3.0.30
+    gpu_name: str
+    compute_capability: str  # "major.minor"
+    workspace_bytes: int
+    builder_optimization_level: int
+    manifest_precision: str = ""  # what the build was asked for: `mixed` picks per-graph precisions
+    engine_file: str = ""  # relative to the engines folder
+    engine_sha256: str = ""
+    engine_bytes: int = 0
+    frozenseg_deploy_version: str = field(default_factory=lambda: package_version())
+    created: str = ""  # ISO 8601, UTC
+
+    @property
+    def content_key(self) -> str:
+        return content_key(self)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["external_data"] = [{"file": f, "sha256": s} for f, s in self.external_data]
+        data["profiles"] = {name: rng.as_json() for name, rng in self.profiles.items()}
+        return {"schema_version": METADATA_SCHEMA, **data, "content_key": self.content_key}
+
+    @classmethod
+    def from_json(cls, data: Any, where: str = "engine metadata") -> "EngineMetadata":
+        if not isinstance(data, dict) or data.get("schema_version") != METADATA_SCHEMA:
+            raise EngineMetadataError(f"{where}: not engine metadata of schema {METADATA_SCHEMA}")
+        names = {f.name for f in fields(cls)}
+        required = {f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING}
+        missing = sorted(required - data.keys())
+        if missing:
+            raise EngineMetadataError(f"{where} lacks {missing}")
+        try:
+            values = {k: v for k, v in data.items() if k in names}
+            values["external_data"] = tuple((e["file"], e["sha256"]) for e in data["external_data"])
+            values["profiles"] = {n: ShapeRange.from_json(r) for n, r in data["profiles"].items()}
+            values["workspace_bytes"] = int(data["workspace_bytes"])
+            values["builder_optimization_level"] = int(data["builder_optimization_level"])
+            return cls(**values)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise EngineMetadataError(f"{where} is malformed: {exc!r}") from exc
+
+
+
+def package_version() -> str:
+    try:
+        return importlib.metadata.version("frozenseg-deploy")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def now_utc() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def content_key(meta: EngineMetadata) -> str:
+    """sha256 over every build input (the recipe version included), nothing else."""
+    ident: dict[str, Any] = {"recipe": BUILD_RECIPE}
+    for name in KEY_FIELDS:
+        value = getattr(meta, name)
+        if name == "profiles":
+            value = {n: r.as_json() for n, r in sorted(value.items())}
+        elif name == "external_data":
+            value = sorted(list(pair) for pair in value)
+        ident[name] = value
+    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
+
+
+def metadata_path(engine_path: str | os.PathLike) -> Path:
+    """The sidecar of an engine: `decoder.fp16.engine` -> `decoder.fp16.engine.json`."""
+    path = Path(engine_path)
+    return path.with_name(path.name + ".json")
+
+
+def write_metadata(path: str | os.PathLike, meta: EngineMetadata) -> Path:
+    return write_bytes_atomic(path, (json.dumps(meta.to_json(), indent=2) + "\n").encode())
+
+
+def read_metadata(path: str | os.PathLike) -> EngineMetadata:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise EngineMetadataError(f"cannot read engine metadata {path}: {exc}") from exc
+    return EngineMetadata.from_json(data, where=str(path))
+
+
+def rebuild_command(artifacts: str | os.PathLike, precision: str,
+                    graphs: Iterable[str] | None = None, force: bool = True) -> str:
+    """The exact command that (re)builds engines for these graphs at this precision."""
+    words = ["frozenseg-deploy", "build", "--artifacts", os.fspath(artifacts), "--precision", precision]
+    if graphs:
+        words += ["--graphs", *graphs]
+    return shlex.join(words + ["--force"] if force else words)
+
+
+def check_engine_compatible(meta: EngineMetadata, tensorrt_version: str | None = None,
+                            gpu_name: str | None = None, compute_capability: str | None = None,
+                            onnx_sha256: str | None = None, *,
+                            artifacts: str | os.PathLike = "ARTIFACTS") -> None:
+    """Raise EngineMismatchError listing every difference (None: not checked here).
+
+    Engines are not portable across TensorRT versions (the full version string must match; we do
+    not build version-compatible engines), nor across GPU models: the compute capability must
+    match exactly, and so must the GPU name, since tactics are timed on that model (same
+    architecture, different SM count or clocks, can pick different kernels)."""
+    differences = []
+    if tensorrt_version is not None and meta.tensorrt_version != tensorrt_version:
+        differences.append(f"it was built with TensorRT {meta.tensorrt_version}, this is TensorRT "
+                           f"{tensorrt_version} (engines are not portable across TensorRT versions)")
+    if compute_capability is not None and meta.compute_capability != compute_capability:
+        differences.append(f"it was built for compute capability {meta.compute_capability}, this "
+                           f"GPU has {compute_capability}")
+    if gpu_name is not None and meta.gpu_name != gpu_name:
+        differences.append(f"it was built on GPU {meta.gpu_name!r}, this is {gpu_name!r}")
+    if onnx_sha256 is not None and meta.onnx_sha256 != onnx_sha256:
+        differences.append(f"it was built from an ONNX graph with sha256 {meta.onnx_sha256[:12]}..., "
+                           f"the manifest's graph has {onnx_sha256[:12]}... (re-exported or "
+                           f"re-quantized since)")
+    if differences:
+        raise EngineMismatchError(
+            f"TensorRT engine {meta.engine_file or meta.graph} ({meta.graph}, {meta.precision}) "
+            f"cannot be used: {'; '.join(differences)}. Rebuild it on this machine: "
+            f"{rebuild_command(artifacts, meta.manifest_precision or meta.precision, [meta.graph])}"
+        )

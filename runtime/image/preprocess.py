@@ -1,0 +1,182 @@
+"""Image preprocessing of FrozenSeg, without torch.
+
+Reproduces the official test-time path: detectron2's `ResizeShortestEdge` (PIL bilinear on uint8),
+then in `FrozenSeg.forward` the CLIP branch (normalise, zero-pad bottom/right to a multiple) and
+the SAM branch (normalise with SAM's statistics, pad, bilinear resize to a square, aspect NOT
+kept). Every constant is an argument because it comes from the model's manifest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+from PIL import Image
+
+from frozenseg_runtime.errors import ImageError
+from frozenseg_runtime.image.ops import resize_bilinear
+
+__all__ = [
+    "PreparedImage",
+    "resized_shape",
+    "resize_image",
+    "normalize",
+    "pad_bottom_right",
+    "prepare_image",
+    "preprocess",
+    "prepare_kwargs",
+    "preprocess_with_constants",
+    "validate_image",
+]
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """Model inputs for one image plus the sizes post-processing needs to undo the transforms."""
+
+    clip_input: np.ndarray  # (1, 3, Hp, Wp) float32
+    sam_input: np.ndarray  # (1, 3, sam_size, sam_size) float32
+    image_size: tuple[int, int]  # (h, w) of the image fed to the model, before padding
+    padded_size: tuple[int, int]  # (Hp, Wp)
+    output_size: tuple[int, int]  # (H, W) at which results are returned
+
+
+def validate_image(image: np.ndarray) -> np.ndarray:
+    """Check that `image` is an H x W x 3 uint8 RGB array; raise ImageError otherwise."""
+    if not isinstance(image, np.ndarray):
+        raise ImageError(
+            f"expected the image as a numpy array of shape (H, W, 3) and dtype uint8, received "
+            f"{type(image).__name__}; convert it with np.asarray(PIL.Image.open(p).convert('RGB'))"
+        )
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ImageError(
+            f"expected an RGB image of shape (H, W, 3), received shape {image.shape}; convert "
+            f"grayscale or RGBA images to RGB first (PIL: image.convert('RGB'))"
+        )
+    if image.dtype != np.uint8:
+        raise ImageError(
+            f"expected dtype uint8 (values 0..255), received {image.dtype}; for float images in "
+            f"0..1 use (np.clip(x, 0, 1) * 255).round().astype(np.uint8)"
+        )
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ImageError(f"expected a non-empty image, received shape {image.shape}")
+    return image
+
+
+def resized_shape(h: int, w: int, short_edge: int, max_size: int) -> tuple[int, int]:
+    """Output (new_h, new_w) of detectron2 `ResizeShortestEdge.get_output_shape`."""
+    size = short_edge * 1.0
+    scale = size / min(h, w)
+    if h < w:
+        newh, neww = size, scale * w
+    else:
+        newh, neww = scale * h, size
+    if max(newh, neww) > max_size:
+        scale = max_size * 1.0 / max(newh, neww)
+        newh = newh * scale
+        neww = neww * scale
+    return int(newh + 0.5), int(neww + 0.5)
+
+
+def resize_image(image: np.ndarray, short_edge: int, max_size: int) -> np.ndarray:
+    """Resize a uint8 RGB image as detectron2's `ResizeTransform` does (PIL bilinear)."""
+    image = validate_image(image)
+    new_h, new_w = resized_shape(image.shape[0], image.shape[1], short_edge, max_size)
+    pil = Image.fromarray(image).resize((new_w, new_h), Image.BILINEAR)
+    return np.array(pil)  # writable, unlike np.asarray on a PIL image
+
+
+def normalize(image: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
+    """(x - mean) / std in float32 on 0..255 values, returned as (3, H, W).
+
+    float32 arithmetic matches the official `(uint8 tensor - float32 buffer) / float32 buffer`.
+    """
+    image = validate_image(image)
+    mean_arr = np.asarray(mean, dtype=np.float32).reshape(3, 1, 1)
+    std_arr = np.asarray(std, dtype=np.float32).reshape(3, 1, 1)
+    chw = image.transpose(2, 0, 1).astype(np.float32)
+    return (chw - mean_arr) / std_arr
+
+
+def pad_bottom_right(x: np.ndarray, multiple: int) -> np.ndarray:
+    """Zero-pad (C, H, W) bottom and right up to a multiple, like `ImageList.from_tensors`."""
+    if multiple <= 1:
+        return x
+    h, w = x.shape[-2:]
+    hp = (h + multiple - 1) // multiple * multiple
+    wp = (w + multiple - 1) // multiple * multiple
+    if (hp, wp) == (h, w):
+        return x
+    out = np.zeros(x.shape[:-2] + (hp, wp), dtype=x.dtype)
+    out[..., :h, :w] = x
+    return out
+
+
+def prepare_image(
+    image: np.ndarray,
+    *,
+    clip_mean: Sequence[float],
+    clip_std: Sequence[float],
+    sam_mean: Sequence[float],
+    sam_std: Sequence[float],
+    pad_multiple: int,
+    sam_size: int,
+) -> PreparedImage:
+    """Build both branch inputs from an (already resized) H x W x 3 uint8 RGB image."""
+    image = validate_image(image)
+    h, w = image.shape[:2]
+    clip = pad_bottom_right(normalize(image, clip_mean, clip_std), pad_multiple)
+    sam = pad_bottom_right(normalize(image, sam_mean, sam_std), pad_multiple)
+    sam = resize_bilinear(sam, (sam_size, sam_size))
+    return PreparedImage(
+        clip_input=np.ascontiguousarray(clip[None]),
+        sam_input=np.ascontiguousarray(sam[None]),
+        image_size=(h, w),
+        padded_size=(int(clip.shape[1]), int(clip.shape[2])),
+        output_size=(h, w),
+    )
+
+
+PREPARE_KEYS = ("clip_mean", "clip_std", "sam_mean", "sam_std", "pad_multiple", "sam_size")
+
+
+def prepare_kwargs(constants: Mapping[str, Any]) -> dict[str, Any]:
+    """`prepare_image`'s keyword arguments picked from a preprocessing-constants mapping (the
+    manifest's `constants.preprocessing`, or a preset's `Preprocessing` as a dict)."""
+    return {key: constants[key] for key in PREPARE_KEYS}
+
+
+def preprocess(
+    image: np.ndarray,
+    *,
+    resize: tuple[int, int] | None,
+    output_size: tuple[int, int] | None = None,
+    **constants: object,
+) -> PreparedImage:
+    """Resize (when `resize` = (short_edge, max_size) is given), then `prepare_image`.
+
+    `output_size` defaults to the size of the image given here, before resizing: the official
+    evaluation returns results at the original resolution. `constants` are `prepare_image`'s
+    keyword arguments (clip_mean, clip_std, sam_mean, sam_std, pad_multiple, sam_size).
+    """
+    image = validate_image(image)
+    original = (int(image.shape[0]), int(image.shape[1]))
+    if resize is not None:
+        short_edge, max_size = resize
+        image = resize_image(image, short_edge, max_size)
+    prepared = prepare_image(image, **constants)  # type: ignore[arg-type]
+    out_size = original if output_size is None else (int(output_size[0]), int(output_size[1]))
+    return replace(prepared, output_size=out_size)
+
+
+def preprocess_with_constants(
+    image: np.ndarray,
+    preprocessing: Mapping[str, Any],
+    resize: tuple[int, int] | None | str = "default",
+) -> PreparedImage:
+    """`preprocess` with the manifest's `constants.preprocessing`; `resize="default"` is its
+    resize rule (the official 800 shortest edge, 1333 at most), None keeps the size."""
+    if resize == "default":
+        resize = (preprocessing["resize_short"], preprocessing["resize_max"])
+    return preprocess(image, resize=resize, **prepare_kwargs(preprocessing))  # type: ignore[arg-type]
