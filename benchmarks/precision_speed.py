@@ -15,9 +15,7 @@ import statistics
 import sys
 import time
 
-from frozenseg_export.precision.feeds import collect_feeds
-
-from frozenseg_export.precision.feeds import measurement_vocabulary
+from frozenseg_export.precision.feeds import collect_feeds, measurement_vocabulary
 from frozenseg_export.synthetic_images import structured_images
 from frozenseg_runtime import graphs
 from frozenseg_runtime.backends.factory import make_runner

@@ -18,8 +18,7 @@ import numpy as np
 import torch
 
 from frozenseg_reference.build import build_frozenseg
-from frozenseg_reference.pipeline import encode_vocabulary
-from frozenseg_reference.pipeline import preprocessing_kwargs
+from frozenseg_reference.pipeline import encode_vocabulary, preprocessing_kwargs
 from frozenseg_runtime.image.preprocess import preprocess
 from frozenseg_runtime.text.vocabulary import parse_vocabulary
 

@@ -21,11 +21,15 @@ from typing import Any
 import numpy as np
 import torch
 
-FLOOR_MULTIPLE = 4.0
-# Allowances below which any error passes, whatever the floor: tensors, in units of the
-# float64 output's largest magnitude (about 8 float32 ulps); label disagreement and 1 - PQ,
-# as fractions (one pixel in ten thousand; a segment a thousandth off in IoU).
-RELATIVE_ALLOWANCE = 1e-6
+from frozenseg_runtime.graphs import ParityBar
+
+# The default per-graph bar (the graph registry holds each graph's own): FLOOR_MULTIPLE times
+# the floor, plus an allowance below which any error passes, whatever the floor: tensors, in
+# units of the float64 output's largest magnitude (about 8 float32 ulps); label disagreement and
+# 1 - PQ, as fractions (one pixel in ten thousand; a segment a thousandth off in IoU).
+DEFAULT_BAR = ParityBar()
+FLOOR_MULTIPLE = DEFAULT_BAR.floor_multiple
+RELATIVE_ALLOWANCE = DEFAULT_BAR.relative_allowance
 LABEL_ALLOWANCE = 1e-4
 PANOPTIC_ALLOWANCE = 1e-3
 # A floor above these means float32 itself is visibly inexact for this checkpoint: reduced
@@ -34,9 +38,9 @@ SENSITIVE_LOGIT_ERROR = 1e-3
 SENSITIVE_LABEL_AGREEMENT = 0.999
 
 
-def tensor_bar(floor: float) -> float:
+def tensor_bar(floor: float, bar: ParityBar = DEFAULT_BAR) -> float:
     """Largest relative error (max|a - truth| / max|truth|) allowed over a float32 floor."""
-    return FLOOR_MULTIPLE * floor + RELATIVE_ALLOWANCE
+    return bar.bar(floor)
 
 
 def disagreement_bar(floor: float, allowance: float) -> float:

@@ -7,22 +7,20 @@ truth of the full-size model costs one graph's doubled weights, not four.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import nullcontext
 
 import numpy as np
 import torch
 
+from frozenseg_export.noise_floor import float64_copy
 from frozenseg_reference.model import FrozenSegModel
-from frozenseg_reference.pipeline import VocabularyTensors
-from frozenseg_reference.pipeline import encode_vocabulary
+from frozenseg_reference.pipeline import VocabularyTensors, encode_vocabulary
 from frozenseg_runtime.image.preprocess import PreparedImage
+from frozenseg_runtime.progress import Say, quiet
 from frozenseg_runtime.text.vocabulary import Vocabulary
 
-from frozenseg_export.noise_floor import float64_copy
-
 Raw = dict[str, np.ndarray]  # pred_logits, pred_masks, class_probs; batch dimension dropped
-Say = Callable[[str], None]
 
 
 def _precision(module: torch.nn.Module, float64: bool):
@@ -46,7 +44,7 @@ def encode_vocabularies(model: FrozenSegModel, vocabularies: dict[str, Vocabular
 @torch.no_grad()
 def run_chain(model: FrozenSegModel, images: Sequence[PreparedImage],
               vocabularies: dict[str, VocabularyTensors], float64: bool,
-              say: Say = lambda _m: None) -> dict[str, list[Raw]]:
+              say: Say = quiet) -> dict[str, list[Raw]]:
     """Raw decoder outputs per vocabulary name, one per image, stage by stage."""
     label = "float64" if float64 else "float32"
     with _precision(model.clip_image, float64) as clip:

@@ -6,13 +6,9 @@ import os
 
 import torch
 
-from frozenseg_reference.checkpoint import load_checkpoint
-
-from frozenseg_reference.checkpoint import load_state_dict
+from frozenseg_reference.checkpoint import load_checkpoint, load_state_dict
 from frozenseg_reference.model import FrozenSegModel
-from frozenseg_reference.presets import DEFAULT_PRESET
-from frozenseg_reference.presets import Preset
-from frozenseg_reference.presets import get_preset
+from frozenseg_reference.presets import DEFAULT_PRESET, Preset, get_preset
 from frozenseg_reference.synthetic import synthetic_state_dict
 
 

@@ -12,17 +12,11 @@ from pathlib import Path
 
 import torch
 
-from frozenseg_runtime.errors import FrozenSegError
-
-from frozenseg_reference.model import UNUSED_PREFIXES
-
-from frozenseg_reference.model import FrozenSegModel
+from frozenseg_reference.model import UNUSED_PREFIXES, FrozenSegModel
+from frozenseg_runtime.errors import CheckpointError
 
 _SHOWN = 20
 
-
-class CheckpointError(FrozenSegError, ValueError):
-    """The checkpoint does not fit the preset: names the offending keys."""
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, torch.Tensor]:

@@ -14,23 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-def vocabulary_logits(
-    x: torch.Tensor,
-    classifier: torch.Tensor,
-    synonym_mask: torch.Tensor,
-    logit_scale: torch.Tensor,
-    logit_scale_max: float,
-) -> torch.Tensor:
-    """Cosine logits of embeddings x (B, Q, E) against classifier (K, S, E), max over valid
-    synonyms -> (B, Q, K). The void row is an ordinary class with one synonym here."""
-    x = F.normalize(x, dim=-1)
-    scale = torch.clamp(logit_scale.exp(), max=logit_scale_max)
-    k, s, e = classifier.shape
-    logits = scale * torch.matmul(x, classifier.reshape(k * s, e).t())  # (B, Q, K*S)
-    logits = logits.reshape(x.shape[0], x.shape[1], k, s)
-    logits = logits.masked_fill(~synonym_mask, float("-inf"))
-    return logits.max(dim=-1).values
+from frozenseg_reference.common import mask_pooling
 
 
 def with_void(
@@ -47,15 +31,14 @@ class ConvNextOutOfVocabHead(nn.Module):
     """Mask-pooled `clip_vis_dense` -> CLIP embedding (`visual_prediction_forward_convnext`):
     the open_clip trunk head (pool, LayerNorm2d) then the projection MLP."""
 
-    def __init__(self, trunk_head: nn.Module, visual_head: nn.Module) -> None:
+    def __init__(self, trunk_head: nn.Module, visual_head: nn.Module, pooling_eps: float) -> None:
         super().__init__()
         self.trunk_head = trunk_head
         self.visual_head = visual_head
+        self.pooling_eps = pooling_eps
 
     def forward(self, dense: torch.Tensor, mask_logits: torch.Tensor) -> torch.Tensor:
-        from frozenseg_reference.transformer_decoder import mask_pooling
-
-        pooled = mask_pooling(dense, mask_logits)  # (B, Q, C)
+        pooled = mask_pooling(dense, mask_logits, self.pooling_eps)  # (B, Q, C)
         b, q, c = pooled.shape
         x = self.trunk_head(pooled.reshape(b * q, c, 1, 1))
         return self.visual_head(x).reshape(b, q, -1)

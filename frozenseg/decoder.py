@@ -11,11 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from frozenseg_reference.classification import geometric_ensemble
-
-from frozenseg_reference.classification import vocabulary_logits
-
-from frozenseg_reference.classification import with_void
+from frozenseg_reference.classification import geometric_ensemble, with_void
+from frozenseg_reference.common import vocabulary_logits
 from frozenseg_reference.pixel_decoder import PixelDecoder
 from frozenseg_reference.presets import Preset
 from frozenseg_reference.transformer_decoder import TransformerDecoder
@@ -59,6 +56,7 @@ class FrozenSegDecoder(nn.Module):
             feature_fuse_level=p.sam_feature_fuse_level,
             query_fuse_level=p.sam_query_fuse_level,
             logit_scale_max=p.inference.logit_scale_max,
+            pooling_eps=p.inference.pooling_eps,
         )
         self.void_embedding = nn.Embedding(1, p.embed_dim)
         self.clip_dense_norm = clip_dense_norm

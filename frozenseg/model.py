@@ -11,11 +11,8 @@ import open_clip
 import torch
 from torch import nn
 
-from frozenseg_reference.classification import AttnPoolOutOfVocabHead
-
-from frozenseg_reference.classification import ConvNextOutOfVocabHead
-from frozenseg_reference.clip_image import ConvNextImageEncoder
-from frozenseg_reference.clip_image import ResNetImageEncoder
+from frozenseg_reference.classification import AttnPoolOutOfVocabHead, ConvNextOutOfVocabHead
+from frozenseg_reference.clip_image import ConvNextImageEncoder, ResNetImageEncoder
 from frozenseg_reference.clip_text import ClipTextEncoder
 from frozenseg_reference.decoder import FrozenSegDecoder
 from frozenseg_reference.presets import Preset
@@ -81,7 +78,8 @@ class FrozenSegModel(nn.Module):
         if preset.clip_kind == "convnext":
             self.clip_image = ConvNextImageEncoder(visual.trunk)
             dense_norm = visual.trunk.norm_pre
-            oov_head = ConvNextOutOfVocabHead(visual.trunk.head, visual.head)
+            oov_head = ConvNextOutOfVocabHead(visual.trunk.head, visual.head,
+                                              preset.inference.pooling_eps)
         elif preset.clip_kind == "resnet":
             self.clip_image = ResNetImageEncoder(visual)
             dense_norm = nn.Identity()

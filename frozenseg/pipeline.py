@@ -12,18 +12,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from frozenseg_runtime.output import postprocess as post
-from frozenseg_runtime.image.preprocess import PreparedImage
-from frozenseg_runtime.image.preprocess import prepare_kwargs
-from frozenseg_runtime.image.preprocess import preprocess
-from frozenseg_runtime.text.vocabulary import Vocabulary
-from frozenseg_runtime.text.vocabulary import parse_vocabulary
-from frozenseg_runtime.text.vocabulary import seen_flags
-
 from frozenseg_reference.model import FrozenSegModel
-from frozenseg_reference.presets import VILD_TEMPLATES
-from frozenseg_reference.presets import Preset
+from frozenseg_reference.presets import VILD_TEMPLATES, Preset
 from frozenseg_reference.text_classifier import vocabulary_tensors
+from frozenseg_runtime.image.preprocess import PreparedImage, prepare_kwargs, preprocess
+from frozenseg_runtime.output import postprocess as post
+from frozenseg_runtime.text.vocabulary import Vocabulary, parse_vocabulary, seen_flags
 
 Progress = Callable[[str], None]
 
@@ -78,7 +72,7 @@ def run_subgraphs(
             "class_probs": probs[0].numpy()}
 
 
-def postprocess(
+def postprocess_all_tasks(
     raw: dict[str, np.ndarray], prepared: PreparedImage, vocab: Vocabulary, preset: Preset
 ) -> dict[str, Any]:
     """Official semantic / panoptic / instance inference at the output size."""
@@ -88,13 +82,14 @@ def postprocess(
     )
     probs = raw["class_probs"]
     panoptic, segments = post.panoptic_inference(
-        probs, masks, vocab.isthing, inf.object_mask_threshold, inf.overlap_threshold
+        probs, masks, vocab.isthing, inf.object_mask_threshold, inf.overlap_threshold, inf.log_eps
     )
     inst_masks, inst_scores, inst_classes = post.instance_inference(
-        probs, masks, vocab.isthing, inf.instance_topk, things_only=True
+        probs, masks, vocab.isthing, inf.instance_topk, things_only=True, log_eps=inf.log_eps,
+        score_eps=inf.instance_score_eps
     )
     return {
-        "sem_seg": post.semantic_inference(probs, masks),
+        "sem_seg": post.semantic_inference(probs, masks, inf.log_eps),
         "panoptic_seg": panoptic,
         "segments_info": segments,
         "instance_masks": inst_masks,
@@ -120,6 +115,6 @@ def predict(
     say(f"encoded {vocab.num_classes} classes ({int(vt.seen.sum())} seen in training)")
     raw = run_subgraphs(model, prepared, vt)
     say("ran CLIP, SAM and decoder subgraphs")
-    results = postprocess(raw, prepared, vocab, model.preset)
+    results = postprocess_all_tasks(raw, prepared, vocab, model.preset)
     say(f"post-processed in total {time.perf_counter() - t0:.1f} s")
     return {**raw, **results}

@@ -11,11 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from frozenseg_reference.deform_attn import MSDeformAttn
-
-from frozenseg_reference.deform_attn import level_sizes
-
-from frozenseg_reference.deform_attn import reference_points
+from frozenseg_reference.deform_attn import MSDeformAttn, level_sizes, reference_points
 from frozenseg_reference.position_encoding import PositionEmbeddingSine
 
 

@@ -5,22 +5,21 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from frozenseg_reference.build import build_frozenseg
+from frozenseg_reference.pipeline import predict
+from frozenseg_reference.presets import DEFAULT_PRESET
 from frozenseg_runtime.atomic import write_bytes_atomic
 from frozenseg_runtime.image.loading import load_image
 from frozenseg_runtime.output.files import panoptic_labels
 from frozenseg_runtime.output.visualize import overlay
+from frozenseg_runtime.progress import progress
 from frozenseg_runtime.text.vocabulary import parse_vocabulary
-
-from frozenseg_reference.build import build_frozenseg
-from frozenseg_reference.pipeline import predict
-from frozenseg_reference.presets import DEFAULT_PRESET
 
 # outputs.npz keys (documented in README.md).
 NPZ_KEYS = (
@@ -38,8 +37,7 @@ NPZ_KEYS = (
 )
 
 
-def _say(msg: str) -> None:
-    print(f"[predict] {msg}", file=sys.stderr, flush=True)
+_say = progress("predict")
 
 
 def save_outputs(out_dir: Path, image: np.ndarray, results: dict[str, Any], names: list[str]) -> list[Path]:

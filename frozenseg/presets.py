@@ -210,6 +210,9 @@ PRESETS: dict[str, Preset] = {
 }
 
 DEFAULT_PRESET = "convnext_large_vit_b"
+# Statistics of synthetic weights: default (near initialisation) or stress (far from it, as
+# trained weights are, so that float32 rounding shows). Here, torch-free, for the CLI's choices.
+SYNTHETIC_MODES = ("default", "stress")
 
 
 def get_preset(name: str) -> Preset:

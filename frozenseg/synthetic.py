@@ -15,17 +15,13 @@ depend on construction order. Two modes:
 from __future__ import annotations
 
 import math
-import os
 import zlib
-from pathlib import Path
 
 import torch
 
-from frozenseg_runtime.errors import FrozenSegError
-
 from frozenseg_reference.model import FrozenSegModel
-
-SYNTHETIC_MODES = ("default", "stress")
+from frozenseg_reference.presets import SYNTHETIC_MODES
+from frozenseg_runtime.errors import SyntheticModeError
 
 CLIP_LOGIT_SCALE = math.log(100.0)  # what trained CLIP models reach (the clamp)
 # The decoder's own scale keeps the official initial value: at 100 the in-vocabulary softmax
@@ -90,9 +86,6 @@ def synthetic_tensor(
         std *= 0.3  # attention averages over near-identical keys; keep the queries distinct
     return normal(std)
 
-
-class SyntheticModeError(FrozenSegError, ValueError):
-    """An unknown synthetic-weights mode."""
 
 
 def _generator(key: str, seed: int) -> torch.Generator:
@@ -187,20 +180,3 @@ def _remove_common_text_direction(model: FrozenSegModel, state: dict[str, torch.
     common = torch.nn.functional.normalize(feats.mean(0), dim=0)
     projection = state[key]
     state[key] = projection - (projection @ common)[:, None] * common[None, :]
-
-
-def write_synthetic_checkpoint(
-    model: FrozenSegModel, path: str | os.PathLike, seed: int = 0, mode: str = "default"
-) -> Path:
-    """Write the synthetic weights as an official-format checkpoint file, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = synthetic_state_dict(model, seed, mode)
-    state["criterion.empty_weight"] = torch.ones(2)  # training-only buffer, as released files
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        torch.save({"model": state, "synthetic_seed": seed}, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path

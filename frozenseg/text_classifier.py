@@ -13,11 +13,9 @@ import torch
 import torch.nn.functional as F
 from open_clip.tokenizer import SimpleTokenizer
 
-from frozenseg_runtime.errors import VocabularyError
-from frozenseg_runtime.text.vocabulary import Vocabulary
-from frozenseg_runtime.text.vocabulary import padded_synonym_index
-
 from frozenseg_reference.clip_text import ClipTextEncoder
+from frozenseg_runtime.errors import VocabularyError
+from frozenseg_runtime.text.vocabulary import Vocabulary, padded_synonym_index
 
 _TOKENIZER: SimpleTokenizer | None = None
 

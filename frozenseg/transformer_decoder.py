@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from frozenseg_reference.classification import vocabulary_logits
+from frozenseg_reference.common import mask_pooling, vocabulary_logits
 from frozenseg_reference.position_encoding import PositionEmbeddingSine
 
 
@@ -102,17 +102,6 @@ class MLP(nn.Module):
         return x
 
 
-def mask_pooling(x: torch.Tensor, mask_logits: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """Mean of `x` (B, C, H, W) over each mask `logits > 0` (B, Q, h, w) -> (B, Q, C).
-
-    Masks are resized (bilinear) to `x`'s size first, as the official `MaskPooling`; always, since
-    a bilinear resize to the same size is the identity and a shape test would freeze at export."""
-    mask_logits = F.interpolate(mask_logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
-    mask = (mask_logits > 0).to(x.dtype).flatten(2)  # (B, Q, HW)
-    denom = mask.sum(dim=-1, keepdim=True) + eps
-    return torch.matmul(mask / denom, x.flatten(2).transpose(1, 2))  # einsum bchw,bqhw->bqc
-
-
 def unmask_full_rows(mask: torch.Tensor) -> torch.Tensor:
     """A query whose every key is masked attends everywhere (official indexed assignment
     `attn_mask[where(sum == len)] = False`, written with logical ops)."""
@@ -134,10 +123,12 @@ class TransformerDecoder(nn.Module):
         feature_fuse_level: int,
         query_fuse_level: int,
         logit_scale_max: float,
+        pooling_eps: float,
         num_levels: int = 3,
     ) -> None:
         super().__init__()
         self.logit_scale_max = logit_scale_max
+        self.pooling_eps = pooling_eps
         self.num_heads = nheads
         self.num_layers = dec_layers
         self.num_feature_levels = num_levels
@@ -229,8 +220,9 @@ class TransformerDecoder(nn.Module):
         mask_embed = self.mask_embed(decoded)
         b, c, h, w = mask_features.shape
         masks = torch.matmul(mask_embed, mask_features.reshape(b, c, h * w)).reshape(b, -1, h, w)
-        pooled = self._mask_pooling_proj(mask_pooling(mask_features, masks))
-        sam_pooled = self._mask_pooling_proj(mask_pooling(sam_embedding, masks)).transpose(0, 1)
+        pooled = self._mask_pooling_proj(mask_pooling(mask_features, masks, self.pooling_eps))
+        sam_pooled = self._mask_pooling_proj(
+            mask_pooling(sam_embedding, masks, self.pooling_eps)).transpose(0, 1)
         class_embed = self.class_embed(pooled + decoded)
         logits = vocabulary_logits(
             class_embed, classifier, synonym_mask, self.logit_scale, self.logit_scale_max

@@ -1,22 +1,142 @@
-"""Typed errors of the torch-free runtime.
+"""Every error the project raises on purpose, under one root: `FrozenSegError`.
 
-Callers (a CLI, a web service) catch `FrozenSegError` to tell bad user input apart from bugs; the
-subclasses also derive from `ValueError` so that generic input-validation handlers still work.
-Messages say what was expected, what was received and how to fix it.
+Callers (the CLI, a web service, Triton) catch `FrozenSegError` to tell a problem the user can fix
+apart from a bug: anything else, from torch, ONNX Runtime or our own code, is a bug and must
+surface with its traceback. Four kinds sit under the root, each with its exit status in the CLI:
+
+    UsageError     2  what the user gave cannot be used (also ValueError)
+    ArtifactError  3  artifacts are missing, corrupt or do not match each other
+    BackendError   4  a backend is unknown, not installed or not usable on this machine
+    CheckError     5  the tool's own checks failed (export parity, calibration, engine build)
+
+Messages say what was expected, what came and how to fix it. The runtime holds this module (the
+lowest layer: the reference and the exporter import it too).
 """
 
 from __future__ import annotations
 
-__all__ = ["FrozenSegError", "VocabularyError", "ImageError"]
-
 
 class FrozenSegError(Exception):
-    """Base class of every error the runtime raises on purpose."""
+    """Root of every error the project raises on purpose."""
+
+    exit_code = 1
 
 
-class VocabularyError(FrozenSegError, ValueError):
+# -- the user's input ------------------------------------------------------------------------------
+class UsageError(FrozenSegError, ValueError):
+    """What the user gave cannot be used."""
+
+    exit_code = 2
+
+
+class VocabularyError(UsageError):
     """The class vocabulary given by the user cannot be used."""
 
 
-class ImageError(FrozenSegError, ValueError):
+class ImageError(UsageError):
     """The image given by the user cannot be used."""
+
+
+class InputError(UsageError):
+    """A feed does not match the graph's declared inputs."""
+
+
+class ProfileShapeError(UsageError):
+    """An input shape lies outside the range a TensorRT engine was built for."""
+
+
+class ProfileError(UsageError):
+    """The manifest's declared ranges cannot make a TensorRT optimization profile."""
+
+
+class CheckpointError(UsageError):
+    """A checkpoint file cannot be read or does not fit the preset."""
+
+
+class SyntheticModeError(UsageError):
+    """An unknown kind of synthetic weights was asked for."""
+
+
+class QuantizeError(UsageError):
+    """Bad quantize options (unknown precision, INT8 without calibration images...)."""
+
+
+class CalibrationImageError(UsageError):
+    """The calibration or evaluation image folder is missing, empty or unreadable."""
+
+
+class ReferenceWeightsError(UsageError):
+    """The weights given for the float64 reference are not the ones the artifacts came from."""
+
+
+# -- the artifacts ---------------------------------------------------------------------------------
+class ArtifactError(FrozenSegError, ValueError):
+    """Artifacts are missing, corrupt, or do not match the manifest or each other."""
+
+    exit_code = 3
+
+
+class ManifestError(ArtifactError):
+    """manifest.json is missing, unreadable or not of the expected schema."""
+
+
+class TokenizerMismatchError(ArtifactError):
+    """The installed tokenizer is not the one the artifacts were exported with."""
+
+
+class EngineMissingError(ArtifactError):
+    """No TensorRT engine was built for a graph and precision."""
+
+
+class EngineMismatchError(ArtifactError):
+    """A TensorRT engine was built from other graphs, or for another TensorRT or GPU."""
+
+
+class EngineMetadataError(ArtifactError):
+    """A TensorRT engine's metadata file is missing or malformed."""
+
+
+# -- the machine -----------------------------------------------------------------------------------
+class BackendError(FrozenSegError, RuntimeError):
+    """A backend is unknown, not installed, or not usable on this machine."""
+
+    exit_code = 4
+
+
+class TensorRTUnavailableError(BackendError):
+    """TensorRT (or a GPU for it) is not available here."""
+
+
+class CudaError(BackendError):
+    """A CUDA runtime call failed, or cuda-python is missing."""
+
+
+# -- the tool's own checks ---------------------------------------------------------------------------
+class CheckError(FrozenSegError, RuntimeError):
+    """A result failed the tool's own checks."""
+
+    exit_code = 5
+
+
+class ExportError(CheckError):
+    """Export failed its own checks (graph hygiene, TensorRT readiness or parity)."""
+
+
+class OnnxExportError(CheckError):
+    """torch.onnx could not export a subgraph, or the graph it wrote is unusable."""
+
+
+class CalibrationError(CheckError):
+    """INT8 calibration could not produce usable ranges."""
+
+
+class EngineBuildError(CheckError):
+    """TensorRT could not build an engine."""
+
+
+EXIT_CODES: dict[str, int] = {
+    "usage": UsageError.exit_code,
+    "artifact": ArtifactError.exit_code,
+    "backend": BackendError.exit_code,
+    "check": CheckError.exit_code,
+}

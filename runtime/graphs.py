@@ -1,28 +1,102 @@
-"""Names of the four exported graphs and of their inputs and outputs, declared once.
+"""The graph registry: every fact about the four exported graphs, declared once.
 
-Both sides import this: the exporter names the ONNX tensors with it and the runtime feeds and
-reads them with it. It is torch-free on purpose.
+The exporter names the ONNX tensors with it, the runtime feeds and schedules the graphs with it,
+the TensorRT runner decides which graphs share activation memory with it, `quantize` reads the
+default precision of `mixed` from it and the export verification reads its bars and feed sizes
+from it. It is torch-free on purpose: the runtime imports it.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 CLIP_IMAGE = "clip_image"
 SAM_IMAGE = "sam_image"
 CLIP_TEXT = "clip_text"
 DECODER = "decoder"
-GRAPHS: tuple[str, ...] = (CLIP_IMAGE, SAM_IMAGE, CLIP_TEXT, DECODER)
 
 CLIP_FEATURES: tuple[str, ...] = ("res2", "res3", "res4", "res5")
 
-INPUTS: dict[str, tuple[str, ...]] = {
-    CLIP_IMAGE: ("image",),
-    SAM_IMAGE: ("image",),
-    CLIP_TEXT: ("tokens",),
-    DECODER: CLIP_FEATURES + ("sam_embedding", "text_embeddings", "synonym_mask", "seen"),
+# When each graph runs in a Segmenter: the text encoder on `set_vocabulary`, both image encoders
+# together (two threads) for each image, then the decoder.
+STAGE_VOCABULARY = "vocabulary"
+STAGE_IMAGE = "image"
+STAGE_DECODE = "decode"
+
+
+@dataclass(frozen=True)
+class ParityBar:
+    """How close an exported graph must be to the float64 reference: within `floor_multiple`
+    times PyTorch float32's own error, plus `relative_allowance` of the output's range."""
+
+    floor_multiple: float = 4.0
+    relative_allowance: float = 1e-6
+
+    def bar(self, floor: float) -> float:
+        return self.floor_multiple * floor + self.relative_allowance
+
+
+@dataclass(frozen=True)
+class VerificationFeeds:
+    """The sizes of the random feeds the export verification runs a graph on: dynamic sizes
+    differ between feeds so that a graph baked to one size is caught."""
+
+    image_sizes: tuple[tuple[int, int], ...] = ()  # (height, width) of the CLIP image
+    vocabulary_sizes: tuple[tuple[int, int], ...] = ()  # (classes, synonyms), one per image size
+    prompt_words: tuple[str, ...] = ()  # class names whose template prompts are tokenised
+
+
+@dataclass(frozen=True)
+class GraphInfo:
+    """One exported graph."""
+
+    name: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    stage: str  # STAGE_*: graphs of one stage run concurrently, stages run one after another
+    shares_activations: bool  # may share one activation buffer with the other sharing graphs
+    mixed_precision: str  # its precision in `quantize`'s `mixed` unless the user says otherwise
+    parity: ParityBar = field(default_factory=ParityBar)
+    verification: VerificationFeeds = field(default_factory=VerificationFeeds)
+
+
+_IMAGE_SIZES = ((320, 352), (416, 320))
+
+REGISTRY: dict[str, GraphInfo] = {
+    info.name: info
+    for info in (
+        # INT8 where it was measured to hold (the SAM ViT, ~70% of the image FLOPs), FP16
+        # elsewhere: on the tiny preset INT8 SAM alone keeps 99.8% of labels, INT8 CLIP 93%,
+        # INT8 text 84%.
+        GraphInfo(CLIP_IMAGE, ("image",), CLIP_FEATURES, STAGE_IMAGE, shares_activations=False,
+                  mixed_precision="fp16", verification=VerificationFeeds(image_sizes=_IMAGE_SIZES)),
+        GraphInfo(SAM_IMAGE, ("image",), ("sam_embedding",), STAGE_IMAGE,
+                  shares_activations=False, mixed_precision="int8"),
+        GraphInfo(CLIP_TEXT, ("tokens",), ("text_features",), STAGE_VOCABULARY,
+                  shares_activations=True, mixed_precision="fp16",
+                  verification=VerificationFeeds(prompt_words=("cat", "traffic light", "crème brûlée"))),
+        GraphInfo(DECODER, CLIP_FEATURES + ("sam_embedding", "text_embeddings", "synonym_mask", "seen"),
+                  ("pred_logits", "pred_masks", "class_probs"), STAGE_DECODE,
+                  shares_activations=True, mixed_precision="fp16",
+                  verification=VerificationFeeds(image_sizes=_IMAGE_SIZES,
+                                                 vocabulary_sizes=((8, 2), (150, 3)))),
+    )
 }
-OUTPUTS: dict[str, tuple[str, ...]] = {
-    CLIP_IMAGE: CLIP_FEATURES,
-    SAM_IMAGE: ("sam_embedding",),
-    CLIP_TEXT: ("text_features",),
-    DECODER: ("pred_logits", "pred_masks", "class_probs"),
-}
+
+GRAPHS: tuple[str, ...] = tuple(REGISTRY)
+INPUTS: dict[str, tuple[str, ...]] = {name: info.inputs for name, info in REGISTRY.items()}
+OUTPUTS: dict[str, tuple[str, ...]] = {name: info.outputs for name, info in REGISTRY.items()}
+
+
+def graphs_of_stage(stage: str) -> tuple[str, ...]:
+    return tuple(name for name, info in REGISTRY.items() if info.stage == stage)
+
+
+def activation_sharing_graphs() -> frozenset[str]:
+    """Graphs that never run at the same time as each other (one arena can serve them)."""
+    return frozenset(name for name, info in REGISTRY.items() if info.shares_activations)
+
+
+def mixed_default() -> dict[str, str]:
+    """Precision per graph of `quantize`'s `mixed` variant when the user gives none."""
+    return {name: info.mixed_precision for name, info in REGISTRY.items()}

@@ -14,34 +14,34 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from frozenseg_runtime.errors import FrozenSegError
-from frozenseg_runtime.graphs import GRAPHS
-from frozenseg_runtime.graphs import INPUTS
-from frozenseg_runtime.graphs import OUTPUTS
+from frozenseg_runtime.errors import ArtifactError, ManifestError
+from frozenseg_runtime.graphs import GRAPHS, INPUTS, OUTPUTS
 
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 
-# Required keys, by section, that the runtime reads.
+# Required keys, by section: exactly what the runtimes read. The manifest records more (the
+# decoder's baked-in ensemble weights, logit scale and pooling epsilon; descriptions of the
+# recipes) for people and for checks; nothing is read from those.
 _REQUIRED = {
     "": ("schema_version", "preset", "constants", "graphs", "versions", "weights"),
     "constants.preprocessing": (
         "clip_mean", "clip_std", "sam_mean", "sam_std", "pad_multiple", "sam_size",
         "resize_short", "resize_max",
     ),
-    "constants.text": ("templates", "context_length", "tokenizer", "sot_token", "eot_token"),
+    "constants.text": ("templates", "context_length", "bpe_sha256", "sot_token", "eot_token",
+                       "pad_token"),
     "constants.inference": (
-        "ensemble_alpha", "ensemble_beta", "object_mask_threshold", "overlap_threshold",
-        "instance_topk", "log_eps", "instance_score_eps",
+        "object_mask_threshold", "overlap_threshold", "instance_topk", "log_eps",
+        "instance_score_eps",
     ),
     "constants.train_vocabulary": ("names", "isthing"),
 }
 _GRAPH_KEYS = ("file", "sha256", "inputs", "outputs", "dims", "opset")
 _TENSOR_KEYS = ("name", "dtype", "shape")
 
-
-class ManifestError(FrozenSegError, ValueError):
-    """The manifest is missing, unreadable, of an unknown schema, or incomplete."""
+PRECISIONS = ("fp32", "fp16", "int8", "mixed")  # fp32: the export; the others: `quantize`
+QUANTIZED_PRECISIONS = PRECISIONS[1:]
 
 
 @dataclass(frozen=True)
@@ -206,9 +206,6 @@ def load_manifest(folder: str | os.PathLike) -> Manifest:
         raise ManifestError(f"cannot read {path}: {exc}") from exc
     return validate_manifest(data, root=path.parent)
 
-
-class ArtifactError(FrozenSegError, ValueError):
-    """An artifact is missing or does not match the manifest."""
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:

@@ -1,23 +1,85 @@
-"""`frozenseg-deploy segment`: the runtime on many images, with progress (torch-free)."""
+"""`frozenseg-deploy segment`: the runtime on many images, with progress (torch-free).
+
+Its command line lives here, with the runtime it runs; the tool's entry point (`export/cli.py`)
+only adds it."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
-from frozenseg_runtime.image.loading import load_image
+from frozenseg_runtime.backends.factory import BACKENDS
+from frozenseg_runtime.image.loading import MAX_IMAGE_PIXELS, load_image
+from frozenseg_runtime.manifest import PRECISIONS
 from frozenseg_runtime.output.files import save_result
-from frozenseg_runtime.segmenter import Segmenter
+from frozenseg_runtime.progress import progress
+from frozenseg_runtime.segmenter import TASKS, Segmenter
+
+
+def resize_arg(text: str) -> tuple[int, int] | None:
+    """`SHORT,MAX` or `none`."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        short, longest = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--resize takes SHORT,MAX (e.g. 800,1333) or none, got {text!r}")
+    if short <= 0 or longest < short:
+        raise argparse.ArgumentTypeError(f"--resize needs 0 < SHORT <= MAX, got {text!r}")
+    return short, longest
+
+
+def pixel_limit_arg(text: str) -> int | None:
+    """A positive pixel count, or `none` for no limit."""
+    if text.strip().lower() == "none":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"--max-image-pixels takes a positive count or none, got {text!r}")
+    return value
+
+
+def add_segment_command(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "segment",
+        help="segment images with exported artifacts (torch-free runtime)",
+        description="Segment images with the exported graphs on ONNX Runtime or TensorRT; writes "
+        "label / panoptic PNGs, an overlay with class names and a JSON summary per image.",
+    )
+    p.add_argument("images", nargs="+", help="image files (JPEG, PNG, WebP, BMP, GIF, TIFF)")
+    p.add_argument("--artifacts", required=True, help="folder written by `frozenseg-deploy export`")
+    p.add_argument("--vocabulary", required=True, help="class list: file or 'cat,dog,grass'")
+    p.add_argument("--train-vocabulary", help="training classes (default: from the manifest)")
+    p.add_argument("--task", choices=TASKS, default=TASKS[0])
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--backend", default="auto", choices=BACKENDS)
+    p.add_argument("--resize", type=lambda t: "none" if t.strip().lower() == "none" else resize_arg(t),
+                   default=None, metavar="SHORT,MAX|none",
+                   help="test-time resize (default: the manifest's, i.e. the official 800,1333)")
+    p.add_argument("--precision", default=PRECISIONS[0], choices=PRECISIONS,
+                   help="graph precision from the manifest: fp32, or fp16/int8/mixed after "
+                        "`frozenseg-deploy quantize` (default fp32)")
+    p.add_argument("--cache-dir", help="vocabulary cache folder (default ~/.cache/frozenseg-deploy)")
+    p.add_argument("--no-cache", action="store_true", help="keep the vocabulary cache in memory only")
+    p.add_argument("--max-image-pixels", type=pixel_limit_arg, default=MAX_IMAGE_PIXELS,
+                   metavar="N|none", help="refuse images of more pixels, checked before decoding "
+                   "(decompression bombs; default %(default)s)")
+    p.add_argument("--cuda-graph", action="store_true",
+                   help="replay TensorRT engines as CUDA graphs (backend tensorrt only)")
+    p.set_defaults(run=run_segment)
+    return p
 
 
 def run_segment(args: argparse.Namespace) -> int:
+    say = progress("segment")
     t0 = time.perf_counter()
     cache = False if args.no_cache else args.cache_dir
     with Segmenter.from_artifacts(args.artifacts, backend=args.backend, cache_dir=cache,
-                                  precision=args.precision) as seg:
-        say = lambda msg: print(f"[segment] {msg}", file=sys.stderr, flush=True)  # noqa: E731
+                                  precision=args.precision, cuda_graph=args.cuda_graph) as seg:
         say(f"backend {seg.backend}, precision {args.precision}; artifacts verified in {time.perf_counter() - t0:.1f} s")
         t = time.perf_counter()
         stats = seg.set_vocabulary(args.vocabulary, args.train_vocabulary)
@@ -28,7 +90,7 @@ def run_segment(args: argparse.Namespace) -> int:
         total = len(args.images)
         for i, path in enumerate(args.images, 1):
             t = time.perf_counter()
-            image = load_image(path)
+            image = load_image(path, max_pixels=args.max_image_pixels)
             result = seg.segment(image, task=args.task, resize=resize)
             files = save_result(result, image, args.out, Path(path).stem)
             say(f"[{i}/{total}] {path}: {time.perf_counter() - t:.1f} s -> "

@@ -21,6 +21,24 @@ def tiny_resnet_model():
 
 
 @pytest.fixture(scope="session")
+def write_checkpoint():
+    """A writer of synthetic weights as an official-format checkpoint file (with the
+    training-only buffer released files carry)."""
+    import torch
+
+    from frozenseg_reference.synthetic import synthetic_state_dict
+
+    def write(model, path, seed: int = 0, mode: str = "default"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = synthetic_state_dict(model, seed, mode)
+        state["criterion.empty_weight"] = torch.ones(2)
+        torch.save({"model": state, "synthetic_seed": seed}, path)
+        return path
+
+    return write
+
+
+@pytest.fixture(scope="session")
 def sample_image() -> np.ndarray:
     """A small structured RGB image (gradients and shapes), deterministic."""
     h, w = 120, 176
@@ -50,8 +68,7 @@ def clone_artifacts():
 @pytest.fixture(scope="session")
 def tiny_artifacts(tmp_path_factory):
     """One verified export of the tiny preset (both chained vocabularies through the text graph)."""
-    from frozenseg_export.onnx.run import ExportOptions
-    from frozenseg_export.onnx.run import run_export
+    from frozenseg_export.onnx.run import ExportOptions, run_export
 
     out = tmp_path_factory.mktemp("export") / "tiny"
     messages: list[str] = []
@@ -66,9 +83,7 @@ def tiny_quantized(tiny_artifacts, tmp_path_factory):
 
     from PIL import Image
 
-    from frozenseg_export.precision.run import QuantizeOptions
-
-    from frozenseg_export.precision.run import run_quantize
+    from frozenseg_export.precision.run import QuantizeOptions, run_quantize
     from frozenseg_export.synthetic_images import structured_images
 
     base = tmp_path_factory.mktemp("quantize")

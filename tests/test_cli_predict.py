@@ -11,7 +11,6 @@ from PIL import Image
 
 from frozenseg_export.cli import main
 from frozenseg_reference.predict import NPZ_KEYS
-from frozenseg_reference.synthetic import write_synthetic_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_IMAGE = ROOT / "samples" / "astronaut.jpg"
@@ -48,8 +47,8 @@ def test_predict_writes_documented_outputs(tmp_path, small_image, capsys):
     assert not list(out.glob(".*tmp*")), "no temporary files left behind"
 
 
-def test_predict_with_checkpoint_file_and_no_resize(tmp_path, small_image, tiny_model):
-    ckpt = write_synthetic_checkpoint(tiny_model, tmp_path / "tiny.pth", seed=0)
+def test_predict_with_checkpoint_file_and_no_resize(tmp_path, small_image, tiny_model, write_checkpoint):
+    ckpt = write_checkpoint(tiny_model, tmp_path / "tiny.pth", seed=0)
     out_a, out_b = tmp_path / "a", tmp_path / "b"
     common = ["--preset", "tiny", "--vocabulary", "person,sky,grass", "--image", str(small_image),
               "--resize", "none"]

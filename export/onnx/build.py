@@ -17,6 +17,7 @@ import onnx
 import torch
 
 from frozenseg_export.onnx.units import ExportUnit
+from frozenseg_runtime.errors import OnnxExportError
 
 OPSET = 18  # >= 17 (LayerNormalization); Q/DQ with per-axis scales also needs >= 13
 TWO_GB = 2**31
@@ -26,9 +27,6 @@ FORBIDDEN_OPS = frozenset(
      "Compress", "SequenceConstruct", "SequenceAt", "SplitToSequence", "ConcatFromSequence"}
 )
 
-
-class OnnxExportError(RuntimeError):
-    """A graph failed to export, simplify or check."""
 
 
 class OnnxFromSubgraph:

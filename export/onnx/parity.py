@@ -22,15 +22,15 @@ from polygraphy.backend.onnxrt import OnnxrtRunner, SessionFromOnnx
 from polygraphy.comparator import Comparator
 from polygraphy.logger import G_LOGGER
 
-from frozenseg_export.noise_floor import as_float64
-
-from frozenseg_export.noise_floor import float64_module
-
-from frozenseg_export.noise_floor import max_relative_error
-
-from frozenseg_export.noise_floor import release_memory
-
-from frozenseg_export.noise_floor import tensor_bar
+from frozenseg_export.noise_floor import (
+    DEFAULT_BAR,
+    as_float64,
+    float64_module,
+    max_relative_error,
+    release_memory,
+    tensor_bar,
+)
+from frozenseg_runtime.graphs import ParityBar
 
 G_LOGGER.module_severity = G_LOGGER.ERROR
 logging.getLogger("polygraphy").setLevel(logging.ERROR)
@@ -111,11 +111,11 @@ def cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def judge_output(name: str, onnx_runs: list[np.ndarray], float32_runs: list[np.ndarray],
-                 truth_runs: list[np.ndarray]) -> OutputParity:
+                 truth_runs: list[np.ndarray], bar: ParityBar = DEFAULT_BAR) -> OutputParity:
     """Per feed: the ONNX error against the truth within the bar of that feed's float32 floor."""
     errors = [max_relative_error(o, t) for o, t in zip(onnx_runs, truth_runs)]
     floors = [max_relative_error(f, t) for f, t in zip(float32_runs, truth_runs)]
-    bars = [tensor_bar(f) for f in floors]
+    bars = [tensor_bar(f, bar) for f in floors]
     return OutputParity(
         output=name,
         rel_error=max(errors),
@@ -137,6 +137,7 @@ def compare_graph(
     input_names,
     output_names,
     feeds: list[dict[str, np.ndarray]],
+    bar: ParityBar = DEFAULT_BAR,
 ) -> list[OutputParity]:
     """Run PyTorch float32, PyTorch float64 and ONNX Runtime (CPU) on `feeds`, one runner after
     the other (the float64 copy is freed before ONNX Runtime starts); judge every output."""
@@ -152,7 +153,7 @@ def compare_graph(
             for runner, iterations in results.items()}
     f32, f64, ort = runs["torch-float32"], runs["torch-float64"], runs["onnxruntime"]
     return [judge_output(name, [r[name] for r in ort], [r[name] for r in f32],
-                         [r[name] for r in f64]) for name in output_names]
+                         [r[name] for r in f64], bar) for name in output_names]
 
 
 def as_dicts(items: list[OutputParity]) -> list[dict]:

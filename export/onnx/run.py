@@ -12,18 +12,33 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from frozenseg_export.noise_floor import assess_sensitivity, bars_record, sensitivity_warning
+from frozenseg_export.onnx import verify
+from frozenseg_export.onnx.build import (
+    OPSET,
+    OnnxExportError,
+    OnnxFromSubgraph,
+    SaveOnnx,
+    SlimOnnx,
+    check_onnx,
+    forbidden_ops,
+)
+from frozenseg_export.onnx.manifest_writer import build_manifest, graph_entry, package_versions
+from frozenseg_export.onnx.parity import as_dicts
+from frozenseg_export.onnx.trt_readiness import TABLE_SOURCE, check_trt_readiness
+from frozenseg_export.onnx.units import SPECS
+from frozenseg_export.synthetic_images import structured_images
 from frozenseg_reference.build import build_frozenseg
 from frozenseg_reference.pipeline import default_train_vocabulary
-from frozenseg_reference.presets import DEFAULT_PRESET
-from frozenseg_reference.presets import get_preset
+from frozenseg_reference.presets import DEFAULT_PRESET, get_preset
 from frozenseg_runtime import graphs
+from frozenseg_runtime.atomic import write_bytes_atomic
+from frozenseg_runtime.errors import ExportError
 from frozenseg_runtime.manifest import (
     MANIFEST_NAME,
     ArtifactError,
@@ -33,34 +48,10 @@ from frozenseg_runtime.manifest import (
     validate_manifest,
     verify_artifacts,
 )
-from frozenseg_runtime.text.vocabulary import Vocabulary
-from frozenseg_runtime.text.vocabulary import parse_vocabulary
+from frozenseg_runtime.progress import Say, progress
+from frozenseg_runtime.text.vocabulary import Vocabulary, parse_vocabulary
 
-from frozenseg_export.onnx import verify
-from frozenseg_export.synthetic_images import structured_images
-from frozenseg_export.onnx.units import SPECS
-from frozenseg_export.onnx.manifest_writer import build_manifest
-from frozenseg_export.onnx.manifest_writer import graph_entry
-from frozenseg_export.onnx.manifest_writer import package_versions
-from frozenseg_export.noise_floor import assess_sensitivity
-from frozenseg_export.noise_floor import bars_record
-from frozenseg_export.noise_floor import sensitivity_warning
-from frozenseg_export.onnx.parity import as_dicts
-from frozenseg_export.onnx.build import OPSET
-from frozenseg_export.onnx.build import OnnxExportError
-from frozenseg_export.onnx.build import OnnxFromSubgraph
-from frozenseg_export.onnx.build import SaveOnnx
-from frozenseg_export.onnx.build import SlimOnnx
-from frozenseg_export.onnx.build import check_onnx
-from frozenseg_export.onnx.build import forbidden_ops
-from frozenseg_export.onnx.trt_readiness import TABLE_SOURCE
-from frozenseg_export.onnx.trt_readiness import check_trt_readiness
-
-Say = Callable[[str], None]
-
-
-def _say(msg: str) -> None:
-    print(f"[export] {msg}", file=sys.stderr, flush=True)
+_say = progress("export")
 
 
 @dataclass(frozen=True)
@@ -75,9 +66,6 @@ class ExportOptions:
     text_graph_max_classes: int | None = 16
     force: bool = False
 
-
-class ExportError(RuntimeError):
-    """Export failed its own checks (graph hygiene, TensorRT readiness or parity)."""
 
 
 def source_files() -> list[Path]:
@@ -224,7 +212,7 @@ def run_export(out: str | os.PathLike, options: ExportOptions, say: Say = _say) 
                 parity = _verify_graph(model, name, paths[0], say)
             entries[name] = graph_entry(model, name, tmp, paths, OPSET, readiness, parity)
         # The manifest exists before the chained check, which runs the product runtime on it.
-        manifest = build_manifest(model, entries, weights, key, {}, train_vocab)
+        manifest = build_manifest(model, entries, weights, key, train_vocab)
         if options.verify:
             vocabularies = {"8_classes": parse_vocabulary(verify.VOCAB_8),
                             "150_classes": verify.vocabulary_150()}
@@ -252,7 +240,7 @@ def run_export(out: str | os.PathLike, options: ExportOptions, say: Say = _say) 
             # Each graph's floors stand in its own parity entries.
             manifest["noise_floor"] = {**bars_record(), "sensitivity": sensitivity.to_dict()}
         manifest["export_seconds"] = round(time.perf_counter() - started, 1)
-        (tmp / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1))
+        write_bytes_atomic(tmp / MANIFEST_NAME, json.dumps(manifest, indent=1).encode())
         _move_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

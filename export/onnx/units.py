@@ -20,10 +20,10 @@ from frozenseg_runtime import graphs
 # 800/1333 resize pads to at most 1344; opt is a 4:3 image at 800 (800 x 1067 -> 800 x 1088).
 IMAGE_MIN, IMAGE_MAX, PAD = 320, 1344, 32
 IMAGE_OPT = (800, 1088)
-CLASSES = (1, 150, 2048)
-SYNONYMS = (1, 16, 128)  # PASCAL VOC's official list has a class with 74 synonyms
-TEXT_BATCH = (1, 224, 1024)
-TEXT_SEQUENCE = (2, 16, CONTEXT_LENGTH)  # the context, or shorter when padding is dropped
+CLASSES_RANGE = (1, 150, 2048)
+SYNONYMS_RANGE = (1, 16, 128)  # PASCAL VOC's official list has a class with 74 synonyms
+PROMPT_BATCH_RANGE = (1, 224, 1024)
+TOKEN_SEQUENCE_RANGE = (2, 16, CONTEXT_LENGTH)  # the context, or shorter when padding is dropped
 
 
 @dataclass(frozen=True)
@@ -84,15 +84,15 @@ def _image_dims() -> dict[str, Any]:
 
 
 def _text_dims() -> dict[str, Any]:
-    return {"tokens": {0: torch.export.Dim("batch", min=1, max=TEXT_BATCH[2]),
+    return {"tokens": {0: torch.export.Dim("batch", min=1, max=PROMPT_BATCH_RANGE[2]),
                        1: torch.export.Dim("sequence", min=2, max=CONTEXT_LENGTH)}}
 
 
 def _decoder_dims() -> dict[str, Any]:
     h = torch.export.Dim("h32", min=2, max=IMAGE_MAX // PAD)
     w = torch.export.Dim("w32", min=2, max=IMAGE_MAX // PAD)
-    k = torch.export.Dim("classes", min=1, max=CLASSES[2])
-    s = torch.export.Dim("synonyms", min=1, max=SYNONYMS[2])
+    k = torch.export.Dim("classes", min=1, max=CLASSES_RANGE[2])
+    s = torch.export.Dim("synonyms", min=1, max=SYNONYMS_RANGE[2])
     return {
         "res2": {2: 8 * h, 3: 8 * w},
         "res3": {2: 4 * h, 3: 4 * w},
@@ -172,7 +172,7 @@ SPECS: dict[str, ExportUnit] = {
         dynamic_shapes=_text_dims,
         shapes=_text_shapes,
         # sequence: 77 (the context) or shorter, down to the longest prompt of the batch
-        dims={"batch": _range(TEXT_BATCH), "sequence": _range(TEXT_SEQUENCE)},
+        dims={"batch": _range(PROMPT_BATCH_RANGE), "sequence": _range(TOKEN_SEQUENCE_RANGE)},
     ),
     graphs.DECODER: ExportUnit(
         graphs.DECODER,
@@ -182,9 +182,9 @@ SPECS: dict[str, ExportUnit] = {
         shapes=_decoder_shapes,
         dims={
             **_FEATURE_DIMS,
-            "classes": _range(CLASSES),
-            "synonyms": _range(SYNONYMS),
-            "classes_void": _range(tuple(v + 1 for v in CLASSES)),
+            "classes": _range(CLASSES_RANGE),
+            "synonyms": _range(SYNONYMS_RANGE),
+            "classes_void": _range(tuple(v + 1 for v in CLASSES_RANGE)),
         },
     ),
 }

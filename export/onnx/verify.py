@@ -11,40 +11,33 @@ label agreement and panoptic quality.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 
+from frozenseg_export.noise_floor import (
+    LABEL_ALLOWANCE,
+    PANOPTIC_ALLOWANCE,
+    disagreement_bar,
+    max_relative_error,
+)
+from frozenseg_export.onnx.parity import OutputParity, compare_graph
+from frozenseg_export.onnx.units import SPECS
+from frozenseg_export.reference_chain import encode_vocabularies, run_chain
+from frozenseg_export.segmentation_metrics import PanopticQuality
 from frozenseg_reference.model import FrozenSegModel
 from frozenseg_reference.pipeline import preprocessing_kwargs
 from frozenseg_reference.presets import VILD_TEMPLATES
 from frozenseg_reference.text_classifier import tokenize
 from frozenseg_runtime import graphs
+from frozenseg_runtime.image.preprocess import PreparedImage, preprocess
 from frozenseg_runtime.manifest import Manifest
-from frozenseg_runtime.output import postprocess as post
-from frozenseg_runtime.image.preprocess import PreparedImage
-from frozenseg_runtime.image.preprocess import preprocess
+from frozenseg_runtime.progress import Say
 from frozenseg_runtime.segmenter import Segmenter
-from frozenseg_runtime.segmenter import VocabularyState
-from frozenseg_runtime.text.vocabulary import Vocabulary
-from frozenseg_runtime.text.vocabulary import padded_synonym_index
-from frozenseg_runtime.text.vocabulary import parse_vocabulary
-
-from frozenseg_export.onnx.units import SPECS
-from frozenseg_export.noise_floor import LABEL_ALLOWANCE
-from frozenseg_export.noise_floor import PANOPTIC_ALLOWANCE
-from frozenseg_export.noise_floor import disagreement_bar
-from frozenseg_export.noise_floor import max_relative_error
-from frozenseg_export.onnx.parity import OutputParity
-from frozenseg_export.onnx.parity import compare_graph
-from frozenseg_export.reference_chain import encode_vocabularies
-from frozenseg_export.reference_chain import run_chain
-from frozenseg_export.segmentation_metrics import PanopticQuality
-
-Say = Callable[[str], None]
+from frozenseg_runtime.text.embedding import VocabularyState
+from frozenseg_runtime.text.vocabulary import Vocabulary, padded_synonym_index, parse_vocabulary
 
 
 def vocabulary_150() -> Vocabulary:
@@ -64,8 +57,7 @@ VOCAB_8 = "person,sky,tree,car,grass,road,dog,wall"
 
 def random_vocabulary_tensors(model: FrozenSegModel, vocab: Vocabulary, seed: int = 5):
     """Seen flags from the real vocabulary, unit random embeddings in its padded layout."""
-    from frozenseg_reference.pipeline import VocabularyTensors
-    from frozenseg_reference.pipeline import default_train_vocabulary
+    from frozenseg_reference.pipeline import VocabularyTensors, default_train_vocabulary
     from frozenseg_runtime.text.vocabulary import seen_flags
 
     _, index, mask = padded_synonym_index(vocab)
@@ -78,23 +70,25 @@ def random_vocabulary_tensors(model: FrozenSegModel, vocab: Vocabulary, seed: in
 
 
 def graph_feeds(model: FrozenSegModel, name: str) -> list[dict[str, np.ndarray]]:
-    """Two feeds per graph, of different dynamic sizes where the graph has any."""
+    """Random feeds of the sizes the graph registry gives (different dynamic sizes where the
+    graph has any)."""
     g = np.random.default_rng(7)
+    sizes = graphs.REGISTRY[name].verification
     if name == graphs.CLIP_IMAGE:
         return [{"image": g.standard_normal((1, 3, h, w)).astype(np.float32)}
-                for h, w in ((320, 352), (416, 320))]
+                for h, w in sizes.image_sizes]
     if name == graphs.SAM_IMAGE:
         size = model.preset.preprocessing.sam_size
         return [{"image": g.standard_normal((1, 3, size, size)).astype(np.float32)}]
     if name == graphs.CLIP_TEXT:
-        prompts = [t.format(c) for c in ("cat", "traffic light", "crème brûlée") for t in VILD_TEMPLATES]
+        prompts = [t.format(c) for c in sizes.prompt_words for t in VILD_TEMPLATES]
         tokens = tokenize(prompts, model.preset.context_length).numpy()
         # the full context, and trailing padding dropped (what the runtime sends)
         return [{"tokens": tokens[:5]}, {"tokens": tokens},
                 {"tokens": tokens[:, : int(tokens.argmax(-1).max()) + 1]}]
     feeds = []
     with torch.no_grad():
-        for (h, w), (k, s) in (((320, 352), (8, 2)), ((416, 320), (150, 3))):
+        for (h, w), (k, s) in zip(sizes.image_sizes, sizes.vocabulary_sizes, strict=True):
             feats = model.clip_image(torch.from_numpy(g.standard_normal((1, 3, h, w)).astype(np.float32)))
             size = model.preset.preprocessing.sam_size
             sam = model.sam_image(torch.from_numpy(g.standard_normal((1, 3, size, size)).astype(np.float32)))
@@ -113,7 +107,7 @@ def verify_graph(model: FrozenSegModel, name: str, path: str | os.PathLike) -> l
     """Every output of one exported graph against the float64 reference, on its floor."""
     spec = SPECS[name]
     return compare_graph(spec.module(model), path, spec.inputs, spec.outputs,
-                         graph_feeds(model, name))
+                         graph_feeds(model, name), graphs.REGISTRY[name].parity)
 
 
 def graph_failure(name: str, parity: list[OutputParity]) -> str | None:
@@ -132,16 +126,13 @@ class _Answers:
 
 
 def _answers(raw: dict[str, np.ndarray], prepared: PreparedImage, vocab: Vocabulary,
-             inference: dict[str, Any]) -> _Answers:
+             seg: Segmenter) -> _Answers:
     """Semantic and panoptic answers of raw decoder outputs, by the runtime's post-processing
-    (the reference's is the same code); the masks are resized once for both tasks."""
-    masks = post.masks_to_output(raw["pred_masks"], prepared.padded_size, prepared.image_size,
-                                 prepared.output_size)
-    probs = raw["class_probs"]
-    panoptic = post.panoptic_inference(probs, masks, vocab.isthing,
-                                       inference["object_mask_threshold"],
-                                       inference["overlap_threshold"])
-    return _Answers(post.semantic_inference(probs, masks).argmax(0), panoptic, probs)
+    stage (the reference's is the same code)."""
+    semantic = seg.postprocess(raw, prepared, "semantic", vocab)
+    panoptic = seg.postprocess(raw, prepared, "panoptic", vocab)
+    return _Answers(semantic.semantic_labels, (panoptic.panoptic_seg, panoptic.segments_info),
+                    raw["class_probs"])
 
 
 @dataclass
@@ -207,8 +198,7 @@ def verify_chain(
     with Segmenter(manifest, backend="onnxruntime-cpu", cache_dir=False) as seg:
         for vname, vocab in vocabularies.items():
             if through[vname]:
-                seg.set_vocabulary(vocab)
-                states[vname] = seg.vocabulary_state
+                states[vname] = seg.encode_vocabulary(vocab)
             else:
                 rt = random_tensors[vname]
                 states[vname] = VocabularyState(vocab, rt.text_embeddings.numpy(),
@@ -217,10 +207,9 @@ def verify_chain(
             features = seg.encode_image(image)
             for vname, vocab in vocabularies.items():
                 answers = {
-                    "float32": _answers(chains["float32"][vname][i], image, vocab, seg.inference),
-                    "float64": _answers(chains["float64"][vname][i], image, vocab, seg.inference),
-                    "onnxruntime": _answers(seg.decode(features, states[vname]), image, vocab,
-                                            seg.inference),
+                    "float32": _answers(chains["float32"][vname][i], image, vocab, seg),
+                    "float64": _answers(chains["float64"][vname][i], image, vocab, seg),
+                    "onnxruntime": _answers(seg.decode(features, states[vname]), image, vocab, seg),
                 }
                 for chain, truth in pairs:
                     tallies[vname][chain, truth].add(answers[chain], answers[truth])

@@ -7,22 +7,17 @@ graph's error reaches the answer the way it would in use.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from frozenseg_runtime.image.loading import load_image
+from frozenseg_export.precision.metrics import label_agreement, mask_iou
 from frozenseg_runtime.manifest import Manifest
-from frozenseg_runtime.image.preprocess import PreparedImage
+from frozenseg_runtime.output.postprocess import SegmentationResult
 from frozenseg_runtime.segmenter import Segmenter
-from frozenseg_runtime.segmenter import postprocess
 from frozenseg_runtime.text.vocabulary import Vocabulary
-
-from frozenseg_export.precision.metrics import label_agreement
-
-from frozenseg_export.precision.metrics import mask_iou
 
 # The issue's bars: semantic label agreement and mean query-mask IoU against FP32.
 BARS: dict[str, dict[str, float]] = {
@@ -39,19 +34,18 @@ class ChainResult:
 
 
 def _run(seg: Segmenter, images: Sequence[Any], vocabulary: Vocabulary) -> list[ChainResult]:
-    seg.set_vocabulary(vocabulary)
-    state = seg.vocabulary_state
+    state = seg.encode_vocabulary(vocabulary)
     results = []
     for image in images:
-        prepared = seg.prepare(load_image(image))
-        results.append(chain_result(seg.run_graphs(prepared, state), prepared, vocabulary, seg.inference))
+        prepared = seg.prepare(image)
+        raw = seg.decode(seg.encode_image(prepared), state)
+        results.append(chain_result(raw, seg.postprocess(raw, prepared, "semantic", vocabulary)))
     return results
 
 
-def chain_result(raw: dict[str, np.ndarray], prepared: PreparedImage, vocabulary: Vocabulary,
-                 inference: dict[str, Any]) -> ChainResult:
-    """What is compared of one image's raw decoder outputs (from any chain)."""
-    semantic = postprocess(raw, prepared, vocabulary, "semantic", inference)
+def chain_result(raw: Mapping[str, np.ndarray], semantic: SegmentationResult) -> ChainResult:
+    """What is compared of one image's raw decoder outputs (from any chain) and their semantic
+    post-processing."""
     return ChainResult(semantic.semantic_labels, raw["pred_masks"], raw["class_probs"])
 
 

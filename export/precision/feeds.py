@@ -9,34 +9,27 @@ them, so the pre-processing is the product's, not a copy.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from frozenseg_runtime import graphs
-from frozenseg_runtime.errors import FrozenSegError
+from frozenseg_runtime.errors import CalibrationImageError
 from frozenseg_runtime.image.loading import IMAGE_SUFFIXES
-from frozenseg_runtime.image.loading import load_image
 from frozenseg_runtime.manifest import Manifest
-from frozenseg_runtime.segmenter import Segmenter
-from frozenseg_runtime.segmenter import decoder_feed
-from frozenseg_runtime.segmenter import drop_padding
-from frozenseg_runtime.text.vocabulary import Vocabulary
-from frozenseg_runtime.text.vocabulary import parse_vocabulary
+from frozenseg_runtime.progress import Say
+from frozenseg_runtime.segmenter import Segmenter, decoder_feed
+from frozenseg_runtime.text.vocabulary import Vocabulary, parse_vocabulary
 
 Feed = dict[str, np.ndarray]
-Say = Callable[[str], None]
 
 # Classes the training vocabulary does not have, so the out-of-vocabulary path is exercised.
 UNSEEN_CLASSES = ("lighthouse", "kayak", "cactus", "waterfall", "zebra crossing", "harp",
                   "stalactite", "windmill")
-TEXT_BATCH = 56  # prompts per text feed: 4 classes x 14 templates
+PROMPTS_PER_TEXT_FEED = 56  # 4 classes x 14 templates
 
-
-class CalibrationImageError(FrozenSegError, ValueError):
-    """The calibration or evaluation image folder is missing, empty or unreadable."""
 
 
 def image_files(folder: str | Path, limit: int | None = None) -> list[Path]:
@@ -85,21 +78,17 @@ def collect_feeds(manifest: Manifest, image_sets: dict[str, Sequence[str | Path 
     with Segmenter(manifest.with_precision("fp32"), backend="onnxruntime-cpu", cache_dir=False,
                    memory_arena=False) as seg:
         say(f"encoding the {len(vocabulary.names)}-class measurement vocabulary with the FP32 text graph")
-        seg.set_vocabulary(vocabulary)
-        state = seg.vocabulary_state
-        prompts = [t.format(n[0]) for n in vocabulary.names for t in seg.templates]
-        tokens = seg.tokenizer(prompts)
+        state = seg.encode_vocabulary(vocabulary)
+        tokens = seg.prompt_tokens([n[0] for n in vocabulary.names])
+        text = seg.text_batches(tokens[: text_feeds * PROMPTS_PER_TEXT_FEED], PROMPTS_PER_TEXT_FEED)
         for set_name, images in image_sets.items():
             feeds: dict[str, list[Feed]] = {name: [] for name in graphs.GRAPHS}
-            for start in range(0, min(len(tokens), text_feeds * TEXT_BATCH), TEXT_BATCH):
-                feeds[graphs.CLIP_TEXT].append({"tokens": drop_padding(tokens[start : start + TEXT_BATCH])})
+            feeds[graphs.CLIP_TEXT] = [{"tokens": batch} for batch in text]
             for i, image in enumerate(images, 1):
-                prepared = seg.prepare(load_image(image))
-                clip = seg.runners[graphs.CLIP_IMAGE].infer({"image": prepared.clip_input})
-                sam = seg.runners[graphs.SAM_IMAGE].infer({"image": prepared.sam_input})
+                prepared = seg.prepare(image)
                 feeds[graphs.CLIP_IMAGE].append({"image": prepared.clip_input})
                 feeds[graphs.SAM_IMAGE].append({"image": prepared.sam_input})
-                feeds[graphs.DECODER].append(decoder_feed(clip, sam, state))
+                feeds[graphs.DECODER].append(decoder_feed(seg.encode_image(prepared), state))
                 say(f"{set_name}: FP32 features of image {i}/{len(images)} "
                     f"({prepared.clip_input.shape[2]}x{prepared.clip_input.shape[3]})")
             sets[set_name] = GraphFeeds(feeds)

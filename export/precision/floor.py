@@ -14,26 +14,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from frozenseg_export.noise_floor import FLOOR_MULTIPLE, release_memory
+from frozenseg_export.precision.accuracy import ChainResult, chain_result
+from frozenseg_export.reference_chain import encode_vocabularies, run_chain
 from frozenseg_reference.build import build_frozenseg
-from frozenseg_runtime.errors import FrozenSegError
+from frozenseg_runtime.errors import ReferenceWeightsError
 from frozenseg_runtime.image.loading import load_image
-from frozenseg_runtime.manifest import Manifest
-from frozenseg_runtime.manifest import sha256_file
 from frozenseg_runtime.image.preprocess import preprocess_with_constants
-from frozenseg_runtime.text.vocabulary import Vocabulary
-from frozenseg_runtime.text.vocabulary import vocabulary_from_record
-
-from frozenseg_export.noise_floor import FLOOR_MULTIPLE
-
-from frozenseg_export.noise_floor import release_memory
-from frozenseg_export.precision.accuracy import ChainResult
-from frozenseg_export.precision.accuracy import chain_result
-from frozenseg_export.reference_chain import encode_vocabularies
-from frozenseg_export.reference_chain import run_chain
-
-
-class ReferenceWeightsError(FrozenSegError, ValueError):
-    """The float64 reference cannot be rebuilt: checkpoint missing or not the exported one."""
+from frozenseg_runtime.manifest import Manifest, sha256_file
+from frozenseg_runtime.output.postprocess import InferenceConstants, segmentation_result
+from frozenseg_runtime.text.vocabulary import Vocabulary, vocabulary_from_record
 
 
 def check_reference_weights(manifest: Manifest, checkpoint: str | None) -> None:
@@ -77,7 +67,9 @@ def float64_results(manifest: Manifest, checkpoint: str | None, images: Sequence
     raws = run_chain(model, prepared, tensors, True, say)["measurement"]
     del model
     release_memory()
-    return [chain_result(raw, image, vocabulary, c["inference"]) for raw, image in zip(raws, prepared)]
+    constants = InferenceConstants.from_record(c["inference"])
+    return [chain_result(raw, segmentation_result(raw, image, vocabulary, "semantic", constants))
+            for raw, image in zip(raws, prepared)]
 
 
 def effective_bars(bars: dict[str, float], floor: dict[str, float]) -> dict[str, float]:

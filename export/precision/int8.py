@@ -19,7 +19,7 @@ import logging
 import multiprocessing
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,6 @@ from onnxruntime.quantization import (
     QuantType,
     quantize_static,
 )
-
 from onnxruntime.quantization.calibrate import (
     TensorData,
     TensorsData,
@@ -40,12 +39,11 @@ from onnxruntime.quantization.calibrate import (
     save_tensors_data,
 )
 
-from frozenseg_runtime.errors import FrozenSegError
-
 from frozenseg_export.precision.node_groups import QUANTIZABLE_OPS
+from frozenseg_runtime.errors import CalibrationError
+from frozenseg_runtime.progress import Say
 
 Feed = dict[str, np.ndarray]
-Say = Callable[[str], None]
 
 SETTINGS = {
     "format": "QDQ",
@@ -73,9 +71,6 @@ def calibration_cache_path(cache_dir: Path, graph: str, model_sha256: str, feeds
     key = hashlib.sha256(json.dumps([model_sha256, feeds_digest, SETTINGS], sort_keys=True).encode())
     return cache_dir / f"{graph}-{key.hexdigest()[:24]}.json"
 
-
-class CalibrationError(FrozenSegError, RuntimeError):
-    """A calibration worker failed (most often: killed for lack of memory)."""
 
 
 def _large(model_path: Path) -> bool:

@@ -12,10 +12,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,57 +22,56 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+from frozenseg_export.noise_floor import release_memory
+from frozenseg_export.precision import fp16 as fp16_graph
+from frozenseg_export.precision import int8 as int8_graph
+from frozenseg_export.precision.accuracy import (
+    BARS,
+    compare_chains,
+    end_to_end_accuracy,
+    reference_results,
+)
+from frozenseg_export.precision.feeds import (
+    GraphFeeds,
+    collect_feeds,
+    image_files,
+    measurement_vocabulary,
+)
+from frozenseg_export.precision.floor import (
+    check_reference_weights,
+    effective_bars,
+    float64_results,
+)
+from frozenseg_export.precision.metrics import output_errors
+from frozenseg_export.precision.node_groups import (
+    FP32_ISLAND_CANDIDATES,
+    INT8_EXCLUSION_CANDIDATES,
+    candidate_groups,
+)
+from frozenseg_export.precision.report import write_report
+from frozenseg_export.precision.search import choose_groups
+from frozenseg_export.synthetic_images import structured_images
 from frozenseg_runtime import graphs
-from frozenseg_runtime.atomic import write_bytes_atomic
-from frozenseg_runtime.backends.factory import LOWERED_PRECISION_DISABLED_OPTIMIZERS
-from frozenseg_runtime.errors import FrozenSegError
+from frozenseg_runtime.atomic import write_atomic, write_bytes_atomic
+from frozenseg_runtime.backends.onnxrt import LOWERED_PRECISION_DISABLED_OPTIMIZERS
+from frozenseg_runtime.errors import QuantizeError
 from frozenseg_runtime.manifest import (
     MANIFEST_NAME,
+    QUANTIZED_PRECISIONS,
     Manifest,
     load_manifest,
     sha256_file,
     validate_manifest,
     verify_artifacts,
 )
+from frozenseg_runtime.progress import Say, progress
 
-from frozenseg_export.precision import fp16 as fp16_graph
-
-from frozenseg_export.precision import int8 as int8_graph
-from frozenseg_export.precision.node_groups import FP32_ISLAND_CANDIDATES
-from frozenseg_export.precision.node_groups import INT8_EXCLUSION_CANDIDATES
-from frozenseg_export.precision.node_groups import candidate_groups
-from frozenseg_export.noise_floor import release_memory
-from frozenseg_export.precision.accuracy import BARS
-from frozenseg_export.precision.accuracy import compare_chains
-from frozenseg_export.precision.accuracy import end_to_end_accuracy
-from frozenseg_export.precision.accuracy import reference_results
-from frozenseg_export.precision.floor import check_reference_weights
-from frozenseg_export.precision.floor import effective_bars
-from frozenseg_export.precision.floor import float64_results
-from frozenseg_export.precision.feeds import GraphFeeds
-from frozenseg_export.precision.feeds import collect_feeds
-from frozenseg_export.precision.feeds import image_files
-from frozenseg_export.precision.feeds import measurement_vocabulary
-from frozenseg_export.precision.metrics import output_errors
-from frozenseg_export.precision.report import write_report
-from frozenseg_export.precision.search import choose_groups
-from frozenseg_export.synthetic_images import structured_images
-
-Say = Callable[[str], None]
-LOWERED = ("fp16", "int8")
-PRECISIONS = LOWERED + ("mixed",)
-# INT8 where it was measured to hold (the SAM ViT, ~70% of the image FLOPs), FP16 elsewhere:
-# on the tiny preset INT8 SAM alone keeps 99.8% of labels, INT8 CLIP 93%, INT8 text 84%.
-MIXED_DEFAULT: dict[str, str] = {graphs.CLIP_IMAGE: "fp16", graphs.SAM_IMAGE: "int8",
-                                 graphs.CLIP_TEXT: "fp16", graphs.DECODER: "fp16"}
+LOWERED = ("fp16", "int8")  # lowered graph by graph; `mixed` picks among them per graph
+PRECISIONS = QUANTIZED_PRECISIONS
 
 
-class QuantizeError(FrozenSegError, ValueError):
-    """Bad quantize options (unknown precision, INT8 without calibration images...)."""
 
-
-def _say(msg: str) -> None:
-    print(f"[quantize] {msg}", file=sys.stderr, flush=True)
+_say = progress("quantize")
 
 
 @dataclass(frozen=True)
@@ -84,7 +81,7 @@ class QuantizeOptions:
     calibration_count: int = 8
     eval_images: str | None = None  # default: generated structured images
     eval_count: int = 2
-    mixed: dict[str, str] = field(default_factory=lambda: dict(MIXED_DEFAULT))
+    mixed: dict[str, str] = field(default_factory=graphs.mixed_default)
     cache_dir: str | None = None  # calibration ranges; default DIR/calibration-cache
     checkpoint: str | None = None  # the exported checkpoint, for the float64 reference
 
@@ -137,10 +134,8 @@ def _save_model(model: onnx.ModelProto, path: Path) -> list[Path]:
         write_bytes_atomic(path, model.SerializeToString())
         return [path]
     data = path.with_name(path.name + ".data")
-    tmp = path.with_name(f".{path.name}.tmp")
-    onnx.save_model(model, tmp, save_as_external_data=True, all_tensors_to_one_file=True,
-                    location=data.name)
-    os.replace(tmp, path)
+    write_atomic(path, lambda tmp: onnx.save_model(
+        model, tmp, save_as_external_data=True, all_tensors_to_one_file=True, location=data.name))
     return [path, data]
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-Say = Callable[[str], None]
+from frozenseg_runtime.progress import Say
+
 MIN_GAIN = 0.2  # a group is kept when keeping it removes at least this share of the error
 
 

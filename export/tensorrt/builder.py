@@ -19,22 +19,17 @@ tensorrt is imported only by `build_engines`; planning, keys and paths work with
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from frozenseg_runtime import graphs
-from frozenseg_runtime.atomic import write_bytes_atomic
-from frozenseg_runtime.errors import FrozenSegError
-from frozenseg_runtime.manifest import GraphSpec
-from frozenseg_runtime.manifest import Manifest
-from frozenseg_runtime.manifest import load_manifest
-from frozenseg_runtime.manifest import sha256_file
-from frozenseg_runtime.manifest import verify_artifacts
+from frozenseg_runtime.atomic import write_atomic, write_bytes_atomic
 from frozenseg_runtime.backends.tensorrt.engine_index import (
     engine_file_name,
     engines_dir,
@@ -51,6 +46,17 @@ from frozenseg_runtime.backends.tensorrt.engine_meta import (
 )
 from frozenseg_runtime.backends.tensorrt.env import require_tensorrt
 from frozenseg_runtime.backends.tensorrt.profiles import profile_from_spec
+from frozenseg_runtime.errors import EngineBuildError
+from frozenseg_runtime.manifest import (
+    GraphSpec,
+    Manifest,
+    load_manifest,
+    sha256_file,
+    verify_artifacts,
+)
+
+if TYPE_CHECKING:
+    import tensorrt as trt
 
 Say = Callable[[str], None]
 
@@ -64,10 +70,6 @@ MIB = 1 << 20
 
 def _say(msg: str) -> None:
     print(f"[build] {msg}", file=sys.stderr, flush=True)
-
-
-class EngineBuildError(FrozenSegError, RuntimeError):
-    """TensorRT could not parse a graph or build its engine."""
 
 
 @dataclass(frozen=True)
@@ -101,14 +103,14 @@ class BuildPlan:
     metadata: EngineMetadata  # engine digest and creation time are filled in by the build
 
 
-def selected_manifest(artifacts: str | Path, options: BuildOptions) -> Manifest:
+def selected_manifest(artifacts: str | os.PathLike[str], options: BuildOptions) -> Manifest:
     """The manifest at the requested precision, restricted to the requested graphs."""
     manifest = load_manifest(artifacts).with_precision(options.precision)
     selected = {name: manifest.graphs[name] for name in graphs.GRAPHS if name in options.graphs}
     return Manifest(raw=manifest.raw, graphs=selected, root=manifest.root)
 
 
-def timing_cache_path(artifacts: str | Path, options: BuildOptions) -> Path:
+def timing_cache_path(artifacts: str | os.PathLike[str], options: BuildOptions) -> Path:
     return Path(options.timing_cache) if options.timing_cache else engines_dir(artifacts) / TIMING_CACHE_NAME
 
 
@@ -156,9 +158,12 @@ def up_to_date(plan: BuildPlan) -> EngineMetadata | None:
     return existing
 
 
-def build_engines(artifacts: str | Path, options: BuildOptions, say: Say = _say) -> list[EngineMetadata]:
+def build_engines(artifacts: str | os.PathLike[str], options: BuildOptions,
+                  say: Say = _say) -> list[EngineMetadata]:
     """Build (or keep, when up to date) the engine of each selected graph; returns their metadata."""
-    trt, device = require_tensorrt()
+    _, device = require_tensorrt()
+    import tensorrt as trt  # the real package: require_tensorrt checked it
+
     manifest = selected_manifest(artifacts, options)
     verify_artifacts(manifest)
     plans = plan_builds(manifest, options, trt.__version__, device.name, device.compute_capability)
@@ -178,11 +183,13 @@ def build_engines(artifacts: str | Path, options: BuildOptions, say: Say = _say)
                 record_engine(folder, existing, metadata_path(plan.engine_path).name)
             built.append(existing)
             continue
-        built.append(_build_one(trt, plan, cache, say))
+        built.append(_build_one(plan, cache, say))
     return built
 
 
-def _build_one(trt: Any, plan: BuildPlan, cache: "_TimingCache", say: Say) -> EngineMetadata:
+def _build_one(plan: BuildPlan, cache: _TimingCache, say: Say) -> EngineMetadata:
+    import tensorrt as trt  # build_engines checked that it is the real package
+
     label = f"{plan.spec.name} ({plan.spec.precision})"
     started = time.perf_counter()
     logger = trt.Logger(trt.Logger.WARNING)
@@ -203,20 +210,26 @@ def _build_one(trt: Any, plan: BuildPlan, cache: "_TimingCache", say: Say) -> En
     config.builder_optimization_level = plan.metadata.builder_optimization_level
     profile = builder.create_optimization_profile()
     for name, rng in plan.metadata.profiles.items():
-        profile.set_shape(name, rng.min, rng.opt, rng.max)
+        # Tuples are Dims: TensorRT converts any sequence of ints (its docs say so; the stubs don't).
+        profile.set_shape(name, rng.min, rng.opt, rng.max)  # type: ignore[arg-type]
     config.add_optimization_profile(profile)
     cache.attach(config)
-    monitor = _progress_monitor(trt, label, say)
+    monitor = _progress_monitor(label, say)
     if monitor is not None:
         config.progress_monitor = monitor
     say(f"{label}: building (minutes; level {plan.metadata.builder_optimization_level})"
         + ("" if monitor is not None else ", no progress monitor in this TensorRT"))
-    serialized = builder.build_serialized_network(network, config)
+    # The stubs say IHostMemory; TensorRT returns None when the build fails.
+    serialized: trt.IHostMemory | None = builder.build_serialized_network(network, config)
     if serialized is None:
         raise EngineBuildError(f"TensorRT could not build {label} from {plan.onnx_path} (see its log above)")
     cache.save(config)
-    data = memoryview(serialized)
-    write_bytes_atomic(plan.engine_path, data)
+    data = memoryview(serialized)  # not copied: an engine can be a large part of a Jetson's memory
+
+    def write_engine(tmp: Path) -> None:
+        tmp.write_bytes(data)
+
+    write_atomic(plan.engine_path, write_engine)
     meta = replace(plan.metadata, engine_sha256=hashlib.sha256(data).hexdigest(),
                    engine_bytes=data.nbytes, created=now_utc())
     sidecar = write_metadata(metadata_path(plan.engine_path), meta)
@@ -226,7 +239,7 @@ def _build_one(trt: Any, plan: BuildPlan, cache: "_TimingCache", say: Say) -> En
     return meta
 
 
-def _check_network_io(network: Any, plan: BuildPlan) -> None:
+def _check_network_io(network: trt.INetworkDefinition, plan: BuildPlan) -> None:
     """The parsed network's inputs and outputs are the manifest's (fails before a long build)."""
     inputs = sorted(network.get_input(i).name for i in range(network.num_inputs))
     outputs = sorted(network.get_output(i).name for i in range(network.num_outputs))
@@ -246,9 +259,9 @@ class _TimingCache:
     def __init__(self, path: Path, say: Say) -> None:
         self.path = path
         self.say = say
-        self.cache: Any = None
+        self.cache: trt.ITimingCache | None = None
 
-    def attach(self, config: Any) -> None:
+    def attach(self, config: trt.IBuilderConfig) -> None:
         if self.cache is None:
             data = self.path.read_bytes() if self.path.is_file() else b""
             self.cache = self._create(config, data)
@@ -263,7 +276,7 @@ class _TimingCache:
             raise EngineBuildError("TensorRT refused the timing cache it created in this run")
 
     @staticmethod
-    def _create(config: Any, data: bytes) -> Any:
+    def _create(config: trt.IBuilderConfig, data: bytes) -> trt.ITimingCache | None:
         try:
             cache = config.create_timing_cache(data)
         except Exception:  # noqa: BLE001 - a foreign or corrupt blob: start afresh
@@ -272,24 +285,25 @@ class _TimingCache:
             return None
         return cache
 
-    def save(self, config: Any) -> None:
-        cache = config.get_timing_cache()
+    def save(self, config: trt.IBuilderConfig) -> None:
+        cache: trt.ITimingCache | None = config.get_timing_cache()  # None: no cache attached
         if cache is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomic(self.path, memoryview(cache.serialize()))
+            write_bytes_atomic(self.path, bytes(cache.serialize()))  # a few MiB: a copy is fine
 
 
-def _progress_monitor(trt: Any, label: str, say: Say) -> Any:
+def _progress_monitor(label: str, say: Say) -> trt.IProgressMonitor | None:
     """An IProgressMonitor that reports top-level phases and every 25% of their steps.
 
     TensorRT calls it from its own threads, hence the lock; it never cancels the build."""
-    base = getattr(trt, "IProgressMonitor", None)
-    if base is None:
+    import tensorrt as trt
+
+    if not hasattr(trt, "IProgressMonitor"):  # TensorRT < 10: builds without progress
         return None
 
-    class _Monitor(base):  # type: ignore[misc, valid-type]
+    class _Monitor(trt.IProgressMonitor):
         def __init__(self) -> None:
-            base.__init__(self)
+            trt.IProgressMonitor.__init__(self)  # pybind11 needs the base's own __init__
             self._lock = threading.Lock()
             self._phases: dict[str, tuple[int, int]] = {}  # name -> (steps, last quarter said)
 

@@ -11,10 +11,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from frozenseg_runtime import graphs
-from frozenseg_runtime.backends.tensorrt.env import TensorRTUnavailableError
-from frozenseg_runtime.backends.tensorrt.env import require_tensorrt
-
 from frozenseg_export.tensorrt.builder import (
     DEFAULT_OPT_LEVEL,
     DEFAULT_PRECISION,
@@ -24,6 +20,8 @@ from frozenseg_export.tensorrt.builder import (
     build_engines,
 )
 from frozenseg_export.tensorrt.trtexec import write_trtexec_script
+from frozenseg_runtime import graphs
+from frozenseg_runtime.backends.tensorrt.env import TensorRTUnavailableError, require_tensorrt
 
 
 def _say(msg: str) -> None:
@@ -40,7 +38,8 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def add_build_command(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_build_command(
+        sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "build",
         help="build TensorRT engines for exported artifacts on this GPU",

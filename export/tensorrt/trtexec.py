@@ -17,19 +17,14 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
+from frozenseg_export.tensorrt.builder import BuildOptions, selected_manifest, timing_cache_path
 from frozenseg_runtime.atomic import write_bytes_atomic
-from frozenseg_runtime.backends.tensorrt.engine_index import ENGINES_DIR
-from frozenseg_runtime.backends.tensorrt.engine_index import engine_file_name
-from frozenseg_runtime.backends.tensorrt.engine_index import engines_dir
-from frozenseg_runtime.backends.tensorrt.profiles import ShapeRange
-from frozenseg_runtime.backends.tensorrt.profiles import profile_from_spec
-from frozenseg_runtime.backends.tensorrt.profiles import shape_text
-
-from frozenseg_export.tensorrt.builder import BuildOptions
-
-from frozenseg_export.tensorrt.builder import selected_manifest
-
-from frozenseg_export.tensorrt.builder import timing_cache_path
+from frozenseg_runtime.backends.tensorrt.engine_index import (
+    ENGINES_DIR,
+    engine_file_name,
+    engines_dir,
+)
+from frozenseg_runtime.backends.tensorrt.profiles import ShapeRange, profile_from_spec, shape_text
 
 TRTEXEC_DIR = "trtexec"
 
@@ -66,7 +61,7 @@ def _relative(path: Path, root: Path) -> str:
     return os.path.relpath(path, root) if path.is_relative_to(root) else os.fspath(path)
 
 
-def render_script(artifacts: str | os.PathLike, options: BuildOptions) -> str:
+def render_script(artifacts: str | os.PathLike[str], options: BuildOptions) -> str:
     manifest = selected_manifest(artifacts, options)
     root = manifest.root
     cache = _relative(timing_cache_path(root, options), root)
@@ -90,7 +85,7 @@ def render_script(artifacts: str | os.PathLike, options: BuildOptions) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_trtexec_script(artifacts: str | os.PathLike, options: BuildOptions) -> Path:
+def write_trtexec_script(artifacts: str | os.PathLike[str], options: BuildOptions) -> Path:
     """Write (atomically) and return `ARTIFACTS/engines/trtexec_<precision>.sh`, executable."""
     folder = engines_dir(artifacts)
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,1 +1,2 @@
-"""backends."""
+"""Inference backends: one runner protocol (base), ONNX Runtime (onnxrt), native TensorRT
+(tensorrt/), and the factory that maps a backend name to a runner."""

@@ -83,6 +83,11 @@ def resize_image(image: np.ndarray, short_edge: int, max_size: int) -> np.ndarra
     """Resize a uint8 RGB image as detectron2's `ResizeTransform` does (PIL bilinear)."""
     image = validate_image(image)
     new_h, new_w = resized_shape(image.shape[0], image.shape[1], short_edge, max_size)
+    if min(new_h, new_w) < 1:
+        raise ImageError(
+            f"a {image.shape[0]}x{image.shape[1]} image becomes {new_h}x{new_w} under the resize "
+            f"rule (shortest edge {short_edge}, longest at most {max_size}): its aspect ratio is "
+            f"too extreme; crop or pad it, or pass resize=None to segment it at its own size")
     pil = Image.fromarray(image).resize((new_w, new_h), Image.BILINEAR)
     return np.array(pil)  # writable, unlike np.asarray on a PIL image
 

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from frozenseg_runtime.atomic import write_bytes_atomic
-from frozenseg_runtime.segmenter import SegmentationResult
+from frozenseg_runtime.output.postprocess import SegmentationResult
 from frozenseg_runtime.output.visualize import overlay
 
 

@@ -9,13 +9,24 @@ pixels, because full-resolution stacks of 250 masks already take about 1 GB.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from frozenseg_runtime.errors import UsageError
 from frozenseg_runtime.image.ops import resize_bilinear
+from frozenseg_runtime.image.preprocess import PreparedImage
+from frozenseg_runtime.text.vocabulary import Vocabulary
+
+TASKS = ("semantic", "panoptic", "instance")
 
 __all__ = [
+    "TASKS",
+    "SegmentationResult",
+    "InferenceConstants",
+    "segmentation_result",
     "sigmoid",
     "official_class_scores",
     "sem_seg_postprocess",
@@ -36,14 +47,15 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
         return np.float32(1.0) / (np.float32(1.0) + np.exp(-x))
 
 
-def official_class_scores(class_probs: np.ndarray) -> np.ndarray:
-    """softmax(log(p + 1e-8), -1): the scores every official inference routine starts from.
+def official_class_scores(class_probs: np.ndarray, log_eps: float) -> np.ndarray:
+    """softmax(log(p + log_eps), -1): the scores every official inference routine starts from.
 
-    The official code stores `log(mask_cls_probs + 1e-8)` and each inference applies a softmax;
-    this is the same computation, made stable by subtracting the row maximum.
+    The official code stores `log(mask_cls_probs + 1e-8)` (the manifest's `log_eps`) and each
+    inference applies a softmax; this is the same computation, made stable by subtracting the
+    row maximum.
     """
     p = np.asarray(class_probs, dtype=np.float32)
-    logits = np.log(p + np.float32(1e-8))
+    logits = np.log(p + np.float32(log_eps))
     logits -= logits.max(axis=-1, keepdims=True)
     e = np.exp(logits)
     return e / e.sum(axis=-1, keepdims=True)
@@ -104,10 +116,10 @@ def _check_isthing(isthing: Sequence[bool], num_classes: int) -> np.ndarray:
     return flags
 
 
-def semantic_inference(class_probs: np.ndarray, masks: np.ndarray) -> np.ndarray:
+def semantic_inference(class_probs: np.ndarray, masks: np.ndarray, log_eps: float) -> np.ndarray:
     """einsum("qc,qhw->chw", scores[:, :-1], sigmoid(masks)) -> (C, H, W) float32."""
     class_probs, masks = _check_inputs(class_probs, masks)
-    scores_t = official_class_scores(class_probs)[:, :-1].T.copy()  # (C, Q)
+    scores_t = official_class_scores(class_probs, log_eps)[:, :-1].T.copy()  # (C, Q)
     q, h, w = masks.shape
     flat = masks.reshape(q, h * w)
     out = np.empty((scores_t.shape[0], h * w), dtype=np.float32)
@@ -183,6 +195,7 @@ def panoptic_inference(
     isthing: Sequence[bool],
     object_mask_threshold: float,
     overlap_threshold: float,
+    log_eps: float,
 ) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """Official panoptic merge -> (panoptic_seg int32 (H, W), segments_info).
 
@@ -192,7 +205,7 @@ def panoptic_inference(
     class_probs, masks = _check_inputs(class_probs, masks)
     num_classes = class_probs.shape[1] - 1
     flags = _check_isthing(isthing, num_classes)
-    probs = official_class_scores(class_probs)
+    probs = official_class_scores(class_probs, log_eps)
     labels = np.argmax(probs, axis=-1)
     scores = probs[np.arange(probs.shape[0]), labels]
     keep = (labels != num_classes) & (scores > np.float32(object_mask_threshold))
@@ -220,15 +233,15 @@ def _topk_desc(values: np.ndarray, k: int) -> np.ndarray:
     return order[:k]
 
 
-def _mask_scores(masks: np.ndarray, queries: np.ndarray) -> np.ndarray:
-    """Per query: sum(sigmoid * (logit > 0)) / (count(logit > 0) + 1e-6), float32."""
+def _mask_scores(masks: np.ndarray, queries: np.ndarray, score_eps: float) -> np.ndarray:
+    """Per query: sum(sigmoid * (logit > 0)) / (count(logit > 0) + score_eps), float32."""
     out = np.empty(queries.shape[0], dtype=np.float32)
     q_per_chunk = _rows_per_chunk(4 * 2 * masks.shape[1] * masks.shape[2])
     for start in range(0, queries.shape[0], q_per_chunk):
         logits = masks[queries[start : start + q_per_chunk]].reshape(-1, masks[0].size)
         fg = (logits > 0).astype(np.float32)
         num = (sigmoid(logits) * fg).sum(axis=1, dtype=np.float32)
-        out[start : start + q_per_chunk] = num / (fg.sum(axis=1) + np.float32(1e-6))
+        out[start : start + q_per_chunk] = num / (fg.sum(axis=1) + np.float32(score_eps))
     return out
 
 
@@ -238,6 +251,8 @@ def instance_inference(
     isthing: Sequence[bool],
     topk: int,
     things_only: bool,
+    log_eps: float,
+    score_eps: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Official instance inference -> (masks bool (K, H, W), scores (K,), classes (K,)).
 
@@ -248,7 +263,7 @@ def instance_inference(
     class_probs, masks = _check_inputs(class_probs, masks)
     num_classes = class_probs.shape[1] - 1
     flags = _check_isthing(isthing, num_classes)
-    scores = official_class_scores(class_probs)[:, :-1]
+    scores = official_class_scores(class_probs, log_eps)[:, :-1]
     k = min(int(topk), scores.size)
     idx = _topk_desc(scores.ravel(), k)
     top_scores = scores.ravel()[idx]
@@ -257,9 +272,72 @@ def instance_inference(
         sel = flags[classes]
         top_scores, queries, classes = top_scores[sel], queries[sel], classes[sel]
     unique_q, inverse = np.unique(queries, return_inverse=True)
-    mask_scores = _mask_scores(masks, unique_q)[inverse]
+    mask_scores = _mask_scores(masks, unique_q, score_eps)[inverse]
     return (
         masks[queries] > 0,
         (top_scores * mask_scores).astype(np.float32),
         classes.astype(np.int64),
     )
+
+
+@dataclass(frozen=True)
+class InferenceConstants:
+    """The official inference settings, as the manifest (or the reference's preset) holds them."""
+
+    object_mask_threshold: float
+    overlap_threshold: float
+    instance_topk: int
+    log_eps: float
+    instance_score_eps: float
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> "InferenceConstants":
+        return cls(float(record["object_mask_threshold"]), float(record["overlap_threshold"]),
+                   int(record["instance_topk"]), float(record["log_eps"]),
+                   float(record["instance_score_eps"]))
+
+
+@dataclass
+class SegmentationResult:
+    """Results at the image's own size. Class indices refer to `class_names`."""
+
+    task: str
+    class_names: tuple[str, ...]
+    isthing: tuple[bool, ...]
+    image_size: tuple[int, int]
+    semantic_labels: np.ndarray | None = None  # (H, W) int32
+    semantic_scores: np.ndarray | None = None  # (K, H, W) float32 (semantic task only)
+    panoptic_seg: np.ndarray | None = None  # (H, W) int32, 0 = no segment
+    segments_info: list[dict[str, Any]] = field(default_factory=list)
+    instance_masks: np.ndarray | None = None  # (N, H, W) bool
+    instance_scores: np.ndarray | None = None  # (N,) float32
+    instance_classes: np.ndarray | None = None  # (N,) int64
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def segmentation_result(raw: Mapping[str, np.ndarray], prepared: PreparedImage,
+                        vocabulary: Vocabulary, task: str,
+                        constants: InferenceConstants) -> SegmentationResult:
+    """The official post-processing of one task, on the decoder's raw outputs (batch dropped),
+    at the output size."""
+    if task not in TASKS:
+        raise UsageError(f"task must be one of {TASKS}, got {task!r}")
+    masks = masks_to_output(raw["pred_masks"], prepared.padded_size, prepared.image_size,
+                            prepared.output_size)
+    probs = raw["class_probs"]
+    result = SegmentationResult(task=task, class_names=vocabulary.display_names,
+                                isthing=vocabulary.isthing, image_size=prepared.output_size)
+    if task == "semantic":
+        scores = semantic_inference(probs, masks, constants.log_eps)
+        result.semantic_scores = scores
+        result.semantic_labels = scores.argmax(0).astype(np.int32)
+    elif task == "panoptic":
+        result.panoptic_seg, result.segments_info = panoptic_inference(
+            probs, masks, vocabulary.isthing, constants.object_mask_threshold,
+            constants.overlap_threshold, constants.log_eps)
+    else:
+        result.instance_masks, result.instance_scores, result.instance_classes = (
+            instance_inference(probs, masks, vocabulary.isthing, constants.instance_topk,
+                               things_only=True, log_eps=constants.log_eps,
+                               score_eps=constants.instance_score_eps))
+    return result

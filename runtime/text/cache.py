@@ -24,6 +24,14 @@ from frozenseg_runtime.atomic import write_bytes_atomic
 EncodeFn = Callable[[Sequence[str]], np.ndarray]  # synonyms -> (N, E) normalised rows
 
 
+def encoder_key(text_graph_sha256: str, templates: Sequence[str], bpe_sha256: str | None,
+                context_length: int) -> str:
+    """Identity of the text encoder a cached row came from: the graph, the prompt templates and
+    the tokenizer (its merges and context). Any change gives a new key, so no stale row is read."""
+    return hashlib.sha256(json.dumps(
+        [text_graph_sha256, list(templates), bpe_sha256, context_length]).encode()).hexdigest()
+
+
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "frozenseg-deploy" / "vocabulary"

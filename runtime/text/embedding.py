@@ -6,7 +6,21 @@ normalised again, and synonym rows are laid out as classes x synonyms with a val
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+
+from frozenseg_runtime.text.vocabulary import Vocabulary
+
+
+@dataclass(frozen=True)
+class VocabularyState:
+    """Everything the decoder needs about one encoded vocabulary (immutable, swapped whole)."""
+
+    vocabulary: Vocabulary
+    text_embeddings: np.ndarray  # (K, S, E) float32
+    synonym_mask: np.ndarray  # (K, S) bool
+    seen: np.ndarray  # (K,) bool
 
 
 def l2_normalize(x: np.ndarray, axis: int = -1) -> np.ndarray:

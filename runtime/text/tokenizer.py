@@ -32,11 +32,11 @@ import os
 import re
 import unicodedata
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from frozenseg_runtime.errors import VocabularyError
+from frozenseg_runtime.errors import TokenizerMismatchError, VocabularyError
 
 try:  # optional: exact cleaning of damaged text, as open_clip does
     import ftfy as _ftfy_module
@@ -45,7 +45,7 @@ try:  # optional: exact cleaning of damaged text, as open_clip does
 except ImportError:  # pragma: no cover - depends on the environment
     _ftfy_fix = None
 
-__all__ = ["ClipTokenizer", "DEFAULT_BPE_PATH", "sha256_of_bpe"]
+__all__ = ["ClipTokenizer", "DEFAULT_BPE_PATH", "sha256_of_bpe", "tokenizer_for", "drop_padding"]
 
 DEFAULT_BPE_PATH = Path(__file__).resolve().parents[1] / "data" / "bpe_simple_vocab_16e6.txt.gz"
 
@@ -234,3 +234,30 @@ class ClipTokenizer:
                 )
             out[row, : len(ids)] = ids
         return out
+
+
+def tokenizer_for(text: Mapping[str, Any], bpe_path: str | os.PathLike | None = None) -> ClipTokenizer:
+    """The tokenizer the manifest's text constants describe, checked: the bundled merges must be
+    the file the export tokenised with (`bpe_sha256`) and give its special token ids, or every
+    prompt would silently become other tokens."""
+    path = Path(bpe_path or DEFAULT_BPE_PATH)
+    want = text.get("bpe_sha256")
+    if want is not None and sha256_of_bpe(path) != want:
+        raise TokenizerMismatchError(
+            f"the tokenizer's merges file {path} (sha256 {sha256_of_bpe(path)[:12]}...) is not the "
+            f"one the artifacts were exported with ({text.get('bpe_file', 'BPE file')}, sha256 "
+            f"{want[:12]}...): reinstall frozenseg-deploy or re-export the artifacts")
+    tokenizer = ClipTokenizer(path, context_length=text["context_length"])
+    ours = {"sot_token": tokenizer.sot_token, "eot_token": tokenizer.eot_token, "pad_token": 0}
+    theirs = {k: text[k] for k in ours if k in text}
+    if any(ours[k] != v for k, v in theirs.items()):
+        raise TokenizerMismatchError(
+            f"the manifest's special tokens {theirs} differ from the tokenizer's {ours}: the "
+            f"artifacts were exported with another tokenizer; re-export them")
+    return tokenizer
+
+
+def drop_padding(tokens: np.ndarray) -> np.ndarray:
+    """Cut trailing padding common to the batch: the text graph is causal and reads the
+    end-of-text token (the highest id), so the result is the same and ~5x cheaper."""
+    return np.ascontiguousarray(tokens[:, : int(tokens.argmax(-1).max()) + 1])

@@ -9,10 +9,12 @@ module turns all of them into one `Vocabulary`, with the official name splitting
 from __future__ import annotations
 
 import json
+import numbers
 import os
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence, Union
+from typing import Any, Callable, Iterable, Mapping, Sequence, Union
 
 import numpy as np
 
@@ -27,7 +29,7 @@ __all__ = [
     "padded_synonym_index",
 ]
 
-VocabularySource = Union[str, "os.PathLike[str]", Sequence[Any], "Vocabulary"]
+VocabularySource = Union[str, "os.PathLike[str]", Sequence[Any], Mapping[str, Any], "Vocabulary"]
 
 _INVALID = "invalid_class_id"
 
@@ -75,20 +77,54 @@ def _clean_synonyms(raw: Iterable[Any], where: str) -> tuple[str, ...]:
             f"{where}: expected non-empty class names, received {raw!r}; remove empty "
             f"names and doubled or trailing commas"
         )
+    for s in out:
+        _check_printable(s, where)
     return tuple(out)
 
 
+def _check_printable(name: str, where: str) -> None:
+    """Refuse control characters (line breaks, tabs, NUL): CLIP's tokenizer would fold them into
+    spaces, so 'cat\ndog' silently became one class 'cat dog' instead of two. Refuse names of
+    invisible characters only (zero-width spaces), which would embed an empty prompt."""
+    bad = next((c for c in name if unicodedata.category(c) == "Cc"), None)
+    if bad is not None:
+        raise VocabularyError(
+            f"{where}: expected class names without control characters, received {name!r} "
+            f"containing {bad!r}; separate classes with commas (not line breaks or tabs), or "
+            f"pass the path of a vocabulary file"
+        )
+    if all(unicodedata.category(c) in _INVISIBLE for c in name):
+        raise VocabularyError(
+            f"{where}: expected a class name with visible characters, received {name!r}; "
+            f"remove the invisible (zero-width or format) characters"
+        )
+
+
+_INVISIBLE = frozenset({"Cf", "Zs", "Zl", "Zp", "Cc"})
+
+
+def _text_key(name: str) -> str:
+    """A name as CLIP's tokenizer sees it (lower case, whitespace runs collapsed): two names with
+    the same key get the same text embedding, so the classes could never be told apart."""
+    return " ".join(name.lower().split())
+
+
 def _check_duplicates(names: Sequence[tuple[str, ...]], allow: bool) -> None:
-    """Reject two classes with the same display name unless `allow`."""
+    """Reject two classes with the same display name (up to case and spaces) unless `allow`.
+
+    Synonyms shared by two classes stay allowed: the official PASCAL-Context-459 list has some."""
     if allow:
         return
     first_seen: dict[str, int] = {}
     for i, syn in enumerate(names):
-        j = first_seen.setdefault(syn[0], i)
+        j = first_seen.setdefault(_text_key(syn[0]), i)
         if j != i:
+            same = names[j][0] == syn[0]
+            shown = repr(syn[0]) if same else f"{names[j][0]!r} and {syn[0]!r}"
+            why = "" if same else " (the text encoder ignores case and repeated spaces)"
             raise VocabularyError(
-                f"expected distinct class names, received {syn[0]!r} as class {j} and class {i}; "
-                f"remove or rename one (vocabularies that reuse a display name with other "
+                f"expected distinct class names, received {shown} as class {j} and class {i}"
+                f"{why}; remove or rename one (vocabularies that reuse a display name with other "
                 f"synonyms, such as ADE20K-847, need allow_duplicate_names=True)"
             )
 
@@ -121,10 +157,26 @@ def _parse_txt_line(line: str, lineno: int, path: Path) -> tuple[str, ...] | Non
     return _clean_synonyms(split_synonyms(rest), where)
 
 
+def _read_text(path: Path) -> str:
+    """A vocabulary file's text: UTF-8, with the byte-order mark Windows editors add dropped."""
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise VocabularyError(
+            f"{path}: expected a UTF-8 text file, but byte {exc.start} is not UTF-8 ({exc.reason});"
+            f" re-save the file as UTF-8 (or check that it is a vocabulary, not an image or "
+            f"archive)"
+        ) from exc
+    except OSError as exc:
+        raise VocabularyError(
+            f"{path}: expected a readable vocabulary file, reading failed: {exc}"
+        ) from exc
+
+
 def _parse_txt(path: Path, allow_dup: bool) -> Vocabulary:
     """The official `*_with_prompt_eng.txt` format; thing/stuff is unknown there (all things)."""
     names = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for lineno, line in enumerate(_read_text(path).splitlines(), start=1):
         syn = _parse_txt_line(line, lineno, path)
         if syn is not None:
             names.append(syn)
@@ -132,14 +184,38 @@ def _parse_txt(path: Path, allow_dup: bool) -> Vocabulary:
 
 
 def _parse_isthing(value: Any, where: str) -> bool:
-    """Accept true/false or 0/1 (categories.json uses 0/1)."""
-    if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
+    """Accept booleans or the integers 0/1 (categories.json uses 0/1); refuse strings such as
+    "yes" or "false" and other numbers, whose meaning would be a guess."""
+    if isinstance(value, (bool, np.bool_)):
         return bool(value)
-    raise VocabularyError(f"{where}: expected 'isthing' true/false or 0/1, received {value!r}")
+    if isinstance(value, numbers.Integral) and value in (0, 1):
+        return bool(value)
+    raise VocabularyError(
+        f"{where}: expected 'isthing' true/false or 0/1, received {type(value).__name__} "
+        f"{value!r}; write a JSON boolean: \"isthing\": true"
+    )
+
+
+_ENTRY_KEYS = ("names", "isthing")
+
+
+def _check_entry_keys(entry: Mapping[Any, Any], where: str) -> None:
+    """Catch misspelt keys ('isThing', 'is_thing', 'name'): extra keys such as 'id' or 'color'
+    are fine, but a misspelt 'isthing' would silently make a stuff class a thing."""
+    for k in entry:
+        folded = str(k).lower().replace("_", "").replace("-", "").replace(" ", "")
+        target = "names" if folded == "name" else folded
+        if target in _ENTRY_KEYS and k != target and target not in entry:
+            raise VocabularyError(
+                f"{where}: expected the key {target!r}, received {k!r} in {dict(entry)!r}; "
+                f"rename it to {target!r}"
+            )
 
 
 def _parse_entry(entry: Any, where: str) -> tuple[tuple[str, ...], bool]:
     """One `{"names": [...] | "a,b", "isthing": ...}` object; isthing defaults to True."""
+    if isinstance(entry, Mapping):
+        _check_entry_keys(entry, where)
     if not isinstance(entry, Mapping) or "names" not in entry:
         raise VocabularyError(
             f'{where}: expected an object like {{"names": ["cat", "kitty"], "isthing": '
@@ -165,32 +241,82 @@ def _parse_entries(entries: Any, source: str, allow_dup: bool) -> Vocabulary:
     return _build([p[0] for p in parsed], [p[1] for p in parsed], source, allow_dup)
 
 
-def _parse_json(path: Path, key: str | None, allow_dup: bool) -> Vocabulary:
-    """A JSON list of class objects, or a dict of such lists from which `key` picks one."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise VocabularyError(f"{path}: expected valid JSON, parsing failed: {exc}") from exc
-    if isinstance(data, dict):
-        if key is None or key not in data:
-            raise VocabularyError(
-                f"{path} holds several vocabularies {sorted(data)}; received key={key!r}; "
-                f"pick one, e.g. parse_vocabulary(path, key={next(iter(data), 'name')!r})"
-            )
-        return _parse_entries(data[key], f"{path}[{key!r}]", allow_dup)
+def _pick_vocabulary(data: Mapping[Any, Any], key: Any, source: str) -> Any:
+    """From a dict of vocabularies (categories.json), the one `key` names."""
+    if "names" in data:
+        raise VocabularyError(
+            f"{source}: expected a list of class objects, received a single object {dict(data)!r};"
+            f" wrap it in a list: [{{\"names\": [...]}}]"
+        )
+    if not data:
+        raise VocabularyError(f"{source}: expected vocabularies, received an empty object {{}}")
+    if key is None or key not in data:
+        raise VocabularyError(
+            f"{source} holds several vocabularies: expected key= naming one of "
+            f"{sorted(map(str, data))}, received key={key!r}; pick one, e.g. "
+            f"parse_vocabulary(..., key={next(iter(data))!r})"
+        )
+    return data[key]
+
+
+def _parse_json_data(data: Any, key: Any, source: str, allow_dup: bool) -> Vocabulary:
+    """Decoded JSON: a list of class objects, or a dict of such lists from which `key` picks one."""
+    if isinstance(data, Mapping):
+        return _parse_entries(_pick_vocabulary(data, key, source), f"{source}[{key!r}]", allow_dup)
     if key is not None:
-        raise VocabularyError(f"{path}: key={key!r} given but the file holds a list, not a dict")
-    return _parse_entries(data, str(path), allow_dup)
+        raise VocabularyError(
+            f"{source}: expected a dict of vocabularies for key={key!r}, received a list (one "
+            f"vocabulary); drop key"
+        )
+    return _parse_entries(data, source, allow_dup)
+
+
+def _decode_json(text: str, source: str) -> Any:
+    """json.loads with every failure (syntax, absurd nesting) as a VocabularyError."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise VocabularyError(f"{source}: expected valid JSON, parsing failed: {exc}") from exc
+    except RecursionError as exc:
+        raise VocabularyError(
+            f"{source}: expected a JSON list of class objects, received JSON nested too deeply "
+            f"to parse"
+        ) from exc
+
+
+def _parse_json(path: Path, key: Any, allow_dup: bool) -> Vocabulary:
+    """A .json vocabulary file."""
+    return _parse_json_data(_decode_json(_read_text(path), str(path)), key, str(path), allow_dup)
 
 
 def _looks_like_path(source: str) -> bool:
-    """A string is a file path when such a file exists or it ends in .txt / .json."""
-    return os.path.isfile(source) or source.lower().endswith((".txt", ".json"))
+    """A string is a path when such a file exists, it ends in .txt / .json or a path
+    separator, or it starts like one ('/', './', '../', '~'): never a class name."""
+    if os.path.isfile(source):
+        return True  # an existing folder named like a class ('person') stays a class name
+    seps = tuple({"/", os.sep})
+    return source.lower().endswith((".txt", ".json") + seps) or source.startswith(
+        seps + ("./", "../", "~")
+    )
 
 
-def _parse_path(path: Path, key: str | None, allow_dup: bool) -> Vocabulary:
+def _is_kind(path: Path, test: Callable[[Path], bool]) -> bool:
+    """Path.is_file / is_dir, but a name the OS refuses (too long, ...) is neither."""
+    try:
+        return test(path)
+    except (OSError, ValueError):
+        return False
+
+
+def _parse_path(path: Path, key: Any, allow_dup: bool) -> Vocabulary:
     """Dispatch on the file suffix (.json, anything else: the official txt format)."""
-    if not path.is_file():
+    path = path.expanduser()
+    if _is_kind(path, Path.is_dir):
+        raise VocabularyError(
+            f"expected a vocabulary file, received the folder {str(path)!r}; pass one of its "
+            f".txt or .json files"
+        )
+    if not _is_kind(path, Path.is_file):
         raise VocabularyError(
             f"expected a vocabulary file at {str(path)!r}, but no such file exists; check the "
             f"path, or pass class names as 'cat,dog,grass'"
@@ -198,7 +324,7 @@ def _parse_path(path: Path, key: str | None, allow_dup: bool) -> Vocabulary:
     if path.suffix.lower() == ".json":
         return _parse_json(path, key, allow_dup)
     if key is not None:
-        raise VocabularyError(f"{path}: key={key!r} is only meaningful for .json files")
+        raise VocabularyError(_key_misused(key, f"the txt file {path}"))
     return _parse_txt(path, allow_dup)
 
 
@@ -212,7 +338,14 @@ def _parse_string(text: str, allow_dup: bool) -> Vocabulary:
             f"expected comma-separated class names like 'cat,dog,grass', received {text!r} with "
             f"an empty name; remove doubled or trailing commas"
         )
+    for i, (name,) in enumerate(names):
+        _check_printable(name, f"class {i}")
     return _build(names, [True] * len(names), "a string", allow_dup)
+
+
+def _looks_like_json(text: str) -> bool:
+    """JSON text ('[{"names": ...}]'): a class list never starts with a bracket or brace."""
+    return text.lstrip().startswith(("[", "{"))
 
 
 def _parse_list_item(item: Any, i: int) -> tuple[tuple[str, ...], bool]:
@@ -236,31 +369,64 @@ def _parse_list(items: Sequence[Any], allow_dup: bool) -> Vocabulary:
     return _build([p[0] for p in parsed], [p[1] for p in parsed], "a list", allow_dup)
 
 
+def _parse_str_source(text: str, key: Any, allow_dup: bool) -> Vocabulary:
+    """A string: a file path, JSON text, or comma-separated class names."""
+    if _looks_like_json(text) and not os.path.isfile(text):
+        return _parse_json_data(_decode_json(text, "JSON text"), key, "JSON text", allow_dup)
+    if _looks_like_path(text):
+        return _parse_path(Path(text), key, allow_dup)
+    if key is not None:
+        raise VocabularyError(_key_misused(key, "comma-separated class names"))
+    return _parse_string(text, allow_dup)
+
+
+def _key_misused(key: str, what: str) -> str:
+    """The message for `key` given with a vocabulary that holds only one."""
+    return (f"expected key only with a JSON dict of vocabularies (a .json file, JSON text or a "
+            f"dict), received key={key!r} with {what}; drop key")
+
+
+def _unsupported_hint(source: Any) -> str:
+    """How to turn a common wrong type into a supported one."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return "; decode bytes first, e.g. data.decode('utf-8')"
+    if isinstance(source, np.ndarray):
+        return "; pass array.tolist()"
+    if isinstance(source, (set, frozenset)):
+        return "; pass a list, since the class order matters (sorted(...) for a set)"
+    if isinstance(source, Iterable):
+        return "; pass list(...)"
+    return ""
+
+
 def parse_vocabulary(
     source: VocabularySource, *, key: str | None = None, allow_duplicate_names: bool = False
 ) -> Vocabulary:
     """Turn any supported vocabulary form into a `Vocabulary`.
 
     Forms: a path to an official `ID:name,synonym,...` txt file or to a .json file (a list of
-    `{"names": [...], "isthing": ...}`, or a dict of such lists selected by `key`); a string
-    "cat,dog,grass" (one class per item); a list of strings (each split into synonyms like the
-    official metadata) or of lists of synonyms. Raises VocabularyError on bad input.
+    `{"names": [...], "isthing": ...}`, or a dict of such lists selected by `key`); the same JSON
+    as text or as a Python dict; a string "cat,dog,grass" (one class per item); a list of strings
+    (each split into synonyms like the official metadata), of lists of synonyms or of class
+    objects. Raises VocabularyError on bad input.
     """
     if isinstance(source, Vocabulary):
         return source
+    if key is not None and not isinstance(key, str):
+        raise VocabularyError(f"expected key as a string, received {type(key).__name__} {key!r}")
     if isinstance(source, os.PathLike):
         return _parse_path(Path(source), key, allow_duplicate_names)
     if isinstance(source, str):
-        if _looks_like_path(source):
-            return _parse_path(Path(source), key, allow_duplicate_names)
-        if key is not None:
-            raise VocabularyError(f"key={key!r} is only meaningful for .json files")
-        return _parse_string(source, allow_duplicate_names)
+        return _parse_str_source(source, key, allow_duplicate_names)
+    if isinstance(source, Mapping):
+        return _parse_json_data(source, key, "the dict", allow_duplicate_names)
+    if key is not None:
+        raise VocabularyError(_key_misused(key, f"a {type(source).__name__}"))
     if isinstance(source, (list, tuple)):
         return _parse_list(source, allow_duplicate_names)
     raise VocabularyError(
         f"expected a file path, a comma-separated string or a list of class names, received "
-        f"{type(source).__name__}"
+        f"{type(source).__name__}{_unsupported_hint(source)}"
     )
 
 
@@ -287,6 +453,30 @@ def padded_synonym_index(vocab: Vocabulary) -> tuple[list[str], np.ndarray, np.n
 
 def vocabulary_from_record(record: Mapping[str, Any]) -> Vocabulary:
     """A vocabulary as the manifest records one ({"names": [[...]], "isthing": [...]}), e.g. its
-    `constants.train_vocabulary`; written by the exporter, so taken as it is."""
-    return Vocabulary(tuple(tuple(n) for n in record["names"]),
-                      tuple(bool(t) for t in record["isthing"]))
+    `constants.train_vocabulary`. Written by the exporter, but a hand-edited manifest must not
+    yield nameless classes or read "yes" as a boolean, so it gets the user-input checks."""
+    where = "the manifest's train_vocabulary"
+    record = record if isinstance(record, Mapping) else {}
+    names, isthing = record.get("names"), record.get("isthing")
+    if not isinstance(names, list) or not isinstance(isthing, list) or len(names) != len(isthing):
+        raise VocabularyError(
+            f"{where}: expected 'names' (a list of synonym lists) and 'isthing' (a list of "
+            f"booleans) of equal length, received {_describe(names)} and {_describe(isthing)}; "
+            f"re-export the model to rewrite the manifest"
+        )
+    syns = [_record_synonyms(n, f"{where}, class {i}") for i, n in enumerate(names)]
+    flags = [_parse_isthing(t, f"{where}, class {i}") for i, t in enumerate(isthing)]
+    return _build(syns, flags, where, allow_dup=True)
+
+
+def _describe(value: Any) -> str:
+    """'list of 3' or the type name, for messages about a record's fields."""
+    return f"a list of {len(value)}" if isinstance(value, list) else type(value).__name__
+
+
+def _record_synonyms(raw: Any, where: str) -> tuple[str, ...]:
+    """One recorded class: a list of synonyms (never a 'a,b' string, which the exporter does not
+    write)."""
+    if not isinstance(raw, (list, tuple)):
+        raise VocabularyError(f"{where}: expected a list of synonyms, received {raw!r}")
+    return _clean_synonyms(raw, where)

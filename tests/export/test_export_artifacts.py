@@ -10,8 +10,8 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from frozenseg_export.onnx.manifest_writer import sha256_file
 from frozenseg_export.onnx.build import FORBIDDEN_OPS
+from frozenseg_export.onnx.manifest_writer import sha256_file
 from frozenseg_export.onnx.trt_readiness import check_trt_readiness
 from frozenseg_runtime import graphs
 from frozenseg_runtime.manifest import load_manifest

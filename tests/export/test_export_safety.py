@@ -10,11 +10,8 @@ import time
 
 import pytest
 
-from frozenseg_export.onnx.run import ExportOptions
-
-from frozenseg_export.onnx.run import run_export
+from frozenseg_export.onnx.run import ExportOptions, run_export
 from frozenseg_reference.checkpoint import CheckpointError
-from frozenseg_reference.synthetic import write_synthetic_checkpoint
 
 
 def test_rerun_with_identical_inputs_is_skipped(tiny_artifacts):
@@ -43,8 +40,8 @@ def test_changed_file_is_not_up_to_date(tiny_artifacts, tmp_path):
     assert not up_to_date(copy, key)
 
 
-def test_checkpoint_of_another_preset_fails_before_writing(tmp_path, tiny_model):
-    ckpt = write_synthetic_checkpoint(tiny_model, tmp_path / "tiny.pth")
+def test_checkpoint_of_another_preset_fails_before_writing(tmp_path, tiny_model, write_checkpoint):
+    ckpt = write_checkpoint(tiny_model, tmp_path / "tiny.pth")
     out = tmp_path / "artifacts"
     with pytest.raises(CheckpointError, match="does not match preset 'tiny_resnet'"):
         run_export(out, ExportOptions(checkpoint=str(ckpt), preset="tiny_resnet"), say=lambda m: None)
@@ -103,3 +100,19 @@ def test_killed_export_leaves_no_artifact_and_is_cleaned_up(tmp_path):
     assert not tmp.exists()  # ...so the next export removes it
     assert (out / "manifest.json").is_file()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_export_key_covers_every_source_file_of_every_stage():
+    """The skip key hashes the reference, the exporter (all its subpackages) and the runtime code
+    the reference shares: a change in any of them means a new export."""
+    from pathlib import Path
+
+    from frozenseg_export.onnx.run import source_files
+
+    root = Path(__file__).resolve().parents[2]
+    covered = {p.resolve() for p in source_files()}
+    expected = {p.resolve() for folder in ("frozenseg", "export", "runtime")
+                for p in (root / folder).rglob("*.py")}
+    assert covered == expected
+    assert root / "export" / "onnx" / "units.py" in covered
+    assert root / "export" / "precision" / "int8.py" in covered

@@ -11,7 +11,6 @@ import pytest
 import torch
 from onnx import numpy_helper
 
-from frozenseg_export.onnx import verify
 from frozenseg_export.noise_floor import (
     FLOOR_MULTIPLE,
     LABEL_ALLOWANCE,
@@ -20,10 +19,13 @@ from frozenseg_export.noise_floor import (
     disagreement_bar,
     tensor_bar,
 )
+from frozenseg_export.onnx import verify
 from frozenseg_export.onnx.parity import judge_output
-from frozenseg_export.precision.floor import ReferenceWeightsError
-from frozenseg_export.precision.floor import check_reference_weights
-from frozenseg_export.precision.floor import effective_bars
+from frozenseg_export.precision.floor import (
+    ReferenceWeightsError,
+    check_reference_weights,
+    effective_bars,
+)
 from frozenseg_export.segmentation_metrics import PanopticQuality
 from frozenseg_reference.synthetic import synthetic_state_dict
 from frozenseg_runtime import graphs
@@ -40,8 +42,7 @@ def tiny_stress_model():
 @pytest.fixture(scope="session")
 def tiny_stress_artifacts(tmp_path_factory):
     """A verified export of the tiny preset with the stress weights."""
-    from frozenseg_export.onnx.run import ExportOptions
-    from frozenseg_export.onnx.run import run_export
+    from frozenseg_export.onnx.run import ExportOptions, run_export
 
     out = tmp_path_factory.mktemp("export-stress") / "tiny"
     messages: list[str] = []
@@ -217,8 +218,10 @@ def test_unknown_synthetic_mode_is_a_user_error_before_anything_is_written(tmp_p
     from frozenseg_export.cli import main
 
     out = tmp_path / "art"
-    assert main(["export", "--preset", "tiny", "--out", str(out), "--synthetic", "trained"]) == 2
-    assert "default, stress" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:  # argparse's choices, from the reference's tuple
+        main(["export", "--preset", "tiny", "--out", str(out), "--synthetic", "trained"])
+    assert refused.value.code == 2
+    assert "'default', 'stress'" in capsys.readouterr().err
     assert not out.exists() and not list(tmp_path.iterdir())
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 
+from frozenseg_export.precision.metrics import label_agreement, mask_iou, relative_error
 from frozenseg_export.precision.node_groups import (
     FP32_ISLAND_CANDIDATES,
     INT8_EXCLUSION_CANDIDATES,
@@ -15,9 +16,6 @@ from frozenseg_export.precision.node_groups import (
     sampling_locations,
     sampling_projections,
 )
-from frozenseg_export.precision.metrics import label_agreement
-from frozenseg_export.precision.metrics import mask_iou
-from frozenseg_export.precision.metrics import relative_error
 from frozenseg_export.precision.search import choose_groups
 
 

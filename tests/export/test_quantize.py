@@ -12,15 +12,13 @@ from frozenseg_export.precision import int8 as int8_graph
 from frozenseg_export.precision.accuracy import BARS
 from frozenseg_export.precision.feeds import CalibrationImageError
 from frozenseg_export.precision.floor import effective_bars
-from frozenseg_export.precision.run import MIXED_DEFAULT
-from frozenseg_export.precision.run import QuantizeError
-from frozenseg_export.precision.run import QuantizeOptions
-from frozenseg_export.precision.run import run_quantize
+from frozenseg_export.precision.run import (
+    QuantizeError,
+    QuantizeOptions,
+    run_quantize,
+)
 from frozenseg_runtime import graphs
-from frozenseg_runtime.manifest import ArtifactError
-from frozenseg_runtime.manifest import ManifestError
-from frozenseg_runtime.manifest import load_manifest
-from frozenseg_runtime.manifest import verify_artifacts
+from frozenseg_runtime.manifest import ArtifactError, ManifestError, load_manifest, verify_artifacts
 from frozenseg_runtime.segmenter import Segmenter
 
 FLOAT16 = onnx.TensorProto.FLOAT16
@@ -173,7 +171,7 @@ def test_segmenter_runs_each_precision(tiny_quantized, sample_image):
     for precision in ("fp32", "fp16", "int8", "mixed"):
         with Segmenter.from_artifacts(out, backend="onnxruntime-cpu", cache_dir=False,
                                       precision=precision) as seg:
-            expected = MIXED_DEFAULT if precision == "mixed" else dict.fromkeys(graphs.GRAPHS, precision)
+            expected = graphs.mixed_default() if precision == "mixed" else dict.fromkeys(graphs.GRAPHS, precision)
             assert {n: g.precision for n, g in seg.manifest.graphs.items()} == expected
             seg.set_vocabulary("person,sky,tree,car,grass,road,dog,wall")
             labels[precision] = seg.segment(sample_image).semantic_labels

@@ -12,31 +12,24 @@ import shlex
 import shutil
 import subprocess
 import sys
+import types
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from frozenseg_export.tensorrt.builder import (
+    BuildOptions,
+    plan_builds,
+    selected_manifest,
+    up_to_date,
+)
 from frozenseg_export.tensorrt.command import add_build_command
-from frozenseg_export.tensorrt.builder import BuildOptions
-from frozenseg_export.tensorrt.builder import plan_builds
-from frozenseg_export.tensorrt.builder import selected_manifest
-from frozenseg_export.tensorrt.builder import up_to_date
-from frozenseg_export.tensorrt.trtexec import render_script
-from frozenseg_export.tensorrt.trtexec import trtexec_args
-from frozenseg_export.tensorrt.trtexec import write_trtexec_script
+from frozenseg_export.tensorrt.trtexec import render_script, trtexec_args, write_trtexec_script
 from frozenseg_runtime import graphs
-from frozenseg_runtime.backends.factory import BackendError
-from frozenseg_runtime.backends.factory import make_runner
-from frozenseg_runtime.backends.factory import resolve_backend
-from frozenseg_runtime.errors import FrozenSegError
-from frozenseg_runtime.manifest import ManifestError
-from frozenseg_runtime.manifest import load_manifest
-from frozenseg_runtime.manifest import sha256_file
-from frozenseg_runtime.backends.tensorrt.runner import artifacts_root
+from frozenseg_runtime.backends.factory import make_runner, resolve_backend
 from frozenseg_runtime.backends.tensorrt.engine_index import (
     INDEX_NAME,
-    EngineMissingError,
     find_engine,
     read_index,
     record_engine,
@@ -45,24 +38,34 @@ from frozenseg_runtime.backends.tensorrt.engine_index import (
 from frozenseg_runtime.backends.tensorrt.engine_meta import (
     KEY_FIELDS,
     EngineMetadata,
-    EngineMetadataError,
-    EngineMismatchError,
     check_engine_compatible,
     metadata_path,
     read_metadata,
     rebuild_command,
     write_metadata,
 )
-from frozenseg_runtime.backends.tensorrt.env import TensorRTUnavailableError
+from frozenseg_runtime.backends.tensorrt.env import import_tensorrt
+from frozenseg_runtime.backends.tensorrt.loader import artifacts_root
 from frozenseg_runtime.backends.tensorrt.profiles import (
-    ProfileError,
-    ProfileShapeError,
     ShapeRange,
     check_feed_shapes,
     dim_range,
     output_max_shapes,
     profile_from_spec,
 )
+from frozenseg_runtime.errors import (
+    ArtifactError,
+    BackendError,
+    EngineMetadataError,
+    EngineMismatchError,
+    EngineMissingError,
+    FrozenSegError,
+    ManifestError,
+    ProfileError,
+    ProfileShapeError,
+    TensorRTUnavailableError,
+)
+from frozenseg_runtime.manifest import load_manifest, sha256_file
 
 TRT, GPU, CC = "10.3.0.30", "Orin", "8.7"
 
@@ -77,6 +80,16 @@ def no_tensorrt(monkeypatch):
     """`import tensorrt` raises ImportError, as on a machine without it (a None entry in
     sys.modules is Python's own way to make an import fail)."""
     monkeypatch.setitem(sys.modules, "tensorrt", None)
+
+
+@pytest.fixture
+def tensorrt_stubs_only(monkeypatch):
+    """`import tensorrt` gives what it gives where only tensorrt-stubs is installed: its folder of
+    .pyi files as a namespace package, without `__file__` or any of TensorRT's API."""
+    stubs = types.ModuleType("tensorrt")
+    stubs.__file__ = None
+    stubs.__path__ = ["/site-packages/tensorrt"]
+    monkeypatch.setitem(sys.modules, "tensorrt", stubs)
 
 
 def _meta(**changes) -> EngineMetadata:
@@ -237,7 +250,7 @@ def test_each_mismatch_is_refused_with_the_rebuild_command(field):
     assert says in message
     assert ("frozenseg-deploy build --artifacts /data/art --precision fp16 --graphs decoder --force"
             in message)
-    assert isinstance(info.value, FrozenSegError) and isinstance(info.value, RuntimeError)
+    assert isinstance(info.value, ArtifactError)  # the CLI's exit status 3
 
 
 def test_all_differences_are_listed_and_mixed_rebuilds_as_mixed():
@@ -388,6 +401,18 @@ def test_build_without_tensorrt_is_a_typed_error(art, no_tensorrt):
     assert not (art / "engines").exists()  # nothing half-done
 
 
+def test_type_stubs_alone_are_not_tensorrt(art, tensorrt_stubs_only):
+    with pytest.raises(TensorRTUnavailableError, match="only its type stubs are") as info:
+        import_tensorrt()
+    assert "/site-packages/tensorrt" in str(info.value) and "pip install tensorrt" in str(info.value)
+    with pytest.raises(BackendError, match="only its type stubs are"):
+        resolve_backend("tensorrt")
+    args = _parser().parse_args(["build", "--artifacts", str(art), "--precision", "fp32"])
+    with pytest.raises(TensorRTUnavailableError, match="only its type stubs are"):
+        args.run(args)
+    assert not (art / "engines").exists()
+
+
 def test_trtexec_only_works_without_tensorrt(art, no_tensorrt):
     args = _parser().parse_args(["build", "--artifacts", str(art), "--precision", "fp32",
                                  "--graphs", "decoder", "--trtexec-only"])
@@ -455,10 +480,35 @@ def test_cuda_errors_are_named():
     pytest.importorskip("cuda.bindings.runtime", reason="cuda-python is not installed")
     from cuda.bindings import runtime as rt
 
-    from frozenseg_runtime.backends.tensorrt.cuda_runtime import CudaError
-
-    from frozenseg_runtime.backends.tensorrt.cuda_runtime import call
+    from frozenseg_runtime.backends.tensorrt.cuda_runtime import CudaError, call
 
     assert call((rt.cudaError_t.cudaSuccess, 7)) == 7
     with pytest.raises(CudaError, match="cudaMalloc failed: cudaErrorMemoryAllocation"):
         call((rt.cudaError_t.cudaErrorMemoryAllocation, None), "cudaMalloc")
+
+
+def test_cuda_runtime_without_a_gpu_raises_typed_errors():
+    """cuda-python installed, no driver or GPU: device_count says why, the rest is a CudaError."""
+    pytest.importorskip("cuda.bindings.runtime", reason="cuda-python is not installed")
+    from frozenseg_runtime.backends.tensorrt import cuda_runtime as cuda_rt
+
+    count, why = cuda_rt.device_count()
+    if count:
+        pytest.skip(f"{count} CUDA GPU(s) present")
+    assert why
+    for call in (lambda: cuda_rt.device_info(0), lambda: cuda_rt.DeviceBuffer(16), cuda_rt.Stream,
+                 lambda: cuda_rt.set_device(0)):
+        with pytest.raises(cuda_rt.CudaError, match=r"failed: cuda\w+"):
+            call()
+
+
+def test_a_missing_cuda_runtime_library_is_no_device(monkeypatch):
+    """cuda-python 13 loads libcudart on first use: its absence is a reason, not a crash."""
+    from frozenseg_runtime.backends.tensorrt import cuda_runtime as cuda_rt
+
+    class WithoutLibrary:
+        def cudaGetDeviceCount(self):
+            raise RuntimeError("libcudart.so.13 not found")
+
+    monkeypatch.setattr(cuda_rt, "_module", WithoutLibrary())
+    assert cuda_rt.device_count() == (0, "the CUDA runtime library cannot be loaded: libcudart.so.13 not found")

@@ -8,18 +8,15 @@ import pytest
 import torch
 
 from frozenseg_reference.build import build_frozenseg
-from frozenseg_reference.checkpoint import CheckpointError
-from frozenseg_reference.checkpoint import load_checkpoint
-from frozenseg_reference.checkpoint import read_checkpoint
+from frozenseg_reference.checkpoint import CheckpointError, load_checkpoint, read_checkpoint
 from frozenseg_reference.model import FrozenSegModel
 from frozenseg_reference.presets import get_preset
 from frozenseg_reference.synthetic import synthetic_state_dict
-from frozenseg_reference.synthetic import write_synthetic_checkpoint
 
 
 @pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory, tiny_model):
-    return write_synthetic_checkpoint(tiny_model, tmp_path_factory.mktemp("ckpt") / "tiny.pth", seed=3)
+def tiny_checkpoint(tmp_path_factory, tiny_model, write_checkpoint):
+    return write_checkpoint(tiny_model, tmp_path_factory.mktemp("ckpt") / "tiny.pth", seed=3)
 
 
 def _save(path, state):

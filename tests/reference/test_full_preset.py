@@ -39,9 +39,7 @@ def test_official_key_counts(full_model):
 
 
 def test_forward_640(full_model):
-    from frozenseg_reference.pipeline import encode_vocabulary
-    from frozenseg_reference.pipeline import preprocessing_kwargs
-    from frozenseg_reference.pipeline import run_subgraphs
+    from frozenseg_reference.pipeline import encode_vocabulary, preprocessing_kwargs, run_subgraphs
     from frozenseg_runtime.image.preprocess import preprocess
     from frozenseg_runtime.text.vocabulary import parse_vocabulary
 

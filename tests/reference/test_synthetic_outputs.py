@@ -6,11 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from frozenseg_reference.pipeline import encode_vocabulary
-
-from frozenseg_reference.pipeline import preprocessing_kwargs
-
-from frozenseg_reference.pipeline import run_subgraphs
+from frozenseg_reference.pipeline import encode_vocabulary, preprocessing_kwargs, run_subgraphs
 from frozenseg_runtime.image.preprocess import preprocess
 from frozenseg_runtime.text.vocabulary import parse_vocabulary
 

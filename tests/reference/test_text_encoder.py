@@ -5,11 +5,10 @@ from __future__ import annotations
 import open_clip
 import pytest
 import torch
+from official_forward import official_text_classifier
 
-from frozenseg_reference.official_forward import official_text_classifier
 from frozenseg_reference.presets import VILD_TEMPLATES
-from frozenseg_reference.text_classifier import tokenize
-from frozenseg_reference.text_classifier import vocabulary_tensors
+from frozenseg_reference.text_classifier import tokenize, vocabulary_tensors
 from frozenseg_runtime.errors import VocabularyError
 from frozenseg_runtime.text.vocabulary import parse_vocabulary
 

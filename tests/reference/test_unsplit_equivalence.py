@@ -6,19 +6,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from official_forward import official_forward
 
-from frozenseg_reference.official_forward import official_forward
 from frozenseg_reference.pipeline import (
     default_train_vocabulary,
     encode_vocabulary,
-    postprocess,
+    postprocess_all_tasks,
     preprocessing_kwargs,
     run_subgraphs,
 )
-from frozenseg_runtime.image.preprocess import preprocess
-from frozenseg_runtime.image.preprocess import resize_image
-from frozenseg_runtime.text.vocabulary import parse_vocabulary
-from frozenseg_runtime.text.vocabulary import seen_flags
+from frozenseg_runtime.image.preprocess import preprocess, resize_image
+from frozenseg_runtime.text.vocabulary import parse_vocabulary, seen_flags
 
 VOCABS = {
     "small": "person,sky,tree,car,grass,zebra crossing,xylophone",
@@ -36,7 +34,7 @@ def test_chained_subgraphs_equal_official_unsplit_forward(request, model_name, v
 
     prepared = preprocess(sample_image, resize=(96, 160), **preprocessing_kwargs(model.preset))
     raw = run_subgraphs(model, prepared, encode_vocabulary(model, vocab))
-    chained = postprocess(raw, prepared, vocab, model.preset)
+    chained = postprocess_all_tasks(raw, prepared, vocab, model.preset)
 
     resized = torch.from_numpy(resize_image(sample_image, 96, 160).copy())
     assert resized.shape[:2] == prepared.image_size

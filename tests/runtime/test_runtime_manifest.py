@@ -7,11 +7,7 @@ import json
 
 import pytest
 
-from frozenseg_runtime.manifest import ManifestError
-
-from frozenseg_runtime.manifest import load_manifest
-
-from frozenseg_runtime.manifest import validate_manifest
+from frozenseg_runtime.manifest import ManifestError, load_manifest, validate_manifest
 
 
 @pytest.fixture(scope="module")

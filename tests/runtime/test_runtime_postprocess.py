@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from frozenseg_reference.presets import Inference
 from frozenseg_runtime.output.postprocess import (
     instance_inference,
     masks_to_output,
@@ -22,6 +23,9 @@ torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
 NUM_CLASSES = 6
+# The official constants, as the reference's preset (and so every manifest) holds them.
+LOG_EPS = Inference().log_eps
+SCORE_EPS = Inference().instance_score_eps
 ISTHING = [True, True, True, False, False, False]  # classes 0-2 things, 3-5 stuff
 # Like the official `thing_dataset_id_to_contiguous_id.values()` (a view: `in` compares by ==).
 THING_IDS = {i: i for i, t in enumerate(ISTHING) if t}.values()
@@ -134,7 +138,7 @@ def _mask_cls(probs: np.ndarray) -> torch.Tensor:
 def test_official_class_scores() -> None:
     probs, _ = _structured_inputs(0)
     ref = F.softmax(_mask_cls(probs), dim=-1).numpy()
-    assert np.abs(official_class_scores(probs) - ref).max() <= 1e-6
+    assert np.abs(official_class_scores(probs, LOG_EPS) - ref).max() <= 1e-6
 
 
 def test_masks_to_output_matches_sem_seg_postprocess() -> None:
@@ -150,7 +154,7 @@ def test_masks_to_output_matches_sem_seg_postprocess() -> None:
 
 def test_semantic_inference() -> None:
     probs, masks = _structured_inputs(2)
-    got = semantic_inference(probs, masks)
+    got = semantic_inference(probs, masks, LOG_EPS)
     ref = ref_semantic_inference(_mask_cls(probs), torch.from_numpy(masks)).numpy()
     assert got.shape == (NUM_CLASSES,) + masks.shape[1:] and got.dtype == np.float32
     assert np.abs(got - ref).max() <= 1e-5
@@ -160,7 +164,7 @@ def test_semantic_inference() -> None:
 @pytest.mark.parametrize("thresholds", [(0.0, 0.8), (0.5, 0.8), (0.0, 0.0)])
 def test_panoptic_inference(seed: int, thresholds: tuple[float, float]) -> None:
     probs, masks = _structured_inputs(seed)
-    got_seg, got_info = panoptic_inference(probs, masks, ISTHING, *thresholds)
+    got_seg, got_info = panoptic_inference(probs, masks, ISTHING, *thresholds, LOG_EPS)
     ref_seg, ref_info = ref_panoptic_inference(
         _mask_cls(probs), torch.from_numpy(masks), *thresholds
     )
@@ -173,7 +177,7 @@ def test_panoptic_inference(seed: int, thresholds: tuple[float, float]) -> None:
 
 def test_panoptic_stuff_segments_merge() -> None:
     probs, masks = _structured_inputs(3)
-    seg, info = panoptic_inference(probs, masks, ISTHING, 0.0, 0.8)
+    seg, info = panoptic_inference(probs, masks, ISTHING, 0.0, 0.8, LOG_EPS)
     assert [s["category_id"] for s in info].count(3) == 1
     stuff_id = next(s["id"] for s in info if s["category_id"] == 3)
     assert (seg[2:22, 2:19] == stuff_id).any() and (seg[2:22, 23:40] == stuff_id).any()
@@ -182,7 +186,7 @@ def test_panoptic_stuff_segments_merge() -> None:
 def test_panoptic_nothing_kept() -> None:
     probs, masks = _structured_inputs(6)
     probs[:, :-1], probs[:, -1] = 0.0, 1.0  # every query is void
-    seg, info = panoptic_inference(probs, masks, ISTHING, 0.0, 0.8)
+    seg, info = panoptic_inference(probs, masks, ISTHING, 0.0, 0.8, LOG_EPS)
     assert info == [] and seg.shape == masks.shape[1:] and not seg.any()
 
 
@@ -194,14 +198,14 @@ def _as_set(masks: np.ndarray, scores: np.ndarray, classes: np.ndarray) -> set:
 @pytest.mark.parametrize("topk", [10, 100])
 def test_instance_inference(things_only: bool, topk: int) -> None:
     probs, masks = _structured_inputs(7)
-    got = instance_inference(probs, masks, ISTHING, topk, things_only)
+    got = instance_inference(probs, masks, ISTHING, topk, things_only, LOG_EPS, SCORE_EPS)
     k = min(topk, probs.shape[0] * NUM_CLASSES)
     ref = ref_instance_inference(_mask_cls(probs), torch.from_numpy(masks), k, things_only)
     ref = tuple(t.numpy() for t in ref)
     assert got[0].dtype == bool and got[0].shape[1:] == masks.shape[1:]
     assert len(got[1]) == len(ref[1]) > 0
     assert _as_set(*got) == _as_set(*ref)
-    again = instance_inference(probs, masks, ISTHING, topk, things_only)
+    again = instance_inference(probs, masks, ISTHING, topk, things_only, LOG_EPS, SCORE_EPS)
     assert all(np.array_equal(a, b) for a, b in zip(got, again))  # deterministic order
     if things_only:
         assert all(ISTHING[c] for c in got[2])

@@ -6,9 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from frozenseg_runtime.errors import FrozenSegError
-
-from frozenseg_runtime.errors import ImageError
+from frozenseg_runtime.errors import FrozenSegError, ImageError
 from frozenseg_runtime.image.preprocess import (
     normalize,
     pad_bottom_right,

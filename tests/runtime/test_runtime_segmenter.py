@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import numpy as np
 import pytest
 
-from frozenseg_reference.pipeline import encode_vocabulary
-
-from frozenseg_reference.pipeline import postprocess
-
-from frozenseg_reference.pipeline import preprocessing_kwargs
-
-from frozenseg_reference.pipeline import run_subgraphs
+from frozenseg_reference.pipeline import (
+    encode_vocabulary,
+    postprocess_all_tasks,
+    preprocessing_kwargs,
+    run_subgraphs,
+)
 from frozenseg_runtime.image.preprocess import preprocess
+from frozenseg_runtime.output.postprocess import segmentation_result
 from frozenseg_runtime.segmenter import Segmenter
-from frozenseg_runtime.segmenter import postprocess as runtime_postprocess
 from frozenseg_runtime.text.vocabulary import parse_vocabulary
 
 VOCAB = [
@@ -51,7 +51,7 @@ def _reference(model, image, resize):
     vocab = parse_vocabulary(VOCAB)
     prepared = preprocess(image, resize=resize, **preprocessing_kwargs(model.preset))
     raw = run_subgraphs(model, prepared, encode_vocabulary(model, vocab))
-    return prepared, raw, postprocess(raw, prepared, vocab, model.preset)
+    return prepared, raw, postprocess_all_tasks(raw, prepared, vocab, model.preset)
 
 
 # Synthetic weights leave few segments past the official overlap threshold (0.8); a lower one
@@ -79,10 +79,11 @@ def test_runtime_matches_the_pytorch_reference(segmenter, tiny_model, index):
         s["category_id"] for s in ref["segments_info"]]
     # All classes as things: no stuff merging, one segment per surviving query.
     vocab = parse_vocabulary([{"names": c["names"], "isthing": True} for c in VOCAB])
-    ours_raw = segmenter.run_graphs(segmenter.prepare(image, resize), segmenter.vocabulary_state)
-    loose = {**segmenter.inference, **LOOSE}
-    pan = runtime_postprocess(ours_raw, prepared, vocab, "panoptic", loose)
-    theirs = runtime_postprocess(ref_raw, prepared, vocab, "panoptic", loose)
+    ours_raw = segmenter.decode(segmenter.encode_image(segmenter.prepare(image, resize)),
+                                segmenter.vocabulary_state)
+    loose = dataclasses.replace(segmenter.inference, **LOOSE)
+    pan = segmentation_result(ours_raw, prepared, vocab, "panoptic", loose)
+    theirs = segmentation_result(ref_raw, prepared, vocab, "panoptic", loose)
     assert len(pan.segments_info) == len(theirs.segments_info) >= 2
     for a, b in zip(pan.segments_info, theirs.segments_info):
         assert a["category_id"] == b["category_id"]

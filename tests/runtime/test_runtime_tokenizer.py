@@ -20,9 +20,7 @@ import pytest
 
 import frozenseg_runtime.text.tokenizer as tokenizer_module
 from frozenseg_runtime.errors import VocabularyError
-from frozenseg_runtime.text.tokenizer import DEFAULT_BPE_PATH
-from frozenseg_runtime.text.tokenizer import ClipTokenizer
-from frozenseg_runtime.text.tokenizer import sha256_of_bpe
+from frozenseg_runtime.text.tokenizer import DEFAULT_BPE_PATH, ClipTokenizer, sha256_of_bpe
 from frozenseg_runtime.text.vocabulary import split_synonyms
 
 # The steering repo's shared/ folder sits beside this checkout (locally and in CI).

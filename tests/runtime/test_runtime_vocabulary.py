@@ -8,14 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from frozenseg_runtime.errors import FrozenSegError
-
-from frozenseg_runtime.errors import VocabularyError
+from frozenseg_runtime.errors import FrozenSegError, VocabularyError
 from frozenseg_runtime.text.vocabulary import (
     Vocabulary,
     padded_synonym_index,
     parse_vocabulary,
     seen_flags,
+    vocabulary_from_record,
 )
 
 # The steering repo's shared/ folder sits beside this checkout (locally and in CI).
@@ -129,7 +128,12 @@ def test_txt_blank_lines_and_placeholders(tmp_path: Path) -> None:
         [1, 2],
         [{"isthing": True}],
         [{"names": ["cat"], "isthing": "yes"}],
+        [{"names": [], "isthing": True}],
+        [{"names": ["road"], "is_thing": False}],
         [{"names": 5}],
+        "cat\ndog",
+        "Cat,cat",
+        {"names": ["cat"]},
         42,
         "/nonexistent/vocabulary.txt",
         "missing.json",
@@ -194,3 +198,22 @@ def test_padded_synonym_index_coco() -> None:
     assert index.shape == mask.shape == (133, vocab.max_synonyms)
     assert len(flat) == int(mask.sum()) == sum(len(n) for n in vocab.names)
     assert [flat[i] for i in index[:, 0]] == list(vocab.display_names)
+
+
+def test_vocabulary_record_round_trip() -> None:
+    """The manifest's record (as the exporter writes it) reads back unchanged, 0/1 flags too."""
+    vocab = parse_vocabulary([{"names": ["cat", "kitty"], "isthing": True},
+                              {"names": ["grass"], "isthing": False}])
+    record = {"names": [list(n) for n in vocab.names], "isthing": list(vocab.isthing)}
+    assert vocabulary_from_record(record) == vocab
+    assert vocabulary_from_record({"names": [["a"]], "isthing": [0]}).isthing == (False,)
+
+
+@needs_shared
+def test_categories_json_as_text_and_dict() -> None:
+    """The JSON forms agree: a file, its text, and the decoded dict."""
+    path = VOCAB_DIR / "categories.json"
+    text = path.read_text(encoding="utf-8")
+    from_file = parse_vocabulary(path, key="ade20k_150")
+    assert parse_vocabulary(text, key="ade20k_150") == from_file
+    assert parse_vocabulary(json.loads(text), key="ade20k_150") == from_file

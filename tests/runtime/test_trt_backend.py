@@ -33,8 +33,7 @@ _NUMPY = {"float32": np.float32, "int64": np.int64, "bool": np.bool_}
 @pytest.fixture(scope="session")
 def trt_ready():
     """Session-scoped so that it runs (and skips) before the session's export fixture."""
-    from frozenseg_runtime.backends.tensorrt.env import TensorRTUnavailableError
-    from frozenseg_runtime.backends.tensorrt.env import require_tensorrt
+    from frozenseg_runtime.backends.tensorrt.env import TensorRTUnavailableError, require_tensorrt
 
     try:
         return require_tensorrt()
@@ -46,8 +45,7 @@ def trt_ready():
 def built(trt_ready, tiny_artifacts, tmp_path_factory, clone_artifacts):
     """A private copy of the tiny artifacts with FP16 graphs and fp32 + fp16 engines."""
     from frozenseg_export.cli import main
-    from frozenseg_export.tensorrt.builder import BuildOptions
-    from frozenseg_export.tensorrt.builder import build_engines
+    from frozenseg_export.tensorrt.builder import BuildOptions, build_engines
 
     folder = clone_artifacts(tiny_artifacts[0], tmp_path_factory.mktemp("trt") / "art")
     assert main(["quantize", "--artifacts", str(folder), "--precision", "fp16"]) == 0
@@ -66,7 +64,7 @@ def _runner(folder: Path, graph: str, precision: str, **kwargs):
 
 def _feeds(folder: Path, graph: str) -> list[dict[str, np.ndarray]]:
     """Two feeds per graph at different shapes; the decoder's from the FP32 encoders on ORT."""
-    from frozenseg_runtime.backends.factory import OnnxRuntimeRunner
+    from frozenseg_runtime.backends.onnxrt import OnnxRuntimeRunner
 
     manifest = load_manifest(folder)
     rng = np.random.default_rng(5)
@@ -134,10 +132,12 @@ def _polygraphy(runner, name: str):
 
 
 def test_engines_are_built_and_recorded(built, trt_ready):
-    from frozenseg_runtime.manifest import sha256_file
     from frozenseg_runtime.backends.tensorrt.engine_index import find_engine
-    from frozenseg_runtime.backends.tensorrt.engine_meta import check_engine_compatible
-    from frozenseg_runtime.backends.tensorrt.engine_meta import read_metadata
+    from frozenseg_runtime.backends.tensorrt.engine_meta import (
+        check_engine_compatible,
+        read_metadata,
+    )
+    from frozenseg_runtime.manifest import sha256_file
 
     folder, messages = built
     trt, device = trt_ready
@@ -153,8 +153,7 @@ def test_engines_are_built_and_recorded(built, trt_ready):
 
 
 def test_second_build_is_skipped(built):
-    from frozenseg_export.tensorrt.builder import BuildOptions
-    from frozenseg_export.tensorrt.builder import build_engines
+    from frozenseg_export.tensorrt.builder import BuildOptions, build_engines
 
     folder, _ = built
     engine = folder / "engines" / "decoder.fp32.engine"
@@ -168,9 +167,9 @@ def test_second_build_is_skipped(built):
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
 @pytest.mark.parametrize("graph", graphs.GRAPHS)
 def test_engine_matches_onnxruntime(built, graph, precision):
-    from polygraphy.comparator import CompareFunc, Comparator
+    from polygraphy.comparator import Comparator, CompareFunc
 
-    from frozenseg_runtime.backends.factory import OnnxRuntimeRunner
+    from frozenseg_runtime.backends.onnxrt import OnnxRuntimeRunner
 
     folder, _ = built
     manifest = load_manifest(folder).with_precision(precision)
@@ -197,7 +196,7 @@ def test_segmenter_runs_on_tensorrt(built, sample_image, precision):
     vocabulary = "person,sky,tree,car,grass,dog,wall"
     with Segmenter(manifest, backend="tensorrt", cache_dir=False) as trt_seg, \
             Segmenter(manifest, backend="onnxruntime-cpu", cache_dir=False) as ort_seg:
-        assert type(trt_seg.runners[graphs.SAM_IMAGE]).__name__ == "TensorRTRunner"
+        assert type(trt_seg._runners[graphs.SAM_IMAGE]).__name__ == "TensorRTRunner"
         trt_seg.set_vocabulary(vocabulary)
         ort_seg.set_vocabulary(vocabulary)
         ours = trt_seg.segment(sample_image, task="semantic")
@@ -223,8 +222,7 @@ def test_cuda_graph_replays_the_same_results(built):
 
 
 def test_sequential_graphs_share_one_activation_buffer(built):
-    from frozenseg_runtime.backends.tensorrt.arena import ActivationArena
-    from frozenseg_runtime.backends.tensorrt.arena import engine_device_memory
+    from frozenseg_runtime.backends.tensorrt.arena import ActivationArena, engine_device_memory
 
     folder, _ = built
     text_feed, decoder_feed = _feeds(folder, graphs.CLIP_TEXT)[0], _feeds(folder, graphs.DECODER)[0]
@@ -234,7 +232,7 @@ def test_sequential_graphs_share_one_activation_buffer(built):
     arena = ActivationArena("test")
     with _runner(folder, graphs.CLIP_TEXT, "fp32", arena=arena) as text, \
             _runner(folder, graphs.DECODER, "fp32", arena=arena) as decoder:
-        sizes = [engine_device_memory(r._engine) for r in (text, decoder)]
+        sizes = [engine_device_memory(r._session.loaded.engine) for r in (text, decoder)]
         assert arena.members == 2 and arena.nbytes == max(sizes) > 0
         got = text.infer(text_feed), decoder.infer(decoder_feed)
     assert arena.members == 0 and arena.nbytes == 0  # freed with the last member
@@ -244,7 +242,7 @@ def test_sequential_graphs_share_one_activation_buffer(built):
 
 
 def test_out_of_profile_feed_is_an_input_error(built):
-    from frozenseg_runtime.backends.factory import InputError
+    from frozenseg_runtime.errors import InputError
 
     folder, _ = built
     with _runner(folder, graphs.CLIP_IMAGE, "fp32") as runner:

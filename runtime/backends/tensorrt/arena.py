@@ -5,7 +5,7 @@ Contexts created with `ExecutionContextAllocationStrategy.USER_MANAGED` take tha
 engines that run one after another can then share one buffer sized to the largest of them, which
 matters on a Jetson, where GPU and CPU share one memory.
 
-Which graphs share, in the Segmenter:
+Which graphs share, in the Segmenter (the graph registry's `shares_activations`):
 - `clip_text` (run by `set_vocabulary`) and `decoder` (run after both encoders) run one after the
   other: they share (`SEQUENTIAL_GRAPHS`).
 - `clip_image` and `sam_image` run at the same time, on two threads and two streams: each keeps
@@ -20,26 +20,24 @@ and bumps `generation`, which tells runners to drop CUDA graphs captured on the 
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
 
 from frozenseg_runtime.backends.tensorrt import cuda_runtime as cuda_rt
-from frozenseg_runtime.graphs import CLIP_TEXT
-from frozenseg_runtime.graphs import DECODER
+from frozenseg_runtime.graphs import activation_sharing_graphs
 
-SEQUENTIAL_GRAPHS = frozenset({CLIP_TEXT, DECODER})
+if TYPE_CHECKING:
+    import tensorrt as trt
 
-
-def engine_device_memory(engine: Any) -> int:
-    """Activation bytes a context of `engine` needs (the v2 property exists from TensorRT 10.1)."""
-    size = getattr(engine, "device_memory_size_v2", None)
-    return int(engine.device_memory_size if size is None else size)
+SEQUENTIAL_GRAPHS = activation_sharing_graphs()
 
 
-def _bind(context: Any, buffer: cuda_rt.DeviceBuffer) -> None:
-    if hasattr(context, "set_device_memory"):  # TensorRT >= 10.1: address and size
-        context.set_device_memory(buffer.ptr, buffer.nbytes)
-    else:
-        context.device_memory = buffer.ptr
+def engine_device_memory(engine: trt.ICudaEngine) -> int:
+    """Activation bytes a context of `engine` needs (the v2 size counts weight-streaming scratch)."""
+    return int(engine.device_memory_size_v2)
+
+
+def _bind(context: trt.IExecutionContext, buffer: cuda_rt.DeviceBuffer) -> None:
+    context.set_device_memory(buffer.ptr, buffer.nbytes)
 
 
 class ActivationArena:
@@ -50,7 +48,8 @@ class ActivationArena:
         self.lock = threading.RLock()  # held by a member from enqueue to sync, and while growing
         self.generation = 0
         self._buffer: cuda_rt.DeviceBuffer | None = None
-        self._members: dict[int, tuple[Any, int]] = {}  # id(context) -> (context, bytes)
+        # id(context) -> (context, activation bytes it needs)
+        self._members: dict[int, tuple[trt.IExecutionContext, int]] = {}
 
     @property
     def nbytes(self) -> int:
@@ -60,18 +59,26 @@ class ActivationArena:
     def members(self) -> int:
         return len(self._members)
 
-    def create_context(self, engine: Any, trt: Any) -> Any:
+    def create_context(self, engine: trt.ICudaEngine) -> trt.IExecutionContext:
         """A USER_MANAGED context of `engine` bound to the arena (grown to fit it if needed)."""
+        import tensorrt as trt  # loaded already: the engine came from it
+
         size = engine_device_memory(engine)
-        context = engine.create_execution_context(trt.ExecutionContextAllocationStrategy.USER_MANAGED)
+        # The stubs say IExecutionContext; TensorRT returns None when it cannot make one.
+        context: trt.IExecutionContext | None = engine.create_execution_context(
+            trt.ExecutionContextAllocationStrategy.USER_MANAGED)
         if context is None:
             raise cuda_rt.CudaError(f"TensorRT could not create an execution context ({self.name} arena)")
         with self.lock:
             self._members[id(context)] = (context, size)
-            if self._buffer is None or size > self._buffer.nbytes:
-                self._grow(size)
-            else:
-                _bind(context, self._buffer)
+            try:
+                if self._buffer is None or size > self._buffer.nbytes:
+                    self._grow(size)
+                else:
+                    _bind(context, self._buffer)
+            except BaseException:  # out of memory: the context never joined
+                self.release(context)
+                raise
         return context
 
     def _grow(self, size: int) -> None:
@@ -83,7 +90,7 @@ class ActivationArena:
         if old is not None:
             old.free()
 
-    def release(self, context: Any) -> None:
+    def release(self, context: trt.IExecutionContext) -> None:
         """Forget a member; the buffer is freed with the last one."""
         with self.lock:
             self._members.pop(id(context), None)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from frozenseg_runtime.errors import FrozenSegError
+from frozenseg_runtime.errors import CudaError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -25,10 +25,6 @@ CUDA_PYTHON_HINT = (
 
 _module: Any = None
 _module_lock = threading.Lock()
-
-
-class CudaError(FrozenSegError, RuntimeError):
-    """A CUDA runtime call failed (no device, out of memory, a failed launch...)."""
 
 
 def cudart() -> Any:
@@ -47,12 +43,18 @@ def cudart() -> Any:
         return _module
 
 
-def _error_name(rt: Any, err: Any) -> str:
-    try:
-        _, name = rt.cudaGetErrorName(err)
-        return name.decode() if isinstance(name, bytes) else str(name)
-    except Exception:  # noqa: BLE001 - the name is only for the message
+def _error_text(rt: Any, err: Any) -> str:
+    """`cudaErrorInsufficientDriver (CUDA driver version is insufficient ...)`: name and meaning."""
+    words = []
+    for lookup in (rt.cudaGetErrorName, rt.cudaGetErrorString):
+        try:
+            _, text = lookup(err)
+        except Exception:  # noqa: BLE001 - the text is only for the message
+            continue
+        words.append(text.decode(errors="replace") if isinstance(text, bytes) else str(text))
+    if not words:
         return str(err)
+    return words[0] if len(words) == 1 else f"{words[0]} ({words[1]})"
 
 
 def call(result: Any, what: str = "CUDA call") -> Any:
@@ -60,7 +62,7 @@ def call(result: Any, what: str = "CUDA call") -> Any:
     rt = cudart()
     err, *values = result if isinstance(result, tuple) else (result,)
     if err != rt.cudaError_t.cudaSuccess:
-        raise CudaError(f"{what} failed: {_error_name(rt, err)}")
+        raise CudaError(f"{what} failed: {_error_text(rt, err)}")
     if not values:
         return None
     return values[0] if len(values) == 1 else tuple(values)
@@ -72,9 +74,12 @@ def device_count() -> tuple[int, str | None]:
         rt = cudart()
     except ImportError as exc:
         return 0, str(exc)
-    err, *values = rt.cudaGetDeviceCount()
+    try:
+        err, *values = rt.cudaGetDeviceCount()
+    except RuntimeError as exc:  # cuda-python 13 loads libcudart on first use; it may be absent
+        return 0, f"the CUDA runtime library cannot be loaded: {exc}"
     if err != rt.cudaError_t.cudaSuccess:
-        return 0, _error_name(rt, err)
+        return 0, _error_text(rt, err)
     count = int(values[0])
     return count, None if count else "cudaGetDeviceCount reports 0 devices"
 

@@ -13,10 +13,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from frozenseg_runtime.atomic import write_bytes_atomic
-from frozenseg_runtime.backends.tensorrt.engine_meta import EngineMetadata
-from frozenseg_runtime.backends.tensorrt.engine_meta import EngineMetadataError
-from frozenseg_runtime.backends.tensorrt.engine_meta import EngineMissingError
-from frozenseg_runtime.backends.tensorrt.engine_meta import rebuild_command
+from frozenseg_runtime.backends.tensorrt.engine_meta import EngineMetadata, rebuild_command
+from frozenseg_runtime.errors import EngineMetadataError, EngineMissingError
 
 ENGINES_DIR = "engines"
 INDEX_NAME = "index.json"
@@ -32,7 +30,7 @@ class IndexEntry:
     content_key: str
 
 
-def engines_dir(artifacts: str | os.PathLike) -> Path:
+def engines_dir(artifacts: str | os.PathLike[str]) -> Path:
     return Path(artifacts) / ENGINES_DIR
 
 
@@ -40,7 +38,7 @@ def engine_file_name(graph: str, precision: str) -> str:
     return f"{graph}.{precision}.engine"
 
 
-def read_index(folder: str | os.PathLike) -> dict[tuple[str, str], IndexEntry]:
+def read_index(folder: str | os.PathLike[str]) -> dict[tuple[str, str], IndexEntry]:
     """The index of an engines folder; empty when there is none yet."""
     path = Path(folder) / INDEX_NAME
     if not path.exists():
@@ -57,13 +55,13 @@ def read_index(folder: str | os.PathLike) -> dict[tuple[str, str], IndexEntry]:
     return {(e.graph, e.precision): e for e in entries}
 
 
-def write_index(folder: str | os.PathLike, entries: dict[tuple[str, str], IndexEntry]) -> Path:
+def write_index(folder: str | os.PathLike[str], entries: dict[tuple[str, str], IndexEntry]) -> Path:
     ordered = [asdict(entries[k]) for k in sorted(entries)]
     text = json.dumps({"schema_version": INDEX_SCHEMA, "engines": ordered}, indent=2) + "\n"
     return write_bytes_atomic(Path(folder) / INDEX_NAME, text.encode())
 
 
-def record_engine(folder: str | os.PathLike, meta: EngineMetadata, metadata_file: str) -> IndexEntry:
+def record_engine(folder: str | os.PathLike[str], meta: EngineMetadata, metadata_file: str) -> IndexEntry:
     """Add or replace the entry of `meta`'s (graph, precision)."""
     entries = read_index(folder)
     entry = IndexEntry(meta.graph, meta.precision, meta.engine_file, metadata_file, meta.content_key)
@@ -72,7 +70,7 @@ def record_engine(folder: str | os.PathLike, meta: EngineMetadata, metadata_file
     return entry
 
 
-def find_engine(artifacts: str | os.PathLike, graph: str, precision: str) -> IndexEntry:
+def find_engine(artifacts: str | os.PathLike[str], graph: str, precision: str) -> IndexEntry:
     """The entry of (graph, precision), or EngineMissingError with the build command."""
     folder = engines_dir(artifacts)
     entry = read_index(folder).get((graph, precision))

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from frozenseg_runtime.atomic import write_bytes_atomic
-from frozenseg_runtime.errors import FrozenSegError
 from frozenseg_runtime.backends.tensorrt.profiles import ShapeRange
+from frozenseg_runtime.errors import EngineMetadataError, EngineMismatchError
 
 METADATA_SCHEMA = 1
 # Bumped when the way engines are built changes (flags, network creation), so that engines
@@ -37,18 +37,6 @@ KEY_FIELDS = (
     "graph", "precision", "onnx_sha256", "external_data", "profiles", "tensorrt_version",
     "gpu_name", "compute_capability", "workspace_bytes", "builder_optimization_level",
 )
-
-
-class EngineMismatchError(FrozenSegError, RuntimeError):
-    """An engine does not fit this TensorRT, this GPU or the manifest's graph: rebuild it."""
-
-
-class EngineMissingError(FrozenSegError, RuntimeError):
-    """No engine was built for a graph at a precision."""
-
-
-class EngineMetadataError(FrozenSegError, ValueError):
-    """An engine sidecar or the engine index is unreadable or incomplete."""
 
 
 @dataclass(frozen=True)
@@ -126,17 +114,17 @@ def content_key(meta: EngineMetadata) -> str:
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
 
 
-def metadata_path(engine_path: str | os.PathLike) -> Path:
+def metadata_path(engine_path: str | os.PathLike[str]) -> Path:
     """The sidecar of an engine: `decoder.fp16.engine` -> `decoder.fp16.engine.json`."""
     path = Path(engine_path)
     return path.with_name(path.name + ".json")
 
 
-def write_metadata(path: str | os.PathLike, meta: EngineMetadata) -> Path:
+def write_metadata(path: str | os.PathLike[str], meta: EngineMetadata) -> Path:
     return write_bytes_atomic(path, (json.dumps(meta.to_json(), indent=2) + "\n").encode())
 
 
-def read_metadata(path: str | os.PathLike) -> EngineMetadata:
+def read_metadata(path: str | os.PathLike[str]) -> EngineMetadata:
     path = Path(path)
     try:
         data = json.loads(path.read_text())
@@ -145,7 +133,7 @@ def read_metadata(path: str | os.PathLike) -> EngineMetadata:
     return EngineMetadata.from_json(data, where=str(path))
 
 
-def rebuild_command(artifacts: str | os.PathLike, precision: str,
+def rebuild_command(artifacts: str | os.PathLike[str], precision: str,
                     graphs: Iterable[str] | None = None, force: bool = True) -> str:
     """The exact command that (re)builds engines for these graphs at this precision."""
     words = ["frozenseg-deploy", "build", "--artifacts", os.fspath(artifacts), "--precision", precision]
@@ -157,7 +145,7 @@ def rebuild_command(artifacts: str | os.PathLike, precision: str,
 def check_engine_compatible(meta: EngineMetadata, tensorrt_version: str | None = None,
                             gpu_name: str | None = None, compute_capability: str | None = None,
                             onnx_sha256: str | None = None, *,
-                            artifacts: str | os.PathLike = "ARTIFACTS") -> None:
+                            artifacts: str | os.PathLike[str] = "ARTIFACTS") -> None:
     """Raise EngineMismatchError listing every difference (None: not checked here).
 
     Engines are not portable across TensorRT versions (the full version string must match; we do

@@ -6,33 +6,41 @@ the answer is one typed error whose message says what is missing and what to ins
 
 from __future__ import annotations
 
-from typing import Any
+from types import ModuleType
 
 from frozenseg_runtime.backends.tensorrt import cuda_runtime as cuda_rt
-from frozenseg_runtime.errors import FrozenSegError
+from frozenseg_runtime.errors import TensorRTUnavailableError
 
 INSTALL_HINT = (
     "pip install tensorrt cuda-python (or pip install 'frozenseg-deploy[tensorrt]'); on a Jetson, "
     "TensorRT comes with JetPack: sudo apt install python3-libnvinfer, then pip install "
     "'cuda-python>=12.6,<13'"
 )
+# What every TensorRT Python package has; a folder of type stubs (tensorrt-stubs) has none of it.
+_REAL_API = ("__version__", "Builder", "Runtime", "Logger")
 
 
-class TensorRTUnavailableError(FrozenSegError, RuntimeError):
-    """TensorRT's Python package, cuda-python or a CUDA GPU is missing."""
+def import_tensorrt() -> ModuleType:
+    """The real `tensorrt` package, or TensorRTUnavailableError.
 
-
-def import_tensorrt() -> Any:
+    `import tensorrt` also succeeds where only tensorrt-stubs is installed: its `tensorrt/` folder
+    of `.pyi` files imports as an empty namespace package (no `__file__`, no API)."""
     try:
         import tensorrt
     except (ImportError, OSError) as exc:  # OSError: the package is there, libnvinfer is not
         raise TensorRTUnavailableError(
             f"TensorRT's Python package cannot be imported ({exc}): {INSTALL_HINT}"
         ) from exc
+    if getattr(tensorrt, "__file__", None) is None or not all(hasattr(tensorrt, n) for n in _REAL_API):
+        where = ", ".join(getattr(tensorrt, "__path__", [])) or "an empty module"
+        raise TensorRTUnavailableError(
+            f"TensorRT is not installed: only its type stubs are (`tensorrt` is {where}, without "
+            f"TensorRT's Python API): {INSTALL_HINT}"
+        )
     return tensorrt
 
 
-def require_tensorrt(device: int = 0) -> tuple[Any, cuda_rt.DeviceInfo]:
+def require_tensorrt(device: int = 0) -> tuple[ModuleType, cuda_rt.DeviceInfo]:
     """(the tensorrt module, the GPU it will run on), or TensorRTUnavailableError."""
     trt = import_tensorrt()
     try:
@@ -49,12 +57,3 @@ def require_tensorrt(device: int = 0) -> tuple[Any, cuda_rt.DeviceInfo]:
     if device >= count:
         raise TensorRTUnavailableError(f"CUDA device {device} requested, only {count} present")
     return trt, cuda_rt.device_info(device)
-
-
-def tensorrt_problem() -> str | None:
-    """Why TensorRT cannot be used here, or None when it can."""
-    try:
-        require_tensorrt()
-    except TensorRTUnavailableError as exc:
-        return str(exc)
-    return None

@@ -17,17 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from frozenseg_runtime.errors import FrozenSegError
-from frozenseg_runtime.manifest import GraphSpec
-from frozenseg_runtime.manifest import TensorSpec
-
-
-class ProfileError(FrozenSegError, ValueError):
-    """The manifest's declared ranges cannot make a profile (min > opt > max, unknown dim...)."""
-
-
-class ProfileShapeError(FrozenSegError, ValueError):
-    """A concrete shape falls outside the profile it must run under."""
+from frozenseg_runtime.errors import ProfileError, ProfileShapeError
+from frozenseg_runtime.manifest import GraphSpec, TensorSpec
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,11 @@ from collections.abc import Iterator, Sequence
 import torch
 import torch.nn.functional as F
 
-from frozenseg_runtime.text.vocabulary import Vocabulary
-
 from frozenseg_reference.deform_attn import MSDeformAttn
 from frozenseg_reference.model import FrozenSegModel
 from frozenseg_reference.presets import VILD_TEMPLATES
 from frozenseg_reference.text_classifier import tokenize
+from frozenseg_runtime.text.vocabulary import Vocabulary
 
 
 def official_text_classifier(model: FrozenSegModel, vocab: Vocabulary) -> tuple[torch.Tensor, list[int]]:

@@ -1,0 +1,102 @@
+"""ONNX Runtime backends (CPU, CUDA and TensorRT execution providers) as runners.
+
+Named `onnxrt` so that it never shadows the `onnxruntime` package. The package is imported only
+when an ONNX Runtime backend is chosen; a missing one is a clear error naming what to install.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from frozenseg_runtime.backends.base import check_feed
+from frozenseg_runtime.errors import BackendError
+from frozenseg_runtime.manifest import GraphSpec
+
+PROVIDERS: dict[str, list[str]] = {
+    "onnxruntime-cpu": ["CPUExecutionProvider"],
+    "onnxruntime-cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
+    "onnxruntime-trt": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
+}
+# ONNX Runtime 1.32's NCHWc layout transformer crashes (segfault at session creation) on some
+# FP16 graphs with FP32 islands; it only speeds up FP32 convolutions, so lowered graphs skip it.
+LOWERED_PRECISION_DISABLED_OPTIMIZERS = ("NchwcTransformer",)
+
+
+def import_onnxruntime() -> Any:
+    try:
+        import onnxruntime
+    except ImportError as exc:
+        raise BackendError(
+            "ONNX Runtime is not installed: pip install onnxruntime (CPU) or onnxruntime-gpu "
+            "(CUDA and TensorRT execution providers)"
+        ) from exc
+    return onnxruntime
+
+
+def available_providers() -> set[str]:
+    return set(import_onnxruntime().get_available_providers())
+
+
+def load_session(path: str | os.PathLike, backend: str, precision: str,
+                 threads: int | None = None, memory_arena: bool = True) -> Any:
+    """An InferenceSession of one graph with the backend's providers (the loader)."""
+    ort = import_onnxruntime()
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    if threads:
+        opts.intra_op_num_threads = threads
+    opts.enable_cpu_mem_arena = memory_arena
+    disabled = LOWERED_PRECISION_DISABLED_OPTIMIZERS if precision != "fp32" else ()
+    return ort.InferenceSession(os.fspath(path), opts, providers=PROVIDERS[backend],
+                                disabled_optimizers=list(disabled))
+
+
+class OnnxRuntimeRunner:
+    """One ONNX graph on ONNX Runtime; checks feeds against the manifest before running."""
+
+    def __init__(self, path: str | os.PathLike, spec: GraphSpec, backend: str,
+                 threads: int | None = None, memory_arena: bool = True) -> None:
+        self.path = Path(path)
+        self.memory_arena = memory_arena  # off: memory returns after each run (slower, leaner)
+        self.spec = spec
+        self.backend = backend
+        self.threads = threads
+        self.session: Any = None
+        self._lock = threading.Lock()
+
+    def activate(self) -> "OnnxRuntimeRunner":
+        with self._lock:
+            if self.session is None:
+                self.session = load_session(self.path, self.backend, self.spec.precision,
+                                            self.threads, self.memory_arena)
+        return self
+
+    def deactivate(self) -> None:
+        with self._lock:
+            self.session = None
+
+    def __enter__(self) -> "OnnxRuntimeRunner":
+        return self.activate()
+
+    def __exit__(self, *exc: object) -> None:
+        self.deactivate()
+
+    def max_shape(self, input_name: str) -> tuple[int, ...] | None:
+        return None  # ONNX Runtime runs any size; the manifest's ranges are advice here
+
+    def check_feed(self, feed: Mapping[str, np.ndarray]) -> None:
+        check_feed(self.spec, feed)
+
+    def infer(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if self.session is None:
+            raise RuntimeError(f"{self.spec.name}: call activate() before infer()")
+        self.check_feed(feed)
+        names = [t.name for t in self.spec.outputs]
+        outputs = self.session.run(names, {t.name: feed[t.name] for t in self.spec.inputs})
+        return dict(zip(names, outputs))

@@ -1,0 +1,116 @@
+"""The Segmenter's public stages: `segment` is exactly their composition, and the constants the
+stages use come from the manifest (tokenizer identity, post-processing epsilons, class range)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from frozenseg_runtime import graphs
+from frozenseg_runtime.backends.onnxrt import OnnxRuntimeRunner
+from frozenseg_runtime.errors import TokenizerMismatchError, VocabularyError
+from frozenseg_runtime.segmenter import Segmenter
+
+VOCAB = "person,sky,tree,car,grass"
+RESIZE = (320, 544)  # small: the stages, not the model's cost, are under test
+
+
+@pytest.fixture(scope="module")
+def segmenter(tiny_artifacts):
+    with Segmenter.from_artifacts(tiny_artifacts[0], backend="onnxruntime-cpu", cache_dir=False,
+                                  threads=1) as seg:
+        seg.set_vocabulary(VOCAB)
+        yield seg
+
+
+def _edited_copy(tiny_artifacts, clone_artifacts, tmp_path, edit):
+    folder = clone_artifacts(tiny_artifacts[0], tmp_path / "artifacts")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    edit(manifest["constants"])
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+@pytest.mark.parametrize("task", ["semantic", "panoptic", "instance"])
+def test_segment_is_the_composition_of_the_stages(segmenter, sample_image, task):
+    whole = segmenter.segment(sample_image, task=task, resize=RESIZE)
+    state = segmenter.encode_vocabulary(VOCAB)
+    prepared = segmenter.prepare(sample_image, RESIZE)
+    raw = segmenter.decode(segmenter.encode_image(prepared), state)
+    staged = segmenter.postprocess(raw, prepared, task, state.vocabulary)
+    for field in ("semantic_labels", "panoptic_seg", "instance_masks", "instance_classes"):
+        a, b = getattr(whole, field), getattr(staged, field)
+        assert (a is None and b is None) or np.array_equal(a, b), field
+    assert whole.segments_info == staged.segments_info
+    assert set(whole.timings) >= {"preprocess", "graphs", "postprocess", *graphs.GRAPHS} - {"clip_text"}
+
+
+def test_encoding_a_vocabulary_leaves_the_current_one(segmenter):
+    state = segmenter.encode_vocabulary("okapi,lighthouse")
+    assert state.vocabulary.num_classes == 2 and state.text_embeddings.shape[0] == 2
+    assert segmenter.vocabulary.num_classes == 5
+
+
+def test_text_batches_cut_rows_and_drop_common_padding(segmenter):
+    tokens = segmenter.prompt_tokens(["cat", "traffic light", "crème brûlée"])
+    batches = segmenter.text_batches(tokens, batch=5)
+    assert sum(len(b) for b in batches) == len(tokens) and all(len(b) <= 5 for b in batches)
+    for batch in batches:
+        assert batch.shape[1] < tokens.shape[1]  # padding dropped
+        assert (batch.argmax(-1) == batch.shape[1] - 1).any()  # the longest keeps its end token
+
+
+def test_a_tokenizer_other_than_the_exported_one_is_refused(tiny_artifacts, clone_artifacts, tmp_path):
+    folder = _edited_copy(tiny_artifacts, clone_artifacts, tmp_path,
+                          lambda c: c["text"].update(bpe_sha256="0" * 64))
+    with pytest.raises(TokenizerMismatchError, match="re-export"):
+        Segmenter.from_artifacts(folder, backend="onnxruntime-cpu", cache_dir=False)
+
+
+def test_special_tokens_are_checked_against_the_manifest(tiny_artifacts, clone_artifacts, tmp_path):
+    folder = _edited_copy(tiny_artifacts, clone_artifacts, tmp_path,
+                          lambda c: c["text"].update(eot_token=49000))
+    with pytest.raises(TokenizerMismatchError, match="special tokens"):
+        Segmenter.from_artifacts(folder, backend="onnxruntime-cpu", cache_dir=False)
+
+
+def test_post_processing_epsilons_come_from_the_manifest(segmenter, tiny_artifacts, clone_artifacts,
+                                                         tmp_path, sample_image):
+    folder = _edited_copy(tiny_artifacts, clone_artifacts, tmp_path,
+                          lambda c: c["inference"].update(instance_score_eps=1e6))
+    with Segmenter.from_artifacts(folder, backend="onnxruntime-cpu", cache_dir=False) as other:
+        assert other.inference.instance_score_eps == 1e6
+        other.set_vocabulary(VOCAB)
+        wide = other.segment(sample_image, task="instance", resize=RESIZE).instance_scores
+    ours = segmenter.segment(sample_image, task="instance", resize=RESIZE).instance_scores
+    assert segmenter.inference.instance_score_eps == 1e-6
+    assert wide.max() < ours.max() * 0.1  # the mask score's denominator grew by 1e6
+
+
+class _EngineBoundRunner(OnnxRuntimeRunner):
+    """ONNX Runtime bound to a built class range, as a TensorRT engine is (TensorRT cannot run
+    here); only `max_shape` differs from the real runner."""
+
+    def max_shape(self, input_name: str) -> tuple[int, ...] | None:
+        return (4, 16, 64) if input_name == "text_embeddings" else None
+
+
+def test_more_classes_than_the_engine_takes_are_refused_at_set_vocabulary(tiny_artifacts):
+    with Segmenter.from_artifacts(tiny_artifacts[0], backend="onnxruntime-cpu",
+                                  cache_dir=False) as seg:
+        decoder = seg._runners[graphs.DECODER]
+        seg._runners[graphs.DECODER] = _EngineBoundRunner(decoder.path, decoder.spec,
+                                                          "onnxruntime-cpu").activate()
+        seg.set_vocabulary("cat,dog,cow,hen")  # at the limit: fine
+        with pytest.raises(VocabularyError, match="at most 4") as info:
+            seg.set_vocabulary("cat,dog,cow,hen,fox")
+        assert "frozenseg-deploy build" in str(info.value)
+        assert seg.vocabulary.num_classes == 4  # the current vocabulary is kept
+
+
+def test_onnx_runtime_takes_any_class_count(segmenter):
+    declared = segmenter.manifest.graphs[graphs.DECODER].dims["classes"]["max"]
+    assert segmenter._runners[graphs.DECODER].max_shape("text_embeddings") is None
+    assert declared == 2048  # advice only on ONNX Runtime
