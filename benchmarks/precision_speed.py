@@ -20,6 +20,7 @@ from frozenseg_export.synthetic_images import structured_images
 from frozenseg_runtime import graphs
 from frozenseg_runtime.backends.factory import make_runner
 from frozenseg_runtime.manifest import load_manifest
+from frozenseg_runtime.progress import progress
 
 
 def _median_seconds(runner, feed, repeats: int) -> float:
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--graphs", nargs="+", default=list(graphs.GRAPHS))
     args = ap.parse_args(argv)
     manifest = load_manifest(args.artifacts)
-    say = lambda m: print(f"[speed] {m}", file=sys.stderr, flush=True)  # noqa: E731
+    say = progress("speed")
     feeds = collect_feeds(manifest, {"bench": structured_images(1, seed=11)},
                           measurement_vocabulary(manifest), say, text_feeds=1)["bench"].feeds
     report: dict = {"backend": args.backend, "repeats": args.repeats, "seconds": {}, "speedup_vs_fp32": {}}

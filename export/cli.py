@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from frozenseg_export.tensorrt.command import add_build_command
 from frozenseg_runtime import graphs
 from frozenseg_runtime.errors import EXIT_CODES, FrozenSegError
-from frozenseg_runtime.manifest import QUANTIZED_PRECISIONS
+from frozenseg_runtime.manifest import GRAPH_PRECISIONS, QUANTIZED_PRECISIONS
 from frozenseg_runtime.segment_command import add_segment_command, resize_arg
 
 
@@ -43,7 +43,7 @@ class _ReferenceChoices(Sequence[str]):
 
 PRESET_CHOICES = _ReferenceChoices("presets")
 SYNTHETIC_CHOICES = _ReferenceChoices("synthetic")
-DEFAULT_PRESET = "convnext_large_vit_b"  # checked against the reference by tests/test_cli_errors.py
+DEFAULT_PRESET_HELP = "the released ConvNeXt-L + SAM ViT-B configuration"
 
 
 def _add_predict(sub: argparse._SubParsersAction) -> None:
@@ -54,7 +54,7 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--checkpoint", help="official FrozenSeg checkpoint (.pth); synthetic weights if omitted")
     p.add_argument("--preset", default=None, choices=PRESET_CHOICES, metavar="PRESET",
-                   help=f"model preset: %(choices)s (default: {DEFAULT_PRESET})")
+                   help=f"model preset: %(choices)s (default: {DEFAULT_PRESET_HELP})")
     p.add_argument("--vocabulary", required=True, help="class list: file (.txt ID:name,... or .json) or 'cat,dog,grass'")
     p.add_argument("--train-vocabulary", help="training vocabulary for seen/unseen (default: COCO panoptic)")
     p.add_argument("--image", required=True, help="input image (JPEG, PNG, WebP, BMP)")
@@ -83,8 +83,8 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
         "write manifest.json. Skipped when the artifacts in --out are already up to date.",
     )
     p.add_argument("--checkpoint", help="official FrozenSeg checkpoint (.pth); synthetic weights if omitted")
-    p.add_argument("--preset", default=DEFAULT_PRESET, choices=PRESET_CHOICES, metavar="PRESET",
-                   help="model preset: %(choices)s (default: %(default)s)")
+    p.add_argument("--preset", default=None, choices=PRESET_CHOICES, metavar="PRESET",
+                   help=f"model preset: %(choices)s (default: {DEFAULT_PRESET_HELP})")
     p.add_argument("--out", required=True, help="artifact folder")
     p.add_argument("--train-vocabulary", help="the checkpoint's training classes (default: COCO panoptic)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic weights")
@@ -102,7 +102,7 @@ def _run_export(args: argparse.Namespace) -> int:
 
     options = ExportOptions(
         checkpoint=args.checkpoint,
-        preset=args.preset,
+        preset=args.preset or ExportOptions.preset,
         seed=args.seed,
         synthetic=args.synthetic,
         train_vocabulary=args.train_vocabulary,
@@ -121,7 +121,7 @@ def _mixed_arg(text: str) -> dict[str, str]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"--mixed takes GRAPH=PRECISION,..., got {text!r}")
     mixed = {k.strip(): v.strip() for k, v in pairs.items()}
-    allowed = ("fp32",) + LOWERED_PER_GRAPH
+    allowed = GRAPH_PRECISIONS
     if set(mixed) != set(graphs.GRAPHS) or any(v not in allowed for v in mixed.values()):
         raise argparse.ArgumentTypeError(
             f"--mixed needs one precision ({', '.join(allowed)}) for each of the graphs "
@@ -129,7 +129,6 @@ def _mixed_arg(text: str) -> dict[str, str]:
     return mixed
 
 
-LOWERED_PER_GRAPH = ("fp16", "int8")
 MIXED_HELP = ",".join(f"{name}={p}" for name, p in graphs.mixed_default().items())
 
 

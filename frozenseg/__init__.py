@@ -1,0 +1,1 @@
+"""frozenseg_reference: the faithful PyTorch FrozenSeg, split into four export units."""

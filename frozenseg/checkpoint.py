@@ -18,7 +18,6 @@ from frozenseg_runtime.errors import CheckpointError
 _SHOWN = 20
 
 
-
 def read_checkpoint(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """The state dict inside a detectron2 checkpoint, loaded with `weights_only=True`."""
     path = Path(path)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import logging
-from collections.abc import Iterator
 
 import open_clip
 import torch
@@ -17,6 +14,7 @@ from frozenseg_reference.clip_text import ClipTextEncoder
 from frozenseg_reference.decoder import FrozenSegDecoder
 from frozenseg_reference.presets import Preset
 from frozenseg_reference.sam_image import SamImageEncoder
+from frozenseg_runtime.progress import quiet_root_logger
 
 # Our module prefix -> official checkpoint prefix (detectron2 `FrozenSeg` state dict).
 _CLIP = "backbone.clip_model."
@@ -49,22 +47,11 @@ def build_open_clip(preset: Preset) -> nn.Module:
             cfg["embed_dim"], cfg["vision_cfg"], cfg["text_cfg"], quick_gelu=preset.clip_quick_gelu
         )
     else:
-        with _quiet_root_logger():  # open_clip warns that no pretrained weights were loaded
+        with quiet_root_logger():  # open_clip warns that no pretrained weights were loaded
             model = open_clip.create_model(
                 preset.clip_model, pretrained=None, force_quick_gelu=preset.clip_quick_gelu
             )
     return model.eval()
-
-
-@contextlib.contextmanager
-def _quiet_root_logger() -> Iterator[None]:
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        root.setLevel(level)
 
 
 class FrozenSegModel(nn.Module):

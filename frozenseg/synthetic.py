@@ -87,7 +87,6 @@ def synthetic_tensor(
     return normal(std)
 
 
-
 def _generator(key: str, seed: int) -> torch.Generator:
     return torch.Generator().manual_seed((zlib.crc32(key.encode()) ^ (seed * 0x9E3779B1)) & 0xFFFFFFFF)
 

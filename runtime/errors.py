@@ -17,7 +17,8 @@ from __future__ import annotations
 
 
 class FrozenSegError(Exception):
-    """Root of every error the project raises on purpose."""
+    """Root of every error the project raises on purpose; never raised itself (each error has a
+    kind below)."""
 
     exit_code = 1
 
@@ -43,10 +44,6 @@ class InputError(UsageError):
 
 class ProfileShapeError(UsageError):
     """An input shape lies outside the range a TensorRT engine was built for."""
-
-
-class ProfileError(UsageError):
-    """The manifest's declared ranges cannot make a TensorRT optimization profile."""
 
 
 class CheckpointError(UsageError):
@@ -80,15 +77,19 @@ class ManifestError(ArtifactError):
     """manifest.json is missing, unreadable or not of the expected schema."""
 
 
+class ProfileError(ArtifactError):
+    """The manifest's declared ranges cannot make a TensorRT optimization profile."""
+
+
 class TokenizerMismatchError(ArtifactError):
     """The installed tokenizer is not the one the artifacts were exported with."""
 
 
-class EngineMissingError(ArtifactError):
+class EngineMissingError(ArtifactError, RuntimeError):
     """No TensorRT engine was built for a graph and precision."""
 
 
-class EngineMismatchError(ArtifactError):
+class EngineMismatchError(ArtifactError, RuntimeError):
     """A TensorRT engine was built from other graphs, or for another TensorRT or GPU."""
 
 
@@ -108,7 +109,7 @@ class TensorRTUnavailableError(BackendError):
 
 
 class CudaError(BackendError):
-    """A CUDA runtime call failed, or cuda-python is missing."""
+    """A CUDA runtime call failed."""
 
 
 # -- the tool's own checks ---------------------------------------------------------------------------

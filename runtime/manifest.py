@@ -20,9 +20,10 @@ from frozenseg_runtime.graphs import GRAPHS, INPUTS, OUTPUTS
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"
 
-# Required keys, by section: exactly what the runtimes read. The manifest records more (the
+# Required keys, by section: what the runtimes and the tools read (`preset`, `weights` and
+# `versions`, the provenance, by quantize and the checks). The manifest records more (the
 # decoder's baked-in ensemble weights, logit scale and pooling epsilon; descriptions of the
-# recipes) for people and for checks; nothing is read from those.
+# recipes) for people; nothing is read from those.
 _REQUIRED = {
     "": ("schema_version", "preset", "constants", "graphs", "versions", "weights"),
     "constants.preprocessing": (
@@ -39,9 +40,12 @@ _REQUIRED = {
 }
 _GRAPH_KEYS = ("file", "sha256", "inputs", "outputs", "dims", "opset")
 _TENSOR_KEYS = ("name", "dtype", "shape")
+TENSOR_DTYPES = ("float32", "float16", "int64", "int32", "bool")  # the backends map each
 
 PRECISIONS = ("fp32", "fp16", "int8", "mixed")  # fp32: the export; the others: `quantize`
 QUANTIZED_PRECISIONS = PRECISIONS[1:]
+GRAPH_PRECISIONS = PRECISIONS[:3]  # what one graph can be (`mixed` picks one per graph)
+LOWERED_PRECISIONS = GRAPH_PRECISIONS[1:]  # what `quantize` lowers a graph to
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,9 @@ def _tensors(items: Any, where: str) -> tuple[TensorSpec, ...]:
         missing = [k for k in _TENSOR_KEYS if not isinstance(item, dict) or k not in item]
         if missing:
             raise ManifestError(f"{where}: tensor entry {item!r} lacks {missing}")
+        if item["dtype"] not in TENSOR_DTYPES:
+            raise ManifestError(f"{where}: tensor {item['name']!r} has dtype {item['dtype']!r}; "
+                                f"expected one of {', '.join(TENSOR_DTYPES)} (re-export)")
         out.append(TensorSpec(item["name"], item["dtype"], tuple(item["shape"])))
     return tuple(out)
 
@@ -205,7 +212,6 @@ def load_manifest(folder: str | os.PathLike) -> Manifest:
     except (OSError, json.JSONDecodeError) as exc:
         raise ManifestError(f"cannot read {path}: {exc}") from exc
     return validate_manifest(data, root=path.parent)
-
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:

@@ -6,8 +6,10 @@ a list's `append` to keep it, or `quiet` to drop it.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 Say = Callable[[str], None]
 
@@ -23,3 +25,16 @@ def progress(command: str) -> Say:
 
 def quiet(message: str) -> None:
     """A `say` that drops every message."""
+
+
+@contextlib.contextmanager
+def quiet_root_logger(level: int = logging.ERROR) -> Iterator[None]:
+    """Raise the root logger's level for a block: libraries (open_clip, ONNX Runtime's quantizer)
+    warn about things we do on purpose; the level is restored after, never set globally."""
+    root = logging.getLogger()
+    previous = root.level
+    root.setLevel(level)
+    try:
+        yield
+    finally:
+        root.setLevel(previous)

@@ -64,14 +64,13 @@ class Segmenter:
     def __init__(self, manifest: Manifest, backend: str = "auto",
                  cache_dir: str | os.PathLike | None | bool = None,
                  threads: int | None = None, memory_arena: bool = True,
-                 cuda_graph: bool = False) -> None:
+                 cuda_graph: bool = False, max_image_pixels: int | None | str = "default") -> None:
         self.manifest = manifest
         self.backend = resolve_backend(backend)
-        self._runners: dict[str, Runner] = {
-            name: make_runner(manifest.graph_path(name), spec, self.backend, threads,
-                              memory_arena, cuda_graph).activate()
-            for name, spec in manifest.graphs.items()
-        }
+        if cuda_graph and self.backend != "tensorrt":
+            raise UsageError(f"CUDA graphs replay TensorRT engines: use backend 'tensorrt' with "
+                             f"cuda_graph (--cuda-graph), not {self.backend!r}")
+        self.max_image_pixels = max_image_pixels  # see image.loading.load_image
         c = manifest.constants
         self.preprocessing: dict[str, Any] = c["preprocessing"]
         self.inference = InferenceConstants.from_record(c["inference"])
@@ -84,11 +83,13 @@ class Segmenter:
         directory = None if cache_dir is False else Path(cache_dir or default_cache_dir())
         self.cache = VocabularyCache(encoder_key(
             manifest.graphs[graphs.CLIP_TEXT].sha256, self._templates,
-            c["text"].get("bpe_sha256"), c["text"]["context_length"]), directory)
+            c["text"]["bpe_sha256"], c["text"]["context_length"]), directory)
         self.prompts_per_call = min(PROMPTS_PER_TEXT_CALL,
                                     manifest.graphs[graphs.CLIP_TEXT].dims["batch"]["max"])
+        # Runners last: everything above only reads the manifest, so a bad one leaves no engine.
+        self._runners = _open_runners(manifest, self.backend, threads, memory_arena, cuda_graph)
         self._pool = ThreadPoolExecutor(
-            max_workers=max(1, len(graphs.graphs_of_stage(graphs.STAGE_IMAGE)) - 1),
+            max_workers=len(graphs.graphs_of_stage(graphs.STAGE_IMAGE)),
             thread_name_prefix="frozenseg-encoder")
         self._vocab: VocabularyState | None = None
 
@@ -97,16 +98,19 @@ class Segmenter:
                        cache_dir: str | os.PathLike | None | bool = None,
                        threads: int | None = None, verify: bool = True,
                        precision: str = "fp32", memory_arena: bool = True,
-                       cuda_graph: bool = False) -> "Segmenter":
+                       cuda_graph: bool = False,
+                       max_image_pixels: int | None | str = "default") -> "Segmenter":
         """Load `folder/manifest.json`, pick the graphs of `precision` (fp32, or fp16/int8/mixed
         written by `frozenseg-deploy quantize`), check their sha256, open the backend.
 
         `memory_arena=False` hands ONNX Runtime's memory back after each run (leaner, slower);
-        `cuda_graph=True` replays TensorRT engines as CUDA graphs (backend "tensorrt" only)."""
+        `cuda_graph=True` replays TensorRT engines as CUDA graphs (backend "tensorrt" only);
+        `max_image_pixels` caps the images `prepare` decodes (None: no cap; see load_image)."""
         manifest = load_manifest(folder).with_precision(precision)
         if verify:
             verify_artifacts(manifest)
-        return cls(manifest, backend, cache_dir, threads, memory_arena, cuda_graph)
+        return cls(manifest, backend, cache_dir, threads, memory_arena, cuda_graph,
+                   max_image_pixels)
 
     # -- stage 1: the vocabulary ------------------------------------------------------------------
     def encode_vocabulary(self, source: Any, train_vocabulary: Any = None) -> VocabularyState:
@@ -150,14 +154,26 @@ class Segmenter:
         return average_templates(feats, len(self._templates))
 
     def _check_vocabulary_size(self, vocab: Vocabulary) -> None:
-        """An engine built for at most N classes refuses more mid-`segment`: refuse them here."""
+        """An engine built for at most N classes (or synonyms) refuses more mid-`segment`:
+        refuse them here."""
         largest = self._runners[graphs.DECODER].max_shape("text_embeddings")
-        if largest is not None and vocab.num_classes > largest[0]:
-            raise VocabularyError(
-                f"the vocabulary has {vocab.num_classes} classes, but the {self.backend} decoder "
-                f"engine was built for at most {largest[0]}: use fewer classes, or raise the "
-                f"range at build time (re-export with a larger class range in the manifest, then "
-                f"`frozenseg-deploy build` again)")
+        if largest is None:
+            return
+        for what, count, limit in (("classes", vocab.num_classes, largest[0]),
+                                   ("synonyms in one class", vocab.max_synonyms, largest[1])):
+            if count > limit:
+                raise VocabularyError(
+                    f"the vocabulary has {count} {what}, but the {self.backend} decoder engine "
+                    f"was built for at most {limit}: use fewer, or raise the range at build time "
+                    f"(re-export with a larger range in the manifest, then `frozenseg-deploy "
+                    f"build` again)")
+
+    @property
+    def max_classes(self) -> int | None:
+        """The most classes a vocabulary may have here: a TensorRT engine's built range, or None
+        where any count runs (ONNX Runtime)."""
+        largest = self._runners[graphs.DECODER].max_shape("text_embeddings")
+        return None if largest is None else largest[0]
 
     @property
     def vocabulary_state(self) -> VocabularyState | None:
@@ -173,7 +189,8 @@ class Segmenter:
         """Any supported image (path, encoded bytes or file object, HxWx3 uint8 array, PIL
         image) -> both encoders' inputs. Files above `image.loading.MAX_IMAGE_PIXELS` are refused
         before decoding; load them with `load_image(..., max_pixels=...)` to choose the limit."""
-        return preprocess_with_constants(load_image(image), self.preprocessing, resize)
+        return preprocess_with_constants(load_image(image, max_pixels=self.max_image_pixels),
+                                         self.preprocessing, resize)
 
     # -- stage 3: the image encoders --------------------------------------------------------------
     def encode_image(self, prepared: PreparedImage,
@@ -186,7 +203,8 @@ class Segmenter:
         *others, last = graphs.graphs_of_stage(graphs.STAGE_IMAGE)
         pending = {name: self._pool.submit(_timed, self._runners[name], {"image": feeds[name]})
                    for name in others}
-        # the calling thread runs one encoder itself, so many callers never queue on the pool
+        # The calling thread runs the last encoder itself, the pool the others: one caller
+        # overlaps both encoders, and many callers share a pool as wide as the stage.
         features, timings[last] = _timed(self._runners[last], {"image": feeds[last]})
         for name, job in pending.items():
             out, timings[name] = job.result()
@@ -214,7 +232,8 @@ class Segmenter:
     # -- all stages -----------------------------------------------------------------------------
     def segment(self, image: Any, task: str = "semantic",
                 resize: tuple[int, int] | None | str = "default") -> SegmentationResult:
-        """Segment one image (path, HxWx3 uint8 array or PIL image) with the current vocabulary."""
+        """Segment one image (path, encoded bytes, HxWx3 uint8 array or PIL image) with the
+        current vocabulary."""
         if task not in TASKS:
             raise UsageError(f"task must be one of {TASKS}, got {task!r}")
         state = self._vocab
@@ -239,6 +258,21 @@ class Segmenter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _open_runners(manifest: Manifest, backend: str, threads: int | None, memory_arena: bool,
+                  cuda_graph: bool) -> dict[str, Runner]:
+    """One active runner per graph; if one fails, those already active are released."""
+    runners: dict[str, Runner] = {}
+    try:
+        for name, spec in manifest.graphs.items():
+            runners[name] = make_runner(manifest.graph_path(name), spec, backend, threads,
+                                        memory_arena, cuda_graph).activate()
+    except BaseException:
+        for runner in runners.values():
+            runner.deactivate()
+        raise
+    return runners
 
 
 def decoder_feed(features: Mapping[str, np.ndarray], state: VocabularyState) -> dict[str, np.ndarray]:

@@ -157,12 +157,24 @@ class _ImportCollector(ast.NodeVisitor):
         self.generic_visit(node)
 
 
+def _in_package(path: Path, package_root: Path) -> bool:
+    """Part of the importable package: every folder from the file up to the root has an
+    __init__.py (runtime/cpp/'s generator scripts are not)."""
+    folder = path.parent
+    while folder != package_root:
+        if not (folder / "__init__.py").is_file():
+            return False
+        folder = folder.parent
+    return True
+
+
 def scan(root: Path, roots: dict[str, str]) -> Project:
     """Parse every .py file under root/<folder> for each folder -> import name in `roots`."""
     files: dict[str, Path] = {}
     for folder, package in roots.items():
         for path in sorted((root / folder).rglob("*.py")):
-            files[_module_name(path, root / folder, package)] = path
+            if _in_package(path, root / folder):
+                files[_module_name(path, root / folder, package)] = path
     imports: list[Import] = []
     for module, path in files.items():
         file = path.relative_to(root).as_posix()

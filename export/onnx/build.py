@@ -28,7 +28,6 @@ FORBIDDEN_OPS = frozenset(
 )
 
 
-
 class OnnxFromSubgraph:
     """Export one subgraph of a model to an in-memory ONNX model."""
 

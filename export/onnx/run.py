@@ -21,7 +21,6 @@ from frozenseg_export.noise_floor import assess_sensitivity, bars_record, sensit
 from frozenseg_export.onnx import verify
 from frozenseg_export.onnx.build import (
     OPSET,
-    OnnxExportError,
     OnnxFromSubgraph,
     SaveOnnx,
     SlimOnnx,
@@ -38,11 +37,9 @@ from frozenseg_reference.pipeline import default_train_vocabulary
 from frozenseg_reference.presets import DEFAULT_PRESET, get_preset
 from frozenseg_runtime import graphs
 from frozenseg_runtime.atomic import write_bytes_atomic
-from frozenseg_runtime.errors import ExportError
+from frozenseg_runtime.errors import ArtifactError, ExportError, ManifestError, OnnxExportError
 from frozenseg_runtime.manifest import (
     MANIFEST_NAME,
-    ArtifactError,
-    ManifestError,
     load_manifest,
     sha256_file,
     validate_manifest,
@@ -67,7 +64,6 @@ class ExportOptions:
     force: bool = False
 
 
-
 def source_files() -> list[Path]:
     """Every source file an export depends on: the reference, the exporter (all its stages) and
     the runtime's numpy code that the reference shares."""
@@ -75,8 +71,15 @@ def source_files() -> list[Path]:
     import frozenseg_reference
     import frozenseg_runtime
 
-    roots = (frozenseg_reference, frozenseg_export, frozenseg_runtime)
-    return [path for package in roots for path in sorted(Path(package.__file__).parent.rglob("*.py"))]
+    roots = [Path(package.__file__).parent
+             for package in (frozenseg_reference, frozenseg_export, frozenseg_runtime)]
+    return [path for root in roots for path in sorted(root.rglob("*.py")) if _in_package(path, root)]
+
+
+def _in_package(path: Path, root: Path) -> bool:
+    """Importable: each folder up to the package root has an __init__.py (not runtime/cpp/)."""
+    return all((folder / "__init__.py").is_file() for folder in path.parents
+               if folder == root or root in folder.parents)
 
 
 def source_digest() -> str:

@@ -37,6 +37,7 @@ from frozenseg_runtime.manifest import Manifest
 from frozenseg_runtime.progress import Say
 from frozenseg_runtime.segmenter import Segmenter
 from frozenseg_runtime.text.embedding import VocabularyState
+from frozenseg_runtime.text.tokenizer import drop_padding
 from frozenseg_runtime.text.vocabulary import Vocabulary, padded_synonym_index, parse_vocabulary
 
 
@@ -85,7 +86,7 @@ def graph_feeds(model: FrozenSegModel, name: str) -> list[dict[str, np.ndarray]]
         tokens = tokenize(prompts, model.preset.context_length).numpy()
         # the full context, and trailing padding dropped (what the runtime sends)
         return [{"tokens": tokens[:5]}, {"tokens": tokens},
-                {"tokens": tokens[:, : int(tokens.argmax(-1).max()) + 1]}]
+                {"tokens": drop_padding(tokens)}]
     feeds = []
     with torch.no_grad():
         for (h, w), (k, s) in zip(sizes.image_sizes, sizes.vocabulary_sizes, strict=True):

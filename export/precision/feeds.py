@@ -31,7 +31,6 @@ UNSEEN_CLASSES = ("lighthouse", "kayak", "cactus", "waterfall", "zebra crossing"
 PROMPTS_PER_TEXT_FEED = 56  # 4 classes x 14 templates
 
 
-
 def image_files(folder: str | Path, limit: int | None = None) -> list[Path]:
     """Image files of a folder, sorted by name so the set (and its cache key) is stable."""
     folder = Path(folder)

@@ -12,14 +12,12 @@ per-channel weights, Conv/MatMul/Gemm only, MinMax calibration.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import logging
 import multiprocessing
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +39,7 @@ from onnxruntime.quantization.calibrate import (
 
 from frozenseg_export.precision.node_groups import QUANTIZABLE_OPS
 from frozenseg_runtime.errors import CalibrationError
-from frozenseg_runtime.progress import Say
+from frozenseg_runtime.progress import Say, quiet_root_logger
 
 Feed = dict[str, np.ndarray]
 
@@ -70,7 +68,6 @@ def calibration_cache_path(cache_dir: Path, graph: str, model_sha256: str, feeds
     """Ranges are keyed by everything they depend on: graph bytes, inputs and settings."""
     key = hashlib.sha256(json.dumps([model_sha256, feeds_digest, SETTINGS], sort_keys=True).encode())
     return cache_dir / f"{graph}-{key.hexdigest()[:24]}.json"
-
 
 
 def _large(model_path: Path) -> bool:
@@ -137,20 +134,9 @@ def quantize_int8(model_path: Path, out_path: Path, feeds: Sequence[Feed], exclu
     (calibrated on `feeds` first when the cache has no entry for this graph, inputs and settings)."""
     if not cache_path.is_file():
         calibrate(model_path, feeds, cache_path, say, label)
-    with _quiet_root_logger():  # the quantizer warns about pre-processing we skip on purpose
+    with quiet_root_logger():  # the quantizer warns about pre-processing we skip on purpose
         _quantize(model_path, out_path, exclude, cache_path)
     return out_path
-
-
-@contextlib.contextmanager
-def _quiet_root_logger() -> Iterator[None]:
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        root.setLevel(level)
 
 
 def _quantize(model_path: Path, out_path: Path, exclude: Iterable[str], cache_path: Path) -> None:

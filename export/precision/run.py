@@ -56,6 +56,8 @@ from frozenseg_runtime.atomic import write_atomic, write_bytes_atomic
 from frozenseg_runtime.backends.onnxrt import LOWERED_PRECISION_DISABLED_OPTIMIZERS
 from frozenseg_runtime.errors import QuantizeError
 from frozenseg_runtime.manifest import (
+    GRAPH_PRECISIONS,
+    LOWERED_PRECISIONS,
     MANIFEST_NAME,
     QUANTIZED_PRECISIONS,
     Manifest,
@@ -66,17 +68,12 @@ from frozenseg_runtime.manifest import (
 )
 from frozenseg_runtime.progress import Say, progress
 
-LOWERED = ("fp16", "int8")  # lowered graph by graph; `mixed` picks among them per graph
-PRECISIONS = QUANTIZED_PRECISIONS
-
-
-
 _say = progress("quantize")
 
 
 @dataclass(frozen=True)
 class QuantizeOptions:
-    precisions: tuple[str, ...] = PRECISIONS
+    precisions: tuple[str, ...] = QUANTIZED_PRECISIONS
     calibration_images: str | None = None
     calibration_count: int = 8
     eval_images: str | None = None  # default: generated structured images
@@ -88,20 +85,20 @@ class QuantizeOptions:
 
 def _needed(options: QuantizeOptions) -> dict[str, set[str]]:
     """Which graphs each lowered precision must produce."""
-    unknown = [p for p in options.precisions if p not in PRECISIONS]
+    unknown = [p for p in options.precisions if p not in QUANTIZED_PRECISIONS]
     if unknown:
-        raise QuantizeError(f"unknown precision {unknown}; choose from {', '.join(PRECISIONS)}")
-    bad = {g: p for g, p in options.mixed.items() if g not in graphs.GRAPHS or p not in ("fp32",) + LOWERED}
+        raise QuantizeError(f"unknown precision {unknown}; choose from {', '.join(QUANTIZED_PRECISIONS)}")
+    bad = {g: p for g, p in options.mixed.items() if g not in graphs.GRAPHS or p not in GRAPH_PRECISIONS}
     if bad or set(options.mixed) != set(graphs.GRAPHS):
         raise QuantizeError(f"--mixed must give each of {', '.join(graphs.GRAPHS)} one of fp32, fp16, "
                             f"int8; got {options.mixed}")
-    needed: dict[str, set[str]] = {p: set() for p in LOWERED}
+    needed: dict[str, set[str]] = {p: set() for p in LOWERED_PRECISIONS}
     for p in options.precisions:
-        if p in LOWERED:
+        if p in LOWERED_PRECISIONS:
             needed[p] |= set(graphs.GRAPHS)
         else:
             for graph, q in options.mixed.items():
-                if q in LOWERED:
+                if q in LOWERED_PRECISIONS:
                     needed[q].add(graph)
     if needed["int8"] and not options.calibration_images:
         raise QuantizeError("INT8 needs --calibration-images DIR (a few representative photos)")
@@ -256,10 +253,10 @@ def run_quantize(artifacts: str | os.PathLike, options: QuantizeOptions, say: Sa
 
     precisions: dict[str, Any] = dict(manifest.raw.get("precisions", {}))
     for p in options.precisions:
-        if p in LOWERED:
+        if p in LOWERED_PRECISIONS:
             precisions[p] = {"graphs": lowered[p], "bars": BARS[p]}
         else:
-            precisions[p] = {"graphs": {g: lowered[q][g] if q in LOWERED else _fp32_entry(manifest, g)
+            precisions[p] = {"graphs": {g: lowered[q][g] if q in LOWERED_PRECISIONS else _fp32_entry(manifest, g)
                                         for g, q in options.mixed.items()},
                              "bars": BARS["int8" if "int8" in options.mixed.values() else "fp16"]}
 

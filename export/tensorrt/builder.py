@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,7 +36,6 @@ from frozenseg_runtime.backends.tensorrt.engine_index import (
 )
 from frozenseg_runtime.backends.tensorrt.engine_meta import (
     EngineMetadata,
-    EngineMetadataError,
     metadata_path,
     now_utc,
     read_metadata,
@@ -46,21 +43,20 @@ from frozenseg_runtime.backends.tensorrt.engine_meta import (
 )
 from frozenseg_runtime.backends.tensorrt.env import require_tensorrt
 from frozenseg_runtime.backends.tensorrt.profiles import profile_from_spec
-from frozenseg_runtime.errors import EngineBuildError
+from frozenseg_runtime.errors import EngineBuildError, EngineMetadataError, UsageError
 from frozenseg_runtime.manifest import (
+    PRECISIONS,
     GraphSpec,
     Manifest,
     load_manifest,
     sha256_file,
     verify_artifacts,
 )
+from frozenseg_runtime.progress import Say, progress
 
 if TYPE_CHECKING:
     import tensorrt as trt
 
-Say = Callable[[str], None]
-
-PRECISIONS = ("fp32", "fp16", "int8", "mixed")
 DEFAULT_PRECISION = "fp16"
 DEFAULT_WORKSPACE_MIB = 4096
 DEFAULT_OPT_LEVEL = 3
@@ -68,8 +64,7 @@ TIMING_CACHE_NAME = "timing.cache"
 MIB = 1 << 20
 
 
-def _say(msg: str) -> None:
-    print(f"[build] {msg}", file=sys.stderr, flush=True)
+_say = progress("build")
 
 
 @dataclass(frozen=True)
@@ -84,13 +79,13 @@ class BuildOptions:
     def __post_init__(self) -> None:
         unknown = [g for g in self.graphs if g not in graphs.GRAPHS]
         if unknown or not self.graphs:
-            raise ValueError(f"graphs must be some of {', '.join(graphs.GRAPHS)}, got {list(self.graphs)}")
+            raise UsageError(f"graphs must be some of {', '.join(graphs.GRAPHS)}, got {list(self.graphs)}")
         if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+            raise UsageError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if not 0 <= self.opt_level <= 5:
-            raise ValueError(f"opt level must be 0..5, got {self.opt_level}")
+            raise UsageError(f"opt level must be 0..5, got {self.opt_level}")
         if self.workspace_mib < 1:
-            raise ValueError(f"workspace must be at least 1 MiB, got {self.workspace_mib}")
+            raise UsageError(f"workspace must be at least 1 MiB, got {self.workspace_mib}")
 
 
 @dataclass(frozen=True)

@@ -9,23 +9,22 @@ command fails with `TensorRTUnavailableError`, which names what to install.
 from __future__ import annotations
 
 import argparse
-import sys
 
 from frozenseg_export.tensorrt.builder import (
     DEFAULT_OPT_LEVEL,
     DEFAULT_PRECISION,
     DEFAULT_WORKSPACE_MIB,
-    PRECISIONS,
     BuildOptions,
     build_engines,
 )
 from frozenseg_export.tensorrt.trtexec import write_trtexec_script
 from frozenseg_runtime import graphs
-from frozenseg_runtime.backends.tensorrt.env import TensorRTUnavailableError, require_tensorrt
+from frozenseg_runtime.backends.tensorrt.env import require_tensorrt
+from frozenseg_runtime.errors import TensorRTUnavailableError
+from frozenseg_runtime.manifest import PRECISIONS
+from frozenseg_runtime.progress import progress
 
-
-def _say(msg: str) -> None:
-    print(f"[build] {msg}", file=sys.stderr, flush=True)
+_say = progress("build")
 
 
 def _positive_int(text: str) -> int:

@@ -21,8 +21,6 @@ NUMPY_DTYPES: dict[str, type[np.generic]] = {
     "bool": np.bool_}
 
 
-
-
 @runtime_checkable
 class Runner(Protocol):
     """One graph on one backend."""

@@ -36,7 +36,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from frozenseg_runtime.errors import TokenizerMismatchError, VocabularyError
+from frozenseg_runtime.errors import ManifestError, TokenizerMismatchError, VocabularyError
 
 try:  # optional: exact cleaning of damaged text, as open_clip does
     import ftfy as _ftfy_module
@@ -241,13 +241,16 @@ def tokenizer_for(text: Mapping[str, Any], bpe_path: str | os.PathLike | None = 
     the file the export tokenised with (`bpe_sha256`) and give its special token ids, or every
     prompt would silently become other tokens."""
     path = Path(bpe_path or DEFAULT_BPE_PATH)
-    want = text.get("bpe_sha256")
-    if want is not None and sha256_of_bpe(path) != want:
+    want = text["bpe_sha256"]
+    if sha256_of_bpe(path) != want:
         raise TokenizerMismatchError(
             f"the tokenizer's merges file {path} (sha256 {sha256_of_bpe(path)[:12]}...) is not the "
             f"one the artifacts were exported with ({text.get('bpe_file', 'BPE file')}, sha256 "
             f"{want[:12]}...): reinstall frozenseg-deploy or re-export the artifacts")
-    tokenizer = ClipTokenizer(path, context_length=text["context_length"])
+    context = text["context_length"]
+    if not isinstance(context, int) or isinstance(context, bool) or context < 2:
+        raise ManifestError(f"manifest.json's text context_length must be an int >= 2, got {context!r}")
+    tokenizer = ClipTokenizer(path, context_length=context)
     ours = {"sot_token": tokenizer.sot_token, "eot_token": tokenizer.eot_token, "pad_token": 0}
     theirs = {k: text[k] for k in ours if k in text}
     if any(ours[k] != v for k, v in theirs.items()):

@@ -250,6 +250,7 @@ def test_each_mismatch_is_refused_with_the_rebuild_command(field):
     assert says in message
     assert ("frozenseg-deploy build --artifacts /data/art --precision fp16 --graphs decoder --force"
             in message)
+    assert isinstance(info.value, FrozenSegError) and isinstance(info.value, RuntimeError)
     assert isinstance(info.value, ArtifactError)  # the CLI's exit status 3
 
 
@@ -490,25 +491,25 @@ def test_cuda_errors_are_named():
 def test_cuda_runtime_without_a_gpu_raises_typed_errors():
     """cuda-python installed, no driver or GPU: device_count says why, the rest is a CudaError."""
     pytest.importorskip("cuda.bindings.runtime", reason="cuda-python is not installed")
-    from frozenseg_runtime.backends.tensorrt import cuda_runtime as cuda_rt
+    from frozenseg_runtime.backends.tensorrt import cuda_runtime
 
-    count, why = cuda_rt.device_count()
+    count, why = cuda_runtime.device_count()
     if count:
         pytest.skip(f"{count} CUDA GPU(s) present")
     assert why
-    for call in (lambda: cuda_rt.device_info(0), lambda: cuda_rt.DeviceBuffer(16), cuda_rt.Stream,
-                 lambda: cuda_rt.set_device(0)):
-        with pytest.raises(cuda_rt.CudaError, match=r"failed: cuda\w+"):
+    for call in (lambda: cuda_runtime.device_info(0), lambda: cuda_runtime.DeviceBuffer(16), cuda_runtime.Stream,
+                 lambda: cuda_runtime.set_device(0)):
+        with pytest.raises(cuda_runtime.CudaError, match=r"failed: cuda\w+"):
             call()
 
 
 def test_a_missing_cuda_runtime_library_is_no_device(monkeypatch):
     """cuda-python 13 loads libcudart on first use: its absence is a reason, not a crash."""
-    from frozenseg_runtime.backends.tensorrt import cuda_runtime as cuda_rt
+    from frozenseg_runtime.backends.tensorrt import cuda_runtime
 
     class WithoutLibrary:
         def cudaGetDeviceCount(self):
             raise RuntimeError("libcudart.so.13 not found")
 
-    monkeypatch.setattr(cuda_rt, "_module", WithoutLibrary())
-    assert cuda_rt.device_count() == (0, "the CUDA runtime library cannot be loaded: libcudart.so.13 not found")
+    monkeypatch.setattr(cuda_runtime, "_module", WithoutLibrary())
+    assert cuda_runtime.device_count() == (0, "the CUDA runtime library cannot be loaded: libcudart.so.13 not found")

@@ -33,3 +33,10 @@ def test_mixed_default_is_read_from_the_registry():
 
     assert QuantizeOptions().mixed == graphs.mixed_default() == {
         "clip_image": "fp16", "sam_image": "int8", "clip_text": "fp16", "decoder": "fp16"}
+
+
+def test_every_manifest_dtype_has_a_numpy_type():
+    from frozenseg_runtime.backends.base import NUMPY_DTYPES
+    from frozenseg_runtime.manifest import TENSOR_DTYPES
+
+    assert set(NUMPY_DTYPES) == set(TENSOR_DTYPES)

@@ -25,7 +25,7 @@ def test_runtime_imports_without_torch():
         from frozenseg_runtime.image import preprocess
         from frozenseg_runtime.output import visualize
         from frozenseg_runtime.text import vocabulary
-        from frozenseg_runtime.backends.tensorrt import cuda_runtime as cuda_rt
+        from frozenseg_runtime.backends.tensorrt import cuda_runtime
         from frozenseg_runtime.backends.tensorrt import arena as trt_arena
         from frozenseg_runtime.backends.tensorrt import runner as trt_backend
         from frozenseg_runtime.backends.tensorrt import engine_index as trt_engine_index  # noqa: F401

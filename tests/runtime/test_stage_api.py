@@ -10,7 +10,7 @@ import pytest
 
 from frozenseg_runtime import graphs
 from frozenseg_runtime.backends.onnxrt import OnnxRuntimeRunner
-from frozenseg_runtime.errors import TokenizerMismatchError, VocabularyError
+from frozenseg_runtime.errors import ImageError, TokenizerMismatchError, UsageError, VocabularyError
 from frozenseg_runtime.segmenter import Segmenter
 
 VOCAB = "person,sky,tree,car,grass"
@@ -97,20 +97,42 @@ class _EngineBoundRunner(OnnxRuntimeRunner):
         return (4, 16, 64) if input_name == "text_embeddings" else None
 
 
-def test_more_classes_than_the_engine_takes_are_refused_at_set_vocabulary(tiny_artifacts):
+def test_more_classes_than_the_engine_takes_are_refused_at_set_vocabulary(tiny_artifacts,
+                                                                            monkeypatch):
+    import frozenseg_runtime.segmenter as segmenter_module
+
+    def make_runner(path, spec, backend, *args):
+        runner = _EngineBoundRunner if spec.name == graphs.DECODER else OnnxRuntimeRunner
+        return runner(path, spec, backend, *args[:2])
+
+    monkeypatch.setattr(segmenter_module, "make_runner", make_runner)
     with Segmenter.from_artifacts(tiny_artifacts[0], backend="onnxruntime-cpu",
                                   cache_dir=False) as seg:
-        decoder = seg._runners[graphs.DECODER]
-        seg._runners[graphs.DECODER] = _EngineBoundRunner(decoder.path, decoder.spec,
-                                                          "onnxruntime-cpu").activate()
+        assert seg.max_classes == 4
         seg.set_vocabulary("cat,dog,cow,hen")  # at the limit: fine
-        with pytest.raises(VocabularyError, match="at most 4") as info:
+        with pytest.raises(VocabularyError, match="5 classes.*at most 4") as info:
             seg.set_vocabulary("cat,dog,cow,hen,fox")
         assert "frozenseg-deploy build" in str(info.value)
+        synonyms = [[f"cat {i}" for i in range(17)]]
+        with pytest.raises(VocabularyError, match="17 synonyms in one class.*at most 16"):
+            seg.set_vocabulary(synonyms)
         assert seg.vocabulary.num_classes == 4  # the current vocabulary is kept
 
 
 def test_onnx_runtime_takes_any_class_count(segmenter):
-    declared = segmenter.manifest.graphs[graphs.DECODER].dims["classes"]["max"]
-    assert segmenter._runners[graphs.DECODER].max_shape("text_embeddings") is None
-    assert declared == 2048  # advice only on ONNX Runtime
+    assert segmenter.max_classes is None  # the manifest's declared range is advice here
+    assert segmenter.manifest.graphs[graphs.DECODER].dims["classes"]["max"] == 2048
+
+
+def test_cuda_graphs_need_the_tensorrt_backend(tiny_artifacts):
+    with pytest.raises(UsageError, match="backend 'tensorrt'"):
+        Segmenter.from_artifacts(tiny_artifacts[0], backend="onnxruntime-cpu", cuda_graph=True)
+
+
+def test_the_pixel_limit_reaches_image_loading(tiny_artifacts, sample_image):
+    from PIL import Image
+
+    with Segmenter.from_artifacts(tiny_artifacts[0], backend="onnxruntime-cpu", cache_dir=False,
+                                  max_image_pixels=1000) as seg:
+        with pytest.raises(ImageError, match="at most 1,000 pixels"):
+            seg.prepare(Image.fromarray(sample_image))

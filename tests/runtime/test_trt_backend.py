@@ -196,7 +196,7 @@ def test_segmenter_runs_on_tensorrt(built, sample_image, precision):
     vocabulary = "person,sky,tree,car,grass,dog,wall"
     with Segmenter(manifest, backend="tensorrt", cache_dir=False) as trt_seg, \
             Segmenter(manifest, backend="onnxruntime-cpu", cache_dir=False) as ort_seg:
-        assert type(trt_seg._runners[graphs.SAM_IMAGE]).__name__ == "TensorRTRunner"
+        assert trt_seg.backend == "tensorrt" and trt_seg.max_classes is not None
         trt_seg.set_vocabulary(vocabulary)
         ort_seg.set_vocabulary(vocabulary)
         ours = trt_seg.segment(sample_image, task="semantic")

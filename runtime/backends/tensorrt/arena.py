@@ -7,7 +7,7 @@ matters on a Jetson, where GPU and CPU share one memory.
 
 Which graphs share, in the Segmenter (the graph registry's `shares_activations`):
 - `clip_text` (run by `set_vocabulary`) and `decoder` (run after both encoders) run one after the
-  other: they share (`SEQUENTIAL_GRAPHS`).
+  other: they share (`graphs.activation_sharing_graphs()`, from the graph registry).
 - `clip_image` and `sam_image` run at the same time, on two threads and two streams: each keeps
   its own memory, and neither joins an arena.
 
@@ -22,13 +22,10 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from frozenseg_runtime.backends.tensorrt import cuda_runtime as cuda_rt
-from frozenseg_runtime.graphs import activation_sharing_graphs
+from frozenseg_runtime.backends.tensorrt import cuda_runtime
 
 if TYPE_CHECKING:
     import tensorrt as trt
-
-SEQUENTIAL_GRAPHS = activation_sharing_graphs()
 
 
 def engine_device_memory(engine: trt.ICudaEngine) -> int:
@@ -36,7 +33,7 @@ def engine_device_memory(engine: trt.ICudaEngine) -> int:
     return int(engine.device_memory_size_v2)
 
 
-def _bind(context: trt.IExecutionContext, buffer: cuda_rt.DeviceBuffer) -> None:
+def _bind(context: trt.IExecutionContext, buffer: cuda_runtime.DeviceBuffer) -> None:
     context.set_device_memory(buffer.ptr, buffer.nbytes)
 
 
@@ -47,7 +44,7 @@ class ActivationArena:
         self.name = name
         self.lock = threading.RLock()  # held by a member from enqueue to sync, and while growing
         self.generation = 0
-        self._buffer: cuda_rt.DeviceBuffer | None = None
+        self._buffer: cuda_runtime.DeviceBuffer | None = None
         # id(context) -> (context, activation bytes it needs)
         self._members: dict[int, tuple[trt.IExecutionContext, int]] = {}
 
@@ -68,7 +65,7 @@ class ActivationArena:
         context: trt.IExecutionContext | None = engine.create_execution_context(
             trt.ExecutionContextAllocationStrategy.USER_MANAGED)
         if context is None:
-            raise cuda_rt.CudaError(f"TensorRT could not create an execution context ({self.name} arena)")
+            raise cuda_runtime.CudaError(f"TensorRT could not create an execution context ({self.name} arena)")
         with self.lock:
             self._members[id(context)] = (context, size)
             try:
@@ -82,7 +79,7 @@ class ActivationArena:
         return context
 
     def _grow(self, size: int) -> None:
-        new = cuda_rt.DeviceBuffer(size)
+        new = cuda_runtime.DeviceBuffer(size)
         for context, _ in self._members.values():
             _bind(context, new)
         old, self._buffer = self._buffer, new

@@ -89,7 +89,6 @@ class EngineMetadata:
             raise EngineMetadataError(f"{where} is malformed: {exc!r}") from exc
 
 
-
 def package_version() -> str:
     try:
         return importlib.metadata.version("frozenseg-deploy")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from frozenseg_runtime.backends.tensorrt import cuda_runtime as cuda_rt
+from frozenseg_runtime.backends.tensorrt import cuda_runtime
 from frozenseg_runtime.errors import TensorRTUnavailableError
 
 INSTALL_HINT = (
@@ -40,14 +40,14 @@ def import_tensorrt() -> ModuleType:
     return tensorrt
 
 
-def require_tensorrt(device: int = 0) -> tuple[ModuleType, cuda_rt.DeviceInfo]:
+def require_tensorrt(device: int = 0) -> tuple[ModuleType, cuda_runtime.DeviceInfo]:
     """(the tensorrt module, the GPU it will run on), or TensorRTUnavailableError."""
     trt = import_tensorrt()
     try:
-        cuda_rt.cudart()
+        cuda_runtime.cudart()
     except ImportError as exc:
         raise TensorRTUnavailableError(f"{exc}; TensorRT needs it here: {INSTALL_HINT}") from exc
-    count, why = cuda_rt.device_count()
+    count, why = cuda_runtime.device_count()
     if count == 0:
         raise TensorRTUnavailableError(
             f"no CUDA GPU found ({why}): TensorRT engines are built and run on an NVIDIA GPU with "
@@ -56,4 +56,4 @@ def require_tensorrt(device: int = 0) -> tuple[ModuleType, cuda_rt.DeviceInfo]:
         )
     if device >= count:
         raise TensorRTUnavailableError(f"CUDA device {device} requested, only {count} present")
-    return trt, cuda_rt.device_info(device)
+    return trt, cuda_runtime.device_info(device)

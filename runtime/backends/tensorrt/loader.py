@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from frozenseg_runtime.backends.base import NUMPY_DTYPES
-from frozenseg_runtime.backends.tensorrt import cuda_runtime as cuda_rt
+from frozenseg_runtime.backends.tensorrt import cuda_runtime
 from frozenseg_runtime.backends.tensorrt.engine_index import engines_dir, find_engine
 from frozenseg_runtime.backends.tensorrt.engine_meta import (
     EngineMetadata,
@@ -100,7 +100,7 @@ def load_engine(record: EngineRecord, spec: GraphSpec, device: int) -> LoadedEng
             f"{record.path} does not match the sha256 in its metadata (truncated or replaced): "
             f"rebuild it with {record.rebuild_command()}"
         )
-    cuda_rt.set_device(device)
+    cuda_runtime.set_device(device)
     logger = trt.Logger(trt.Logger.WARNING)
     runtime = trt.Runtime(logger)
     # The stubs say ICudaEngine; TensorRT returns None for a plan it cannot read.

@@ -27,9 +27,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from frozenseg_runtime.backends.base import check_feed
-from frozenseg_runtime.backends.tensorrt import cuda_runtime as cuda_rt
+from frozenseg_runtime.backends.tensorrt import cuda_runtime
 from frozenseg_runtime.backends.tensorrt.arena import (
-    SEQUENTIAL_GRAPHS,
     ActivationArena,
     shared_arena,
 )
@@ -42,6 +41,7 @@ from frozenseg_runtime.backends.tensorrt.loader import (
 )
 from frozenseg_runtime.backends.tensorrt.profiles import check_feed_shapes, output_max_shapes
 from frozenseg_runtime.errors import InputError, ProfileShapeError
+from frozenseg_runtime.graphs import activation_sharing_graphs
 from frozenseg_runtime.manifest import GraphSpec
 
 if TYPE_CHECKING:
@@ -59,8 +59,8 @@ class _Session:
 
     loaded: LoadedEngine
     context: trt.IExecutionContext
-    stream: cuda_rt.Stream
-    buffers: dict[str, cuda_rt.DeviceBuffer]
+    stream: cuda_runtime.Stream
+    buffers: dict[str, cuda_runtime.DeviceBuffer]
 
 
 class TensorRTRunner:
@@ -76,12 +76,12 @@ class TensorRTRunner:
         self.cuda_graph = cuda_graph
         self.record = locate_engine(spec, self.artifacts)
         if arena == "auto":
-            shares = spec.name in SEQUENTIAL_GRAPHS
+            shares = spec.name in activation_sharing_graphs()
             arena = shared_arena(f"{self.artifacts.resolve()}#cuda{device}") if shares else None
         self.arena: ActivationArena | None = arena if isinstance(arena, ActivationArena) else None
         self._lock = threading.Lock()
         self._session: _Session | None = None
-        self._graphs: OrderedDict[ShapeKey, tuple[int, cuda_rt.CudaGraph]] = OrderedDict()
+        self._graphs: OrderedDict[ShapeKey, tuple[int, cuda_runtime.CudaGraph]] = OrderedDict()
 
     # -- lifecycle ----------------------------------------------------------------------------
     def activate(self) -> TensorRTRunner:
@@ -95,9 +95,9 @@ class TensorRTRunner:
         with ExitStack() as undo:  # frees what was made if a later step fails
             context = self._create_context(loaded.engine)
             undo.callback(self._leave_arena, context)
-            stream = cuda_rt.Stream()
+            stream = cuda_runtime.Stream()
             undo.callback(stream.destroy)
-            buffers: dict[str, cuda_rt.DeviceBuffer] = {}
+            buffers: dict[str, cuda_runtime.DeviceBuffer] = {}
             undo.callback(_free_buffers, buffers)
             self._allocate(context, loaded, buffers)
             undo.pop_all()
@@ -109,7 +109,7 @@ class TensorRTRunner:
         # The stubs say IExecutionContext; TensorRT returns None when it cannot make one.
         context: trt.IExecutionContext | None = engine.create_execution_context()
         if context is None:
-            raise cuda_rt.CudaError(f"{self.spec.name}: TensorRT could not create an execution context")
+            raise cuda_runtime.CudaError(f"{self.spec.name}: TensorRT could not create an execution context")
         return context
 
     def _leave_arena(self, context: trt.IExecutionContext) -> None:
@@ -117,7 +117,7 @@ class TensorRTRunner:
             self.arena.release(context)
 
     def _allocate(self, context: trt.IExecutionContext, loaded: LoadedEngine,
-                  buffers: dict[str, cuda_rt.DeviceBuffer]) -> None:
+                  buffers: dict[str, cuda_runtime.DeviceBuffer]) -> None:
         """Buffers at the largest shapes: inputs at the profile max, outputs at the larger of the
         manifest's max and what the context reports for max-shaped inputs."""
         for name, rng in loaded.profile.items():
@@ -130,9 +130,9 @@ class TensorRTRunner:
                 volume = max(volume, int(np.prod(reported)))
             sizes[name] = volume
         for name, volume in sizes.items():
-            buffers[name] = cuda_rt.DeviceBuffer(volume * np.dtype(loaded.dtypes[name]).itemsize)
+            buffers[name] = cuda_runtime.DeviceBuffer(volume * np.dtype(loaded.dtypes[name]).itemsize)
             if not context.set_tensor_address(name, buffers[name].ptr):
-                raise cuda_rt.CudaError(f"{self.spec.name}: TensorRT refused the address of {name}")
+                raise cuda_runtime.CudaError(f"{self.spec.name}: TensorRT refused the address of {name}")
 
     def deactivate(self) -> None:
         with self._lock:
@@ -182,7 +182,7 @@ class TensorRTRunner:
             raise InputError(f"{self.spec.name}: {exc}") from exc
         with self._lock, (self.arena.lock if self.arena is not None else nullcontext()):
             session = self._active_session()  # deactivate() may have run meanwhile
-            cuda_rt.set_device(self.device)
+            cuda_runtime.set_device(self.device)
             return self._run(session, arrays)
 
     def _active_session(self) -> _Session:
@@ -196,7 +196,7 @@ class TensorRTRunner:
         for name, array in arrays.items():
             if not context.set_input_shape(name, array.shape):
                 raise InputError(f"{self.spec.name}: TensorRT refused shape {list(array.shape)} for {name}")
-            cuda_rt.copy_to_device(buffers[name].ptr, array, stream)
+            cuda_runtime.copy_to_device(buffers[name].ptr, array, stream)
         outputs = {}
         for t in self.spec.outputs:
             shape = shape_tuple(context.get_tensor_shape(t.name))
@@ -207,7 +207,7 @@ class TensorRTRunner:
             outputs[t.name] = out
         self._execute(session, tuple((n, a.shape) for n, a in arrays.items()))
         for name, out in outputs.items():
-            cuda_rt.copy_to_host(out, buffers[name].ptr, stream)
+            cuda_runtime.copy_to_host(out, buffers[name].ptr, stream)
         stream.synchronize()
         return outputs
 
@@ -229,8 +229,8 @@ class TensorRTRunner:
         # enqueue, which must not be captured. This run also produces this call's outputs.
         self._enqueue(session)
         try:
-            graph = cuda_rt.CudaGraph.capture(session.stream, lambda: self._enqueue(session))
-        except (cuda_rt.CudaError, RuntimeError) as exc:
+            graph = cuda_runtime.CudaGraph.capture(session.stream, lambda: self._enqueue(session))
+        except (cuda_runtime.CudaError, RuntimeError) as exc:
             warnings.warn(f"{self.spec.name}: CUDA graph capture failed ({exc}); running without",
                           RuntimeWarning, stacklevel=3)
             self.cuda_graph = False
@@ -243,6 +243,6 @@ class TensorRTRunner:
             oldest.destroy()
 
 
-def _free_buffers(buffers: dict[str, cuda_rt.DeviceBuffer]) -> None:
+def _free_buffers(buffers: dict[str, cuda_runtime.DeviceBuffer]) -> None:
     for buffer in buffers.values():
         buffer.free()
