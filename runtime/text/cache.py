@@ -13,6 +13,7 @@ import io
 import json
 import os
 import threading
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,11 +97,13 @@ class VocabularyCache:
             return None
         try:
             with np.load(path, allow_pickle=False) as data:
-                if data["key"].item() != self.vocabulary_key(synonyms):
+                rows = data["rows"]
+                if data["key"].item() != self.vocabulary_key(synonyms) or rows.ndim != 2 \
+                        or rows.shape[0] != len(synonyms):
                     return None
-                return data["rows"].astype(np.float32)
-        except (OSError, ValueError, KeyError):
-            return None  # unreadable entry: recompute and overwrite
+                return rows.astype(np.float32)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            return None  # unreadable or damaged entry: recompute and overwrite
 
     def _write_disk(self, synonyms: Sequence[str], rows: np.ndarray) -> None:
         path = self._path(synonyms)

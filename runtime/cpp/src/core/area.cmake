@@ -1,0 +1,21 @@
+# core: the manifest, the Segmenter over every stage, and the C API (libfrozenseg).
+find_package(nlohmann_json REQUIRED)
+frozenseg_area(core DEPS frozenseg_common frozenseg_engine frozenseg_text frozenseg_image
+               frozenseg_output nlohmann_json::nlohmann_json)
+frozenseg_test(test_core_manifest LIBS frozenseg_core)
+
+# libfrozenseg: the C API (include/frozenseg/frozenseg.h) and its C++ wrapper (frozenseg.hpp).
+add_library(frozenseg SHARED ${FS_ROOT}/src/capi/c_api.cpp)
+target_include_directories(frozenseg PUBLIC ${FS_ROOT}/include)
+target_link_libraries(frozenseg PRIVATE frozenseg_core)
+set_target_properties(frozenseg PROPERTIES VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR})
+
+# frozenseg-segment: `frozenseg-deploy segment`'s files, without Python.
+add_executable(frozenseg-segment ${FS_ROOT}/tools/frozenseg_segment.cpp)
+target_link_libraries(frozenseg-segment PRIVATE frozenseg_core)
+
+# The 30-line C embedding example.
+add_executable(frozenseg_example ${FS_ROOT}/examples/segment.c)
+target_link_libraries(frozenseg_example PRIVATE frozenseg)
+
+frozenseg_test(test_core_c_api LIBS frozenseg)

@@ -1,0 +1,260 @@
+#include "core/manifest.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+#include "common/error.hpp"
+#include "common/file.hpp"
+#include "common/sha256.hpp"
+
+namespace frozenseg {
+namespace {
+
+using json = nlohmann::json;
+
+// What both runtimes read (runtime/manifest.py _REQUIRED), by section.
+const std::vector<std::pair<std::string, std::vector<std::string>>>& required_keys() {
+  static const std::vector<std::pair<std::string, std::vector<std::string>>> keys = {
+      {"", {"schema_version", "preset", "constants", "graphs", "versions", "weights"}},
+      {"constants.preprocessing",
+       {"clip_mean", "clip_std", "sam_mean", "sam_std", "pad_multiple", "sam_size", "resize_short",
+        "resize_max"}},
+      {"constants.text",
+       {"templates", "context_length", "bpe_sha256", "sot_token", "eot_token", "pad_token"}},
+      {"constants.inference",
+       {"object_mask_threshold", "overlap_threshold", "instance_topk", "log_eps",
+        "instance_score_eps"}},
+      {"constants.train_vocabulary", {"names", "isthing"}},
+  };
+  return keys;
+}
+
+// Python's repr of a list of strings: ['a', 'b'].
+std::string repr_list(const std::vector<std::string>& items) {
+  std::ostringstream out;
+  out << '[';
+  for (std::size_t i = 0; i < items.size(); ++i) out << (i ? ", " : "") << '\'' << items[i] << '\'';
+  out << ']';
+  return out.str();
+}
+
+const json& section(const json& data, const std::string& dotted) {
+  const json* node = &data;
+  std::string part;
+  std::istringstream parts(dotted);
+  while (std::getline(parts, part, '.')) {
+    if (part.empty()) continue;
+    if (!node->is_object() || !node->contains(part))
+      fail_artifact("manifest lacks section '" + dotted + "'");
+    node = &(*node)[part];
+  }
+  if (!node->is_object())
+    fail_artifact("manifest section '" + (dotted.empty() ? "top level" : dotted) +
+                  "' must be an object");
+  return *node;
+}
+
+std::vector<TensorSpec> tensors(const json& items, const std::string& where) {
+  if (!items.is_array()) fail_artifact(where + " must be a list of tensors");
+  std::vector<TensorSpec> out;
+  for (const json& item : items) {
+    std::vector<std::string> missing;
+    for (const char* key : {"name", "dtype", "shape"})
+      if (!item.is_object() || !item.contains(key)) missing.emplace_back(key);
+    if (!missing.empty()) fail_artifact(where + ": tensor entry " + item.dump() + " lacks " + repr_list(missing));
+    TensorSpec spec;
+    spec.name = item["name"].get<std::string>();
+    auto dtype = dtype_from_name(item["dtype"].get<std::string>());
+    if (!dtype)
+      fail_artifact(where + ": tensor '" + spec.name + "' has dtype '" + item["dtype"].get<std::string>() +
+                    "'; expected one of float32, float16, int64, int32, bool (re-export)");
+    spec.dtype = *dtype;
+    for (const json& dim : item["shape"]) {
+      if (dim.is_number_integer()) spec.shape.emplace_back(dim.get<std::int64_t>());
+      else if (dim.is_string()) spec.shape.emplace_back(dim.get<std::string>());
+      else fail_artifact(where + ": tensor '" + spec.name + "' has a dim that is neither an int nor a name");
+    }
+    out.push_back(std::move(spec));
+  }
+  return out;
+}
+
+std::vector<ExternalData> external(const json& entry, const std::string& where) {
+  std::vector<ExternalData> out;
+  if (!entry.contains("external_data")) return out;
+  const json& items = entry["external_data"];
+  bool ok = items.is_array();
+  if (ok)
+    for (const json& e : items) ok = ok && e.is_object() && e.contains("file") && e.contains("sha256");
+  if (!ok) fail_artifact(where + ".external_data must be a list of {file, sha256}");
+  for (const json& e : items) out.push_back({e["file"].get<std::string>(), e["sha256"].get<std::string>()});
+  return out;
+}
+
+std::vector<std::string> names_of(const std::vector<TensorSpec>& specs) {
+  std::vector<std::string> names;
+  for (const auto& t : specs) names.push_back(t.name);
+  return names;
+}
+
+GraphSpec graph(const std::string& name, const json& entry) {
+  const std::string where = "graphs." + name;
+  std::vector<std::string> missing;
+  for (const char* key : {"file", "sha256", "inputs", "outputs", "dims", "opset"})
+    if (!entry.is_object() || !entry.contains(key)) missing.emplace_back(key);
+  if (!missing.empty()) fail_artifact(where + " lacks " + repr_list(missing));
+  GraphSpec spec;
+  spec.name = name;
+  spec.file = entry["file"].get<std::string>();
+  spec.sha256 = entry["sha256"].get<std::string>();
+  spec.inputs = tensors(entry["inputs"], where + ".inputs");
+  spec.outputs = tensors(entry["outputs"], where + ".outputs");
+  spec.opset = entry["opset"].get<int>();
+  spec.external_data = external(entry, where);
+  if (!entry["dims"].is_object()) fail_artifact(where + ".dims must be an object");
+  for (const auto& [dim, range] : entry["dims"].items()) {
+    DimRange r;
+    r.min = range.at("min").get<std::int64_t>();
+    r.opt = range.at("opt").get<std::int64_t>();
+    r.max = range.at("max").get<std::int64_t>();
+    if (range.contains("multiple")) r.multiple = range["multiple"].get<std::int64_t>();
+    spec.dims.emplace(dim, r);
+  }
+  if (names_of(spec.inputs) != registry_inputs(name))
+    fail_artifact(where + ": inputs " + repr_list(names_of(spec.inputs)) + " != " + repr_list(registry_inputs(name)));
+  if (names_of(spec.outputs) != registry_outputs(name))
+    fail_artifact(where + ": outputs " + repr_list(names_of(spec.outputs)) + " != " + repr_list(registry_outputs(name)));
+  for (const auto* list : {&spec.inputs, &spec.outputs})
+    for (const auto& t : *list)
+      for (const auto& d : t.shape)
+        if (const auto* dim = std::get_if<std::string>(&d); dim && !spec.dims.count(*dim))
+          fail_artifact(where + ": tensor " + t.name + " uses dim '" + *dim + "' with no range in dims");
+  return spec;
+}
+
+}  // namespace
+
+const std::vector<std::string>& registry_graphs() {
+  static const std::vector<std::string> names = {"clip_image", "sam_image", "clip_text", "decoder"};
+  return names;
+}
+
+const std::vector<std::string>& registry_inputs(const std::string& graph) {
+  static const std::map<std::string, std::vector<std::string>> inputs = {
+      {"clip_image", {"image"}},
+      {"sam_image", {"image"}},
+      {"clip_text", {"tokens"}},
+      {"decoder", {"res2", "res3", "res4", "res5", "sam_embedding", "text_embeddings", "synonym_mask", "seen"}},
+  };
+  return inputs.at(graph);
+}
+
+const std::vector<std::string>& registry_outputs(const std::string& graph) {
+  static const std::map<std::string, std::vector<std::string>> outputs = {
+      {"clip_image", {"res2", "res3", "res4", "res5"}},
+      {"sam_image", {"sam_embedding"}},
+      {"clip_text", {"text_features"}},
+      {"decoder", {"pred_logits", "pred_masks", "class_probs"}},
+  };
+  return outputs.at(graph);
+}
+
+std::vector<std::string> Manifest::precisions() const {
+  std::vector<std::string> out = {"fp32"};
+  if (raw.contains("precisions") && raw["precisions"].is_object())
+    for (const auto& [name, _] : raw["precisions"].items()) out.push_back(name);
+  return out;
+}
+
+Manifest Manifest::with_precision(const std::string& wanted) const {
+  if (wanted == "fp32") return *this;
+  const auto available = precisions();
+  if (std::find(available.begin(), available.end(), wanted) == available.end()) {
+    std::string listed;
+    for (std::size_t i = 0; i < available.size(); ++i) listed += (i ? ", " : "") + available[i];
+    fail_artifact("precision '" + wanted + "' is not in " + (root / kManifestName).string() + " (has " +
+                  listed + "): run frozenseg-deploy quantize --artifacts " + root.string() +
+                  " --precision " + wanted);
+  }
+  const json& entries = section(raw["precisions"], wanted + ".graphs");
+  Manifest out = *this;
+  out.precision = wanted;
+  for (auto& [name, spec] : out.graphs) {
+    const std::string where = "precisions." + wanted + ".graphs." + name;
+    const json entry = entries.contains(name) ? entries[name] : json();
+    std::vector<std::string> missing;
+    for (const char* key : {"file", "sha256", "precision"})
+      if (!entry.is_object() || !entry.contains(key)) missing.emplace_back(key);
+    if (!missing.empty()) fail_artifact(where + " lacks " + repr_list(missing));
+    spec.file = entry["file"].get<std::string>();
+    spec.sha256 = entry["sha256"].get<std::string>();
+    spec.external_data = external(entry, where);
+    spec.precision = entry["precision"].get<std::string>();
+  }
+  return out;
+}
+
+Manifest validate_manifest(json data, const std::filesystem::path& root) {
+  if (!data.is_object()) fail_artifact("manifest must be a JSON object");
+  const json version = data.contains("schema_version") ? data["schema_version"] : json();
+  if (version != json(kManifestSchemaVersion))
+    fail_artifact("manifest schema_version " + (version.is_null() ? std::string("None") : version.dump()) +
+                  " is not supported (this runtime reads " + std::to_string(kManifestSchemaVersion) +
+                  "); re-export with the matching frozenseg-deploy");
+  try {
+    for (const auto& [dotted, keys] : required_keys()) {
+      const json& node = section(data, dotted);
+      std::vector<std::string> missing;
+      for (const auto& key : keys)
+        if (!node.contains(key)) missing.push_back(key);
+      if (!missing.empty())
+        fail_artifact("manifest section '" + (dotted.empty() ? "top level" : dotted) + "' lacks " +
+                      repr_list(missing));
+    }
+    const json& graphs_raw = section(data, "graphs");
+    std::vector<std::string> absent;
+    for (const auto& name : registry_graphs())
+      if (!graphs_raw.contains(name)) absent.push_back(name);
+    if (!absent.empty()) fail_artifact("manifest lacks graphs " + repr_list(absent));
+    Manifest manifest;
+    for (const auto& name : registry_graphs()) manifest.graphs.emplace(name, graph(name, graphs_raw[name]));
+    manifest.raw = std::move(data);
+    manifest.root = root;
+    return manifest;
+  } catch (const json::exception& e) {  // a value of the wrong JSON type
+    fail_artifact(std::string("manifest.json has a value of the wrong type: ") + e.what() + "; re-export");
+  }
+}
+
+Manifest load_manifest(const std::filesystem::path& folder) {
+  const auto path = folder / kManifestName;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    fail_artifact("no " + std::string(kManifestName) + " in " + folder.string() + ": export artifacts first");
+  json data;
+  try {
+    data = json::parse(read_file_text(path, FS_ARTIFACT_ERROR));
+  } catch (const json::parse_error& e) {
+    fail_artifact("cannot read " + path.string() + ": " + e.what());
+  }
+  return validate_manifest(std::move(data), path.parent_path());
+}
+
+void verify_artifacts(const Manifest& manifest) {
+  for (const auto& [name, spec] : manifest.graphs) {
+    std::vector<std::pair<std::string, std::string>> files = {{spec.file, spec.sha256}};
+    for (const auto& e : spec.external_data) files.emplace_back(e.file, e.sha256);
+    for (const auto& [file, digest] : files) {
+      const auto path = manifest.root / file;
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(path, ec))
+        fail_artifact("artifact " + path.string() + " is missing: re-run frozenseg-deploy export");
+      if (sha256_file(path) != digest)
+        fail_artifact("artifact " + path.string() +
+                      " does not match the sha256 in manifest.json (corrupt or replaced): re-run "
+                      "frozenseg-deploy export --force");
+    }
+  }
+}
+
+}  // namespace frozenseg

@@ -1,0 +1,252 @@
+#include "core/segmenter.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <future>
+
+#include "common/error.hpp"
+#include "engine/factory.hpp"
+#include "text/embedding.hpp"
+
+namespace frozenseg {
+namespace {
+
+using json = nlohmann::json;
+constexpr std::int64_t kPromptsPerTextCall = 256;  // capped by the text graph's batch range
+
+std::array<double, 3> triple(const json& value) {
+  return {value.at(0).get<double>(), value.at(1).get<double>(), value.at(2).get<double>()};
+}
+
+image::PreprocessConstants preprocessing_from(const json& p) {
+  image::PreprocessConstants c;
+  c.clip_mean = triple(p.at("clip_mean"));
+  c.clip_std = triple(p.at("clip_std"));
+  c.sam_mean = triple(p.at("sam_mean"));
+  c.sam_std = triple(p.at("sam_std"));
+  c.pad_multiple = p.at("pad_multiple").get<int>();
+  c.sam_size = p.at("sam_size").get<int>();
+  c.resize_short = p.at("resize_short").get<int>();
+  c.resize_max = p.at("resize_max").get<int>();
+  return c;
+}
+
+nlohmann::ordered_json ordered(const json& value) { return nlohmann::ordered_json::parse(value.dump()); }
+
+Tensor float_tensor(Shape shape, const std::vector<float>& values) {
+  return Tensor::from_values<float>(std::move(shape), values);
+}
+
+Tensor bool_tensor(Shape shape, const std::vector<std::uint8_t>& values) {
+  Tensor out(DType::boolean, std::move(shape));
+  auto data = out.data<bool>();
+  for (std::size_t i = 0; i < values.size(); ++i) data[i] = values[i] != 0;
+  return out;
+}
+
+Tensor bool_tensor(Shape shape, const std::vector<bool>& values) {
+  Tensor out(DType::boolean, std::move(shape));
+  auto data = out.data<bool>();
+  for (std::size_t i = 0; i < values.size(); ++i) data[i] = values[i];
+  return out;
+}
+
+const Tensor& tensor(const TensorMap& map, const std::string& name) {
+  auto it = map.find(name);
+  if (it == map.end()) throw Error(FS_INTERNAL_ERROR, "no tensor '" + name + "' among the stage's outputs");
+  return it->second;
+}
+
+}  // namespace
+
+std::unique_ptr<Segmenter> Segmenter::from_artifacts(const std::filesystem::path& folder,
+                                                     const SegmenterOptions& options) {
+  Manifest manifest = load_manifest(folder).with_precision(options.precision);
+  if (options.verify) verify_artifacts(manifest);
+  return std::make_unique<Segmenter>(std::move(manifest), options);
+}
+
+Segmenter::Segmenter(Manifest manifest, const SegmenterOptions& options)
+    : manifest_(std::move(manifest)),
+      backend_(resolve_backend(options.backend)),
+      tokenizer_(text::tokenizer_for(manifest_.constants().at("text"))),
+      max_image_pixels_(options.max_image_pixels) {
+  if (options.cuda_graph && backend_ != "tensorrt")
+    fail_input("CUDA graphs replay TensorRT engines: use backend 'tensorrt' with cuda_graph, not '" +
+               backend_ + "'");
+  const json& c = manifest_.constants();
+  try {  // manifest-only work first: a bad manifest leaves no engine loaded
+    preprocessing_ = preprocessing_from(c.at("preprocessing"));
+    inference_ = output::InferenceConstants::from_record(c.at("inference"));
+    templates_ = c.at("text").at("templates").get<std::vector<std::string>>();
+  } catch (const json::exception& e) {
+    fail_artifact(std::string("manifest.json has a constant of the wrong type: ") + e.what());
+  }
+  try {
+    train_vocabulary_ = text::vocabulary_from_record(ordered(c.at("train_vocabulary")));
+  } catch (const Error& e) {
+    fail_artifact(std::string("manifest.json's train_vocabulary: ") + e.what());
+  }
+  const GraphSpec& text_graph = manifest_.graphs.at("clip_text");
+  const std::string key = text::encoder_key(text_graph.sha256, templates_,
+                                            c.at("text").at("bpe_sha256").get<std::string>(),
+                                            c.at("text").at("context_length").get<std::int64_t>());
+  std::optional<std::filesystem::path> directory;
+  if (!options.memory_cache_only) directory = options.cache_dir.value_or(text::default_cache_dir());
+  cache_ = std::make_unique<text::VocabularyCache>(key, directory);
+  prompts_per_call_ = std::min(kPromptsPerTextCall, text_graph.dims.at("batch").max);
+
+  EngineOptions engine_options;
+  engine_options.threads = options.threads;
+  engine_options.cuda_graph = options.cuda_graph;
+  for (const auto& name : registry_graphs())  // engines last; a failure frees those made
+    engines_.emplace(name, make_engine(manifest_.graph_path(name), manifest_.graphs.at(name),
+                                       backend_, engine_options));
+}
+
+// -- stage 1 -----------------------------------------------------------------------------------
+text::FloatMatrix Segmenter::encode_synonyms(const std::vector<std::string>& synonyms) const {
+  std::vector<std::string> prompts;
+  prompts.reserve(synonyms.size() * templates_.size());
+  for (const auto& s : synonyms)
+    for (const auto& t : templates_) {
+      std::string prompt = t;
+      const auto at = prompt.find("{}");
+      if (at == std::string::npos) fail_artifact("prompt template '" + t + "' has no {} for the class name");
+      prompt.replace(at, 2, s);
+      prompts.push_back(std::move(prompt));
+    }
+  const text::TokenMatrix tokens = tokenizer_(prompts);
+  const Engine& engine = *engines_.at("clip_text");
+  text::FloatMatrix features;
+  for (std::size_t start = 0; start < tokens.rows; start += prompts_per_call_) {
+    const std::size_t rows = std::min<std::size_t>(prompts_per_call_, tokens.rows - start);
+    text::TokenMatrix batch;
+    batch.rows = rows;
+    batch.cols = tokens.cols;
+    batch.ids.assign(tokens.ids.begin() + start * tokens.cols, tokens.ids.begin() + (start + rows) * tokens.cols);
+    const text::TokenMatrix trimmed = text::drop_padding(batch);
+    TensorMap feed;
+    feed.emplace("tokens", Tensor::from_values<std::int64_t>(
+                               {static_cast<std::int64_t>(trimmed.rows), static_cast<std::int64_t>(trimmed.cols)},
+                               trimmed.ids));
+    const Tensor out = tensor(engine.infer(feed), "text_features");
+    const auto values = out.data<float>();
+    features.cols = static_cast<std::size_t>(out.shape().at(1));
+    features.rows += rows;
+    features.data.insert(features.data.end(), values.begin(), values.end());
+  }
+  return text::average_templates(features, templates_.size());
+}
+
+void Segmenter::check_vocabulary_size(const text::Vocabulary& vocabulary) const {
+  const auto largest = engines_.at("decoder")->max_shape("text_embeddings");
+  if (!largest) return;
+  const std::pair<const char*, std::pair<std::size_t, std::int64_t>> checks[] = {
+      {"classes", {vocabulary.num_classes(), largest->at(0)}},
+      {"synonyms in one class", {vocabulary.max_synonyms(), largest->at(1)}}};
+  for (const auto& [what, counts] : checks)
+    if (static_cast<std::int64_t>(counts.first) > counts.second)
+      fail_input("the vocabulary has " + std::to_string(counts.first) + " " + what + ", but the " + backend_ +
+                 " decoder engine was built for at most " + std::to_string(counts.second) +
+                 ": use fewer, or raise the range at build time (re-export with a larger range in the "
+                 "manifest, then `frozenseg-deploy build` again)");
+}
+
+std::shared_ptr<const VocabularyState> Segmenter::encode_vocabulary(const text::Vocabulary& vocabulary) {
+  if (vocabulary.num_classes() == 0) fail_input("expected at least one class, received an empty vocabulary");
+  check_vocabulary_size(vocabulary);
+  const text::SynonymIndex index = text::padded_synonym_index(vocabulary);
+  const text::FloatMatrix rows =
+      cache_->rows(index.flat, [this](const std::vector<std::string>& s) { return encode_synonyms(s); });
+  auto state = std::make_shared<VocabularyState>();
+  state->vocabulary = vocabulary;
+  const auto k = static_cast<std::int64_t>(index.classes), s = static_cast<std::int64_t>(index.synonyms);
+  state->text_embeddings = float_tensor({k, s, static_cast<std::int64_t>(rows.cols)},
+                                        text::padded_embeddings(rows, index));
+  state->synonym_mask = bool_tensor({k, s}, index.mask);
+  state->seen = bool_tensor({k}, text::seen_flags(vocabulary, train_vocabulary_));
+  return state;
+}
+
+text::CacheStats Segmenter::set_vocabulary(const text::Vocabulary& vocabulary) {
+  auto state = encode_vocabulary(vocabulary);  // raises before anything is replaced
+  std::lock_guard lock(vocabulary_mutex_);
+  vocabulary_ = std::move(state);
+  return cache_->stats();
+}
+
+std::shared_ptr<const VocabularyState> Segmenter::vocabulary_state() const {
+  std::lock_guard lock(vocabulary_mutex_);
+  return vocabulary_;
+}
+
+std::optional<std::int64_t> Segmenter::max_classes() const {
+  const auto largest = engines_.at("decoder")->max_shape("text_embeddings");
+  return largest ? std::optional<std::int64_t>(largest->at(0)) : std::nullopt;
+}
+
+// -- stages 2-5 --------------------------------------------------------------------------------
+image::PreparedImage Segmenter::prepare(const image::RgbImage& image) const {
+  return image::preprocess_with_constants(image, preprocessing_);
+}
+
+TensorMap Segmenter::encode_image(const image::PreparedImage& prepared) const {
+  const auto clip_shape = prepared.clip_shape();
+  const auto sam_shape = prepared.sam_shape();
+  auto clip = std::async(std::launch::async, [&] {
+    TensorMap feed;
+    feed.emplace("image", float_tensor(Shape(clip_shape.begin(), clip_shape.end()), prepared.clip_input));
+    return engines_.at("clip_image")->infer(feed);
+  });
+  TensorMap feed;  // SAM on the calling thread: one caller overlaps both encoders
+  feed.emplace("image", float_tensor(Shape(sam_shape.begin(), sam_shape.end()), prepared.sam_input));
+  TensorMap features = engines_.at("sam_image")->infer(feed);
+  features.merge(clip.get());
+  return features;
+}
+
+TensorMap Segmenter::decode(const TensorMap& features, const VocabularyState& state) const {
+  TensorMap feed;
+  for (const auto& name : registry_inputs("decoder")) {
+    if (name == "text_embeddings") feed.emplace(name, state.text_embeddings);
+    else if (name == "synonym_mask") feed.emplace(name, state.synonym_mask);
+    else if (name == "seen") feed.emplace(name, state.seen);
+    else feed.emplace(name, tensor(features, name));
+  }
+  return engines_.at("decoder")->infer(feed);
+}
+
+output::SegmentationResult Segmenter::postprocess(const TensorMap& raw, const image::PreparedImage& prepared,
+                                                  const VocabularyState& state, output::Task task) const {
+  const Tensor& probs = tensor(raw, "class_probs");  // (1, Q, K + 1)
+  const Tensor& masks = tensor(raw, "pred_masks");   // (1, Q, h, w)
+  output::DecoderOutputs outputs;
+  outputs.class_probs = {probs.data<float>().data(), static_cast<int>(probs.shape().at(1)),
+                         static_cast<int>(probs.shape().at(2))};
+  outputs.pred_masks = {masks.data<float>().data(), static_cast<int>(masks.shape().at(1)),
+                        {static_cast<int>(masks.shape().at(2)), static_cast<int>(masks.shape().at(3))}};
+  output::MaskGeometry geometry{{prepared.padded_size.height, prepared.padded_size.width},
+                                {prepared.image_size.height, prepared.image_size.width},
+                                {prepared.output_size.height, prepared.output_size.width}};
+  return output::segmentation_result(outputs, geometry, state.vocabulary.display_names(),
+                                     state.vocabulary.isthing, task, inference_);
+}
+
+output::SegmentationResult Segmenter::segment(const image::RgbImage& image, output::Task task) const {
+  const auto state = vocabulary_state();
+  if (!state) throw Error(FS_INVALID_ARGUMENT, "call set_vocabulary(...) before segment(...)");
+  using clock = std::chrono::steady_clock;
+  const auto t0 = clock::now();
+  const auto prepared = prepare(image);
+  const auto t1 = clock::now();
+  const auto raw = decode(encode_image(prepared), *state);
+  const auto t2 = clock::now();
+  auto result = postprocess(raw, prepared, *state, task);
+  const auto t3 = clock::now();
+  const auto seconds = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
+  result.timings = {{"preprocess", seconds(t0, t1)}, {"graphs", seconds(t1, t2)}, {"postprocess", seconds(t2, t3)}};
+  return result;
+}
+
+}  // namespace frozenseg

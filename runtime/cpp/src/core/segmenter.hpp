@@ -1,0 +1,102 @@
+// Segmenter: FrozenSeg over exported artifacts, stage by stage as runtime/segmenter.py.
+//
+//   auto seg = Segmenter::from_artifacts("artifacts/", {});
+//   seg->set_vocabulary(text::parse_vocabulary("cat,dog,grass"));
+//   auto result = seg->segment(image::load_image("photo.jpg"), output::Task::panoptic);
+//
+// Thread-safety: every const stage, `segment` and `set_vocabulary` may run from many threads at
+// once; set_vocabulary swaps the current vocabulary whole (a segment in flight keeps the one it
+// started with).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "core/manifest.hpp"
+#include "engine/engine.hpp"
+#include "image/image.hpp"
+#include "image/loading.hpp"
+#include "image/preprocess.hpp"
+#include "output/postprocess.hpp"
+#include "output/result.hpp"
+#include "text/cache.hpp"
+#include "text/tokenizer.hpp"
+#include "text/vocabulary.hpp"
+
+namespace frozenseg {
+
+struct SegmenterOptions {
+  std::string backend = "auto";
+  std::string precision = "fp32";
+  std::optional<int> threads;                        // ONNX Runtime intra-op threads
+  std::optional<std::filesystem::path> cache_dir;    // nullopt: the default folder
+  bool memory_cache_only = false;                    // true: no disk cache at all
+  bool verify = true;                                // sha256 of every graph at load
+  bool cuda_graph = false;                           // TensorRT only
+  std::optional<std::uint64_t> max_image_pixels = image::kDefaultMaxImagePixels;
+};
+
+// Everything the decoder needs about one encoded vocabulary (immutable, swapped whole).
+struct VocabularyState {
+  text::Vocabulary vocabulary;
+  Tensor text_embeddings;  // (K, S, E) float32
+  Tensor synonym_mask;     // (K, S) bool
+  Tensor seen;             // (K,) bool
+};
+
+class Segmenter {
+ public:
+  static std::unique_ptr<Segmenter> from_artifacts(const std::filesystem::path& folder,
+                                                   const SegmenterOptions& options = {});
+  Segmenter(Manifest manifest, const SegmenterOptions& options);
+
+  const std::string& backend() const noexcept { return backend_; }
+  const Manifest& manifest() const noexcept { return manifest_; }
+
+  // Stage 1: a vocabulary encoded for the decoder (the text graph; cached by content).
+  std::shared_ptr<const VocabularyState> encode_vocabulary(const text::Vocabulary& vocabulary);
+  text::CacheStats set_vocabulary(const text::Vocabulary& vocabulary);
+  std::shared_ptr<const VocabularyState> vocabulary_state() const;
+  std::optional<std::int64_t> max_classes() const;
+
+  // Stage 2: both encoders' inputs.
+  image::PreparedImage prepare(const image::RgbImage& image) const;
+  // Stage 3: CLIP's res2..res5 and SAM's embedding, the two encoders concurrently.
+  TensorMap encode_image(const image::PreparedImage& prepared) const;
+  // Stage 4: the decoder (batch kept in the tensors; postprocess reads query-major data).
+  TensorMap decode(const TensorMap& features, const VocabularyState& state) const;
+  // Stage 5: the official post-processing of one task.
+  output::SegmentationResult postprocess(const TensorMap& raw, const image::PreparedImage& prepared,
+                                         const VocabularyState& state, output::Task task) const;
+
+  // All stages with the current vocabulary.
+  output::SegmentationResult segment(const image::RgbImage& image, output::Task task) const;
+
+  std::optional<std::uint64_t> max_image_pixels() const noexcept { return max_image_pixels_; }
+
+ private:
+  text::FloatMatrix encode_synonyms(const std::vector<std::string>& synonyms) const;
+  void check_vocabulary_size(const text::Vocabulary& vocabulary) const;
+
+  Manifest manifest_;
+  std::string backend_;
+  image::PreprocessConstants preprocessing_;
+  output::InferenceConstants inference_;
+  std::vector<std::string> templates_;
+  text::ClipTokenizer tokenizer_;
+  text::Vocabulary train_vocabulary_;
+  std::unique_ptr<text::VocabularyCache> cache_;
+  std::int64_t prompts_per_call_ = 256;
+  std::optional<std::uint64_t> max_image_pixels_;
+  std::map<std::string, std::unique_ptr<Engine>> engines_;
+
+  mutable std::mutex vocabulary_mutex_;
+  std::shared_ptr<const VocabularyState> vocabulary_;
+};
+
+}  // namespace frozenseg

@@ -1,0 +1,29 @@
+# text: CLIP tokenizer, vocabularies, template averaging, the vocabulary cache (.npz like numpy).
+find_package(ZLIB REQUIRED)
+find_package(nlohmann_json REQUIRED)
+
+frozenseg_area(text DEPS frozenseg_common ZLIB::ZLIB nlohmann_json::nlohmann_json)
+# The bundled merges file of the source tree (FROZENSEG_BPE_PATH overrides it at run time).
+target_compile_definitions(frozenseg_text PRIVATE
+  FS_DEFAULT_BPE_PATH="${CMAKE_CURRENT_SOURCE_DIR}/runtime/data/bpe_simple_vocab_16e6.txt.gz")
+# float32 sums in numpy's order: no fused multiply-add that numpy does not do.
+target_compile_options(frozenseg_text PRIVATE -ffp-contract=off)
+
+# fs_tokenize: texts on stdin -> their token ids as JSON lines (driven by Python tests).
+add_executable(fs_tokenize ${FS_ROOT}/tools/fs_tokenize.cpp)
+target_link_libraries(fs_tokenize PRIVATE frozenseg_text)
+
+frozenseg_test(test_text_unicode LIBS frozenseg_text)
+frozenseg_test(test_text_tokenizer LIBS frozenseg_text)
+frozenseg_test(test_text_vocabulary LIBS frozenseg_text)
+frozenseg_test(test_text_embedding LIBS frozenseg_text)
+frozenseg_test(test_text_cache LIBS frozenseg_text)
+frozenseg_test(test_text_pyregex LIBS frozenseg_text)
+
+if(FROZENSEG_BUILD_TESTS)
+  # fs_tokenize's line protocol: one JSON list of ids per input line, errors as JSON objects.
+  add_test(NAME TextTools.fs_tokenize
+           COMMAND sh -c "printf 'a photo of a cat.\\n\"caf\\\\u00e9\"\\n' | $<TARGET_FILE:fs_tokenize> --json")
+  set_tests_properties(TextTools.fs_tokenize PROPERTIES
+                       PASS_REGULAR_EXPRESSION "^\\{\"error\":[^\n]*\"status\":1\\}\n\\[15304\\]\n$")
+endif()

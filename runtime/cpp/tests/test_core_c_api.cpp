@@ -1,0 +1,168 @@
+// Bad input through the C ABI: every call returns the right status and message, nothing throws,
+// and the C++ wrapper turns the same failures into exceptions. Calls that need exported artifacts
+// read them from FS_TEST_ARTIFACTS (the Python suite's tiny export) and skip without it.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "frozenseg/frozenseg.h"
+#include "frozenseg/frozenseg.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool says(const std::string& fragment) {
+  return std::string(fs_last_error()).find(fragment) != std::string::npos;
+}
+
+const char* artifacts() { return std::getenv("FS_TEST_ARTIFACTS"); }
+
+fs_segmenter_t open_tiny() {
+  fs_segmenter_options o = fs_segmenter_options_default();
+  o.backend = "onnxruntime-cpu";
+  o.cache_dir = "";
+  o.threads = 1;
+  fs_segmenter_t seg = nullptr;
+  EXPECT_EQ(fs_segmenter_create(artifacts(), &o, &seg), FS_OK) << fs_last_error();
+  return seg;
+}
+
+}  // namespace
+
+TEST(CApi, VersionMatchesTheHeader) {
+  const std::string expected = std::to_string(FROZENSEG_VERSION_MAJOR) + "." +
+                               std::to_string(FROZENSEG_VERSION_MINOR) + "." +
+                               std::to_string(FROZENSEG_VERSION_PATCH);
+  EXPECT_EQ(std::string(fs_version()), expected);
+}
+
+TEST(CApi, NullPointersAreInvalidArguments) {
+  fs_segmenter_t seg = nullptr;
+  EXPECT_EQ(fs_segmenter_create(nullptr, nullptr, &seg), FS_INVALID_ARGUMENT);
+  EXPECT_TRUE(says("must not be NULL"));
+  EXPECT_EQ(fs_segmenter_create("x", nullptr, nullptr), FS_INVALID_ARGUMENT);
+  EXPECT_EQ(fs_segmenter_set_vocabulary_text(nullptr, "cat"), FS_INVALID_ARGUMENT);
+  fs_result_t result = nullptr;
+  EXPECT_EQ(fs_segment(nullptr, nullptr, FS_TASK_SEMANTIC, &result), FS_INVALID_ARGUMENT);
+  EXPECT_EQ(fs_segment_file(nullptr, "a.png", FS_TASK_SEMANTIC, &result), FS_INVALID_ARGUMENT);
+  int32_t h = 0, w = 0;
+  EXPECT_EQ(fs_result_size(nullptr, &h, &w), FS_INVALID_ARGUMENT);
+  EXPECT_EQ(fs_result_semantic_labels(nullptr), nullptr);
+  EXPECT_EQ(fs_segmenter_num_classes(nullptr), 0u);
+  fs_segmenter_destroy(nullptr);  // allowed
+  fs_result_release(nullptr);
+}
+
+TEST(CApi, MissingArtifactsAreArtifactErrors) {
+  fs_segmenter_t seg = nullptr;
+  EXPECT_EQ(fs_segmenter_create("/nonexistent/artifacts", nullptr, &seg), FS_ARTIFACT_ERROR);
+  EXPECT_TRUE(says("export artifacts first"));
+  EXPECT_EQ(seg, nullptr);
+}
+
+TEST(CApi, WrongManifestSchemaIsAnArtifactError) {
+  const fs::path dir = fs::temp_directory_path() / "fs_capi_schema";
+  fs::create_directories(dir);
+  std::ofstream(dir / "manifest.json") << R"({"schema_version": 7})";
+  fs_segmenter_t seg = nullptr;
+  EXPECT_EQ(fs_segmenter_create(dir.c_str(), nullptr, &seg), FS_ARTIFACT_ERROR);
+  EXPECT_TRUE(says("schema_version 7 is not supported"));
+  std::ofstream(dir / "manifest.json") << "{not json";
+  EXPECT_EQ(fs_segmenter_create(dir.c_str(), nullptr, &seg), FS_ARTIFACT_ERROR);
+  EXPECT_TRUE(says("cannot read"));
+  fs::remove_all(dir);
+}
+
+TEST(CApi, UnknownBackendIsABackendError) {
+  if (!artifacts()) GTEST_SKIP() << "set FS_TEST_ARTIFACTS to an exported tiny artifacts folder";
+  fs_segmenter_options o = fs_segmenter_options_default();
+  o.backend = "openvino";
+  fs_segmenter_t seg = nullptr;
+  EXPECT_EQ(fs_segmenter_create(artifacts(), &o, &seg), FS_BACKEND_ERROR);
+  EXPECT_TRUE(says("openvino"));
+}
+
+TEST(CApi, BadVocabulariesAndImagesAreInputErrors) {
+  if (!artifacts()) GTEST_SKIP() << "set FS_TEST_ARTIFACTS to an exported tiny artifacts folder";
+  fs_segmenter_t seg = open_tiny();
+  ASSERT_NE(seg, nullptr);
+  EXPECT_EQ(fs_segmenter_set_vocabulary_text(seg, ""), FS_INVALID_INPUT);
+  EXPECT_EQ(fs_segmenter_set_vocabulary_text(seg, "cat,cat"), FS_INVALID_INPUT);
+  EXPECT_TRUE(says("duplicate"));
+  EXPECT_EQ(fs_segmenter_set_vocabulary(seg, nullptr, 0), FS_INVALID_INPUT);
+  EXPECT_EQ(fs_segmenter_num_classes(seg), 0u);  // nothing was set
+
+  fs_result_t result = nullptr;
+  const uint8_t pixel[3] = {1, 2, 3};
+  fs_image image{pixel, 1, 1, 3, FS_PIXEL_RGB};
+  EXPECT_EQ(fs_segment(seg, &image, FS_TASK_SEMANTIC, &result), FS_INVALID_ARGUMENT);
+  EXPECT_TRUE(says("set_vocabulary"));
+
+  const char* names[] = {"person", "people"};
+  const char* sky[] = {"sky"};
+  const fs_class classes[] = {{names, 2, 1}, {sky, 1, 0}};
+  ASSERT_EQ(fs_segmenter_set_vocabulary(seg, classes, 2), FS_OK) << fs_last_error();
+  EXPECT_EQ(fs_segmenter_num_classes(seg), 2u);
+
+  fs_image zero{pixel, 0, 5, 15, FS_PIXEL_RGB};
+  EXPECT_EQ(fs_segment(seg, &zero, FS_TASK_SEMANTIC, &result), FS_INVALID_ARGUMENT);
+  fs_image null_data{nullptr, 4, 4, 12, FS_PIXEL_RGB};
+  EXPECT_EQ(fs_segment(seg, &null_data, FS_TASK_SEMANTIC, &result), FS_INVALID_ARGUMENT);
+  fs_image unknown_format{pixel, 1, 1, 3, static_cast<fs_pixel_format>(42)};
+  EXPECT_EQ(fs_segment(seg, &unknown_format, FS_TASK_SEMANTIC, &result), FS_INVALID_ARGUMENT);
+  EXPECT_TRUE(says("unknown pixel format 42"));
+  fs_image huge{pixel, 100000, 100000, 300000, FS_PIXEL_RGB};
+  EXPECT_EQ(fs_segment(seg, &huge, FS_TASK_SEMANTIC, &result), FS_INVALID_INPUT);
+  EXPECT_TRUE(says("at most"));
+  EXPECT_EQ(fs_segment(seg, &image, static_cast<fs_task>(9), &result), FS_INVALID_ARGUMENT);
+  EXPECT_EQ(fs_segment_file(seg, "/nonexistent.png", FS_TASK_SEMANTIC, &result), FS_INVALID_INPUT);
+  EXPECT_EQ(result, nullptr);
+
+  std::vector<uint8_t> gray(64 * 48, 128);
+  fs_image ok{gray.data(), 48, 64, 64, FS_PIXEL_GRAY};
+  ASSERT_EQ(fs_segment(seg, &ok, FS_TASK_PANOPTIC, &result), FS_OK) << fs_last_error();
+  int32_t h = 0, w = 0;
+  ASSERT_EQ(fs_result_size(result, &h, &w), FS_OK);
+  EXPECT_EQ(h, 48);
+  EXPECT_EQ(w, 64);
+  EXPECT_EQ(fs_result_semantic_labels(result), nullptr);  // another task's view
+  EXPECT_NE(fs_result_panoptic(result, nullptr, nullptr), nullptr);
+  EXPECT_STREQ(fs_result_class_name(result, 1), "sky");
+  EXPECT_EQ(fs_result_class_name(result, 2), nullptr);
+  fs_result_release(result);
+  fs_segmenter_destroy(seg);
+}
+
+TEST(CApi, CorruptGraphIsAnArtifactError) {
+  if (!artifacts()) GTEST_SKIP() << "set FS_TEST_ARTIFACTS to an exported tiny artifacts folder";
+  const fs::path copy = fs::temp_directory_path() / "fs_capi_corrupt";
+  fs::remove_all(copy);
+  fs::copy(artifacts(), copy, fs::copy_options::recursive);
+  std::ofstream(copy / "sam_image.onnx", std::ios::binary | std::ios::trunc) << "garbage";
+  fs_segmenter_t seg = nullptr;
+  EXPECT_EQ(fs_segmenter_create(copy.c_str(), nullptr, &seg), FS_ARTIFACT_ERROR);
+  EXPECT_TRUE(says("does not match the sha256"));
+  fs_segmenter_options o = fs_segmenter_options_default();
+  o.verify = 0;  // skipped check: the engine still refuses the file
+  o.backend = "onnxruntime-cpu";
+  EXPECT_EQ(fs_segmenter_create(copy.c_str(), &o, &seg), FS_ARTIFACT_ERROR) << fs_last_error();
+  fs::remove(copy / "decoder.onnx");
+  EXPECT_EQ(fs_segmenter_create(copy.c_str(), nullptr, &seg), FS_ARTIFACT_ERROR);
+  EXPECT_TRUE(says("decoder.onnx is missing"));
+  fs::remove_all(copy);
+}
+
+TEST(CppWrapper, FailuresBecomeExceptionsWithTheStatus) {
+  try {
+    frozenseg::Segmenter seg("/nonexistent/artifacts");
+    FAIL();
+  } catch (const frozenseg::ApiError& e) {
+    EXPECT_EQ(e.status(), FS_ARTIFACT_ERROR);
+    EXPECT_NE(std::string(e.what()).find("export artifacts first"), std::string::npos);
+  }
+}
