@@ -31,6 +31,13 @@ inline std::string read_text(const std::filesystem::path& path) {
   return s.str();
 }
 
+// The official inference constants as an export writes them (the tiny preset's manifest).
+inline frozenseg::output::InferenceConstants official_constants() {
+  const auto manifest = nlohmann::json::parse(read_text(
+      std::filesystem::path(FS_SOURCE_DIR) / "runtime/cpp/tests/data/manifest_tiny.json"));
+  return frozenseg::output::InferenceConstants::from_record(manifest["constants"]["inference"]);
+}
+
 inline const nlohmann::json& cases() {
   static const nlohmann::json all = nlohmann::json::parse(read_text(fixture_dir() / "cases.json"));
   return all.at("cases");

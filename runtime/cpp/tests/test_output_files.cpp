@@ -14,7 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.hpp"
-#include "output/atomic_file.hpp"
+#include "common/atomic_file.hpp"
 #include "output/files.hpp"
 #include "output/legend_font.hpp"
 #include "output/npz.hpp"
@@ -99,7 +99,8 @@ class OutputSaveResult : public ::testing::Test {
     fsys::remove_all(dir_);
     const std::vector<std::uint8_t> image = test_image(in.geometry.output);
     for (const auto task : {out::Task::semantic, out::Task::panoptic, out::Task::instance}) {
-      out::SegmentationResult r = out::segmentation_result(raw, in.geometry, kNames, in.isthing, task, {});
+      out::SegmentationResult r = out::segmentation_result(raw, in.geometry, kNames, in.isthing, task,
+                                                               fs_test::official_constants());
       r.timings = {{"decode", 0.25}, {"postprocess", 0.125}};
       const std::string stem(out::task_name(task));
       written_[stem] = out::save_result(r, {image.data(), in.geometry.output.height, in.geometry.output.width},
@@ -284,19 +285,19 @@ TEST(OutputAtomicFile, ReplacesAndReportsUnwritableFolders) {
   const fsys::path dir = fsys::path(::testing::TempDir()) / "fs_output_atomic";
   fsys::remove_all(dir);
   fsys::create_directories(dir);
-  out::write_text_atomic(dir / "a.txt", "old");
-  out::write_text_atomic(dir / "a.txt", "new");
+  frozenseg::write_text_atomic(dir / "a.txt", "old");
+  frozenseg::write_text_atomic(dir / "a.txt", "new");
   EXPECT_EQ(fs_test::read_text(dir / "a.txt"), "new");
   EXPECT_EQ(std::distance(fsys::directory_iterator(dir), fsys::directory_iterator()), 1);
   try {
-    out::write_text_atomic(dir / "missing" / "b.txt", "x");
+    frozenseg::write_text_atomic(dir / "missing" / "b.txt", "x");
     FAIL() << "no error";
   } catch (const frozenseg::Error& e) {
     EXPECT_EQ(e.status(), FS_INVALID_INPUT);
     EXPECT_NE(std::string(e.what()).find("missing/b.txt: No such file or directory"), std::string::npos) << e.what();
   }
   const fsys::path blocker = dir / "file";
-  out::write_text_atomic(blocker, "x");
+  frozenseg::write_text_atomic(blocker, "x");
   out::SegmentationResult r;
   r.image_size = {1, 1};
   r.semantic_labels = {0};

@@ -163,7 +163,7 @@ TEST(OutputSegmentationResult, FillsTheTasksArrays) {
   const CaseInputs in = fs_test::load_case(fs_test::find_case("resized"));
   const out::DecoderOutputs raw{in.probs_view(), in.masks_view()};
   const std::vector<std::string> names = {"a", "b", "c", "d", "e", "f"};
-  const out::InferenceConstants k;
+  const auto k = fs_test::official_constants();
   const auto sem = out::segmentation_result(raw, in.geometry, names, in.isthing, out::Task::semantic, k);
   EXPECT_EQ(sem.semantic_labels.size(), 40u * 57u);
   EXPECT_EQ(sem.semantic_scores.size(), 6u * 40u * 57u);

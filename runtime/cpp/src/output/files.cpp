@@ -9,7 +9,7 @@
 #include <system_error>
 
 #include "common/error.hpp"
-#include "output/atomic_file.hpp"
+#include "common/atomic_file.hpp"
 #include "output/npz.hpp"
 #include "output/png.hpp"
 

@@ -37,12 +37,13 @@ Task parse_task(std::string_view name);
 
 // The official inference settings (manifest constants.inference). The defaults are the official
 // values (frozenseg/presets.py Inference); from_record reads a manifest's.
+// No defaults on purpose: the values come from the manifest (constants.inference), never from here.
 struct InferenceConstants {
-  double object_mask_threshold = 0.0;
-  double overlap_threshold = 0.8;
-  int instance_topk = 100;
-  double log_eps = 1e-8;
-  double instance_score_eps = 1e-6;
+  double object_mask_threshold = 0;
+  double overlap_threshold = 0;
+  int instance_topk = 0;
+  double log_eps = 0;
+  double instance_score_eps = 0;
   // Throws Error(FS_ARTIFACT_ERROR) naming a missing or non-numeric key.
   static InferenceConstants from_record(const nlohmann::json& record);
 };

@@ -10,6 +10,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "common/atomic_file.hpp"
 #include "common/error.hpp"
 #include "common/sha256.hpp"
 #include "text/cache_file.hpp"
@@ -33,30 +34,6 @@ std::string json_list(const std::vector<std::string>& items, bool ensure_ascii) 
     out += python_json_string(items[i], ensure_ascii);
   }
   return out + "]";
-}
-
-void write_atomic(const std::filesystem::path& path, const std::string& bytes) {
-  const std::string tmp_name = "." + path.filename().string() + "." +
-                               std::to_string(::getpid()) + "." +
-                               std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id())) +
-                               ".tmp";
-  const std::filesystem::path tmp = path.parent_path() / tmp_name;
-  auto fail = [&](const std::string& why) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    fail_argument("cannot write the vocabulary cache file " + path.string() + ": " + why +
-                  "; choose a writable cache folder");
-  };
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) fail(std::strerror(errno));
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) fail("writing failed");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) fail(ec.message());
 }
 
 }  // namespace
@@ -156,7 +133,8 @@ void VocabularyCache::write_disk(const std::vector<std::string>& synonyms,
     fail_argument("cannot create the vocabulary cache folder " + path->parent_path().string() +
                   ": " + ec.message() + "; choose a writable cache folder");
   }
-  write_atomic(*path, cache_file_bytes(rows, vocabulary_key(synonyms)));
+  write_text_atomic(*path, cache_file_bytes(rows, vocabulary_key(synonyms)), FS_INVALID_ARGUMENT,
+                    "choose a writable cache folder");
 }
 
 FloatMatrix VocabularyCache::stack(const std::vector<std::string>& synonyms) const {
