@@ -9,6 +9,7 @@ build folder. Without a build these tests skip, unless FS_CPP_REQUIRED=1 (CI) ma
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 from pathlib import Path
@@ -22,12 +23,13 @@ from frozenseg_runtime.text.tokenizer import ClipTokenizer
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("FS_CPP_BUILD", ROOT / "build"))
+ASAN_BUILD = Path(os.environ.get("FS_CPP_ASAN_BUILD", ROOT / "build-asan"))  # -DFROZENSEG_SANITIZE=ON
 SHARED_VOCABULARIES = Path(os.environ.get("FS_SHARED_VOCABULARIES", ROOT.parent / "shared" / "vocabularies"))
 VOCABULARY = "person,sky,tree,car,grass,road,dog,wall"
 
 
-def _tool(name: str) -> Path:
-    path = BUILD / name
+def _tool(name: str, build: Path = BUILD) -> Path:
+    path = build / name
     if not path.is_file():
         message = f"{path} is not built (README's test command builds it: cmake --build build)"
         if os.environ.get("FS_CPP_REQUIRED") == "1":
@@ -49,11 +51,11 @@ def images(tmp_path_factory):
     return paths
 
 
-def _run_both(task, artifacts, images, tmp_path):
+def _run_both(task, artifacts, images, tmp_path, extra=()):
     tool = _tool("frozenseg-segment")
     py_out, cpp_out = tmp_path / "python", tmp_path / "cpp"
     common = ["--artifacts", str(artifacts), "--vocabulary", VOCABULARY, "--task", task,
-              "--backend", "onnxruntime-cpu", "--no-cache"]
+              "--backend", "onnxruntime-cpu", "--no-cache", *extra]
     assert main(["segment", *map(str, images), *common, "--out", str(py_out)]) == 0
     done = subprocess.run([str(tool), *map(str, images), *common, "--out", str(cpp_out)],
                           capture_output=True, text=True, timeout=600)
@@ -101,6 +103,40 @@ def test_cpp_segment_writes_what_python_writes(task, tiny_artifacts, images, tmp
                 assert (cpp["masks"] != py["masks"]).mean() <= 1e-5
 
 
+@pytest.mark.parametrize("extra", [("--resize", "none", "--train-vocabulary", "sky,tree,grass"),
+                                   ("--resize", "96,160")], ids=["own-size-and-train-vocabulary", "resize"])
+def test_cpp_segment_options_match_python(extra, tiny_artifacts, images, tmp_path):
+    """--resize and --train-vocabulary change the answer (checked) the same way in both."""
+    py_out, cpp_out = _run_both("instance", tiny_artifacts[0], images, tmp_path, extra)
+    default_out = tmp_path / "default"
+    assert main(["segment", str(images[-1]), "--artifacts", str(tiny_artifacts[0]), "--vocabulary",
+                 VOCABULARY, "--task", "instance", "--backend", "onnxruntime-cpu", "--no-cache",
+                 "--out", str(default_out)]) == 0
+
+    def instances(folder: Path, stem: str) -> dict[str, np.ndarray]:
+        with np.load(folder / f"{stem}_instances.npz") as data:
+            return {name: data[name] for name in data.files}
+
+    stem = images[-1].stem
+    changed, default = instances(py_out, stem), instances(default_out, stem)
+    assert changed["scores"].shape != default["scores"].shape or \
+        not np.allclose(changed["scores"], default["scores"], atol=1e-4)
+    for image in images:
+        ours, theirs = instances(cpp_out, image.stem), instances(py_out, image.stem)
+        assert np.array_equal(ours["classes"], theirs["classes"])
+        np.testing.assert_allclose(ours["scores"], theirs["scores"], atol=1e-5)
+        assert ours["masks"].shape == theirs["masks"].shape
+        assert (ours["masks"] != theirs["masks"]).mean() <= 1e-5  # see the instance case above
+
+
+@pytest.mark.parametrize("bad", [["--resize", "800"], ["--resize", "0,10"], ["--threads", "x"],
+                                 ["--max-image-pixels", "-5"]])
+def test_cpp_segment_refuses_bad_arguments_like_python(bad, tmp_path):
+    done = subprocess.run([str(_tool("frozenseg-segment")), "x.png", "--artifacts", "a", "--vocabulary", "cat",
+                           "--out", str(tmp_path), *bad], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and f"argument {bad[0]}" in done.stderr, done.stderr
+
+
 def test_cpp_tokenizer_matches_python_on_every_shipped_vocabulary():
     tool = _tool("fs_tokenize")
     if not SHARED_VOCABULARIES.is_dir():
@@ -128,10 +164,28 @@ def test_cpp_tokenizer_matches_python_on_every_shipped_vocabulary():
     assert len(ours) == len(texts) and mismatches == []
 
 
-def test_c_abi_tests_on_a_real_export(tiny_artifacts):
-    _tool("test_core_c_api")
-    done = subprocess.run(["ctest", "--test-dir", str(BUILD), "-R", "CApi|CppWrapper",
+@pytest.mark.parametrize("build", [BUILD, ASAN_BUILD], ids=["build", "asan"])
+def test_c_abi_tests_on_a_real_export(build, tiny_artifacts):
+    """The C ABI on a real export, also under AddressSanitizer/UBSan/LeakSanitizer: corrupt or
+    missing graphs, wrong schema, bad images and vocabularies return the right status, leak-free."""
+    _tool("test_core_c_api", build)
+    done = subprocess.run(["ctest", "--test-dir", str(build), "-R", "CApi|CppWrapper",
                            "--output-on-failure"], capture_output=True, text=True, timeout=900,
                           env={**os.environ, "FS_TEST_ARTIFACTS": str(tiny_artifacts[0])})
     assert done.returncode == 0, done.stdout[-4000:]
     assert "tests passed" in done.stdout and "Skipped" not in done.stdout
+
+
+def test_library_exports_the_c_api_and_nothing_of_its_own():
+    """libfrozenseg exports exactly the functions frozenseg.h declares: the library's C++ symbols
+    stay hidden, so they cannot clash with an application's or the C++ wrapper's (a wrapper class
+    named like an internal one was once interposed and crashed on destruction)."""
+    library = _tool("libfrozenseg.so")
+    done = subprocess.run(["nm", "-D", "--defined-only", "-C", str(library)], capture_output=True, text=True,
+                          timeout=60, check=True)
+    names = [line.split(maxsplit=2)[2] for line in done.stdout.splitlines() if len(line.split()) == 3]
+    header = (ROOT / "runtime" / "cpp" / "include" / "frozenseg" / "frozenseg.h").read_text()
+    declared = set(re.findall(r"^FS_API [^;]*?\b(fs_\w+)\(", header, flags=re.M))
+    assert len(declared) >= 15
+    assert {n for n in names if n.startswith("fs_")} == declared
+    assert [n for n in names if "frozenseg" in n] == []

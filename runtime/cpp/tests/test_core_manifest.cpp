@@ -122,3 +122,19 @@ TEST(Manifest, MissingFolderSaysExportFirst) {
     EXPECT_NE(std::string(e.what()).find("export artifacts first"), std::string::npos);
   }
 }
+
+TEST(Manifest, RegistryIsThePythonRuntimes) {
+  // graph_registry.json is runtime/graphs.py's REGISTRY (make_graph_registry.py; tests/cpp/
+  // test_cpp_fixtures.py keeps it current), so the two registries cannot drift apart.
+  const json want = json::parse(frozenseg::read_file_text(fs::path(FS_SOURCE_DIR) /
+                                                          "runtime/cpp/tests/data/graph_registry.json"));
+  std::vector<std::string> names;
+  for (const json& g : want["graphs"]) {
+    const std::string name = g["name"];
+    names.push_back(name);
+    EXPECT_EQ(frozenseg::registry_inputs(name), g["inputs"].get<std::vector<std::string>>()) << name;
+    EXPECT_EQ(frozenseg::registry_outputs(name), g["outputs"].get<std::vector<std::string>>()) << name;
+    EXPECT_EQ(frozenseg::registry_shares_activations(name), g["shares_activations"].get<bool>()) << name;
+  }
+  EXPECT_EQ(frozenseg::registry_graphs(), names);
+}

@@ -1,7 +1,12 @@
-// frozenseg-segment: `frozenseg-deploy segment` without Python. Same arguments (those it has) and
+// frozenseg-segment: `frozenseg-deploy segment` without Python. Same arguments (plus --threads) and
 // the same files per image: labels / panoptic PNG + JSON / instances NPZ, overlay, summary JSON.
+#include <cctype>
+#include <charconv>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <limits>
+#include <optional>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -17,13 +22,29 @@ const char* kUsage =
     "usage: frozenseg-segment IMAGES... --artifacts DIR --vocabulary CLASSES --out DIR\n"
     "       [--task semantic|panoptic|instance] [--backend auto|onnxruntime-cpu|...]\n"
     "       [--precision fp32|fp16|int8|mixed] [--threads N] [--cache-dir DIR] [--no-cache]\n"
-    "       [--max-image-pixels N|none]\n";
+    "       [--max-image-pixels N|none] [--resize SHORT,MAX|none] [--train-vocabulary CLASSES]\n"
+    "       [--cuda-graph]\n";
 
 struct Args {
   std::vector<std::string> images;
-  std::string artifacts, vocabulary, out, task = "semantic";
-  frozenseg::SegmenterOptions options;
+  std::string artifacts, vocabulary, train_vocabulary, out, task = "semantic";
+  frozenseg::core::SegmenterOptions options;
+  bool default_resize = true;                         // the manifest's rule
+  std::optional<frozenseg::image::ResizeRule> resize;  // otherwise: this rule, or none
 };
+
+// A whole decimal integer in [low, high], or nullopt.
+std::optional<long long> whole_number(const std::string& text, long long low, long long high) {
+  long long value = 0;
+  const auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (err != std::errc() || end != text.data() + text.size() || value < low || value > high) return std::nullopt;
+  return value;
+}
+
+std::string lowered(std::string text) {
+  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
 
 int usage_error(const std::string& message) {
   std::cerr << kUsage << "frozenseg-segment: error: " << message << "\n";
@@ -47,11 +68,31 @@ bool parse(int argc, char** argv, Args& args, std::string& error) {
     else if (a == "--precision") { if (!value(args.options.precision)) return false; }
     else if (a == "--cache-dir") { if (!value(v)) return false; args.options.cache_dir = v; }
     else if (a == "--no-cache") { args.options.memory_cache_only = true; }
-    else if (a == "--threads") { if (!value(v)) return false; args.options.threads = std::stoi(v); }
+    else if (a == "--train-vocabulary") { if (!value(args.train_vocabulary)) return false; }
+    else if (a == "--cuda-graph") { args.options.cuda_graph = true; }
+    else if (a == "--threads") {
+      if (!value(v)) return false;
+      const auto n = whole_number(v, 0, 1024);
+      if (!n) { error = "argument --threads: a count from 0 to 1024, got '" + v + "'"; return false; }
+      args.options.threads = static_cast<int>(*n);
+    }
     else if (a == "--max-image-pixels") {
       if (!value(v)) return false;
-      if (v == "none") args.options.max_image_pixels = std::nullopt;
-      else args.options.max_image_pixels = std::stoull(v);
+      const auto n = whole_number(v, 1, std::numeric_limits<long long>::max());
+      if (lowered(v) == "none") args.options.max_image_pixels = std::nullopt;
+      else if (n) args.options.max_image_pixels = static_cast<std::uint64_t>(*n);
+      else { error = "argument --max-image-pixels: --max-image-pixels takes a positive count or none, got '" + v + "'"; return false; }
+    }
+    else if (a == "--resize") {
+      if (!value(v)) return false;
+      args.default_resize = false;
+      if (lowered(v) == "none") { args.resize = std::nullopt; continue; }
+      const auto comma = v.find(',');
+      const auto short_edge = comma == std::string::npos ? std::nullopt : whole_number(v.substr(0, comma), -(1LL << 31), (1LL << 31) - 1);
+      const auto max_size = comma == std::string::npos ? std::nullopt : whole_number(v.substr(comma + 1), -(1LL << 31), (1LL << 31) - 1);
+      if (!short_edge || !max_size) { error = "argument --resize: --resize takes SHORT,MAX (e.g. 800,1333) or none, got '" + v + "'"; return false; }
+      if (*short_edge <= 0 || *max_size < *short_edge) { error = "argument --resize: --resize needs 0 < SHORT <= MAX, got '" + v + "'"; return false; }
+      args.resize = frozenseg::image::ResizeRule{static_cast<int>(*short_edge), static_cast<int>(*max_size)};
     }
     else if (a == "-h" || a == "--help") { std::cout << kUsage; std::exit(0); }
     else if (a.rfind("--", 0) == 0) { error = "unrecognized argument " + a; return false; }
@@ -82,14 +123,16 @@ int main(int argc, char** argv) {
   try {
     const auto task = frozenseg::output::parse_task(args.task);
     const auto t0 = std::chrono::steady_clock::now();
-    auto seg = frozenseg::Segmenter::from_artifacts(args.artifacts, args.options);
+    auto seg = frozenseg::core::Segmenter::from_artifacts(args.artifacts, args.options);
     const auto seconds = [](auto since) {
       return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
     };
     std::fprintf(stderr, "[segment] backend %s, precision %s; artifacts verified in %.1f s\n",
                  seg->backend().c_str(), args.options.precision.c_str(), seconds(t0));
     const auto t1 = std::chrono::steady_clock::now();
-    const auto stats = seg->set_vocabulary(frozenseg::text::parse_vocabulary(args.vocabulary));
+    std::optional<frozenseg::text::Vocabulary> train;
+    if (!args.train_vocabulary.empty()) train = frozenseg::text::parse_vocabulary(args.train_vocabulary);
+    const auto stats = seg->set_vocabulary(frozenseg::text::parse_vocabulary(args.vocabulary), train ? &*train : nullptr);
     std::fprintf(stderr, "[segment] vocabulary of %zu classes ready in %.1f s (cache misses %lld)\n",
                  seg->vocabulary_state()->vocabulary.num_classes(), seconds(t1),
                  static_cast<long long>(stats.misses));
@@ -98,7 +141,7 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < args.images.size(); ++i) {
       const auto t = std::chrono::steady_clock::now();
       const auto image = frozenseg::image::load_image(args.images[i], load);
-      const auto result = seg->segment(image, task);
+      const auto result = args.default_resize ? seg->segment(image, task) : seg->segment(image, task, args.resize);
       const auto stem = std::filesystem::path(args.images[i]).stem().string();
       const auto files = frozenseg::output::save_result(
           result, {image.data(), image.height(), image.width()}, args.out, stem);

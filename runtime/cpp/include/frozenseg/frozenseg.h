@@ -10,6 +10,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The library exports these functions and nothing else (built with hidden visibility). */
+#if defined(_WIN32)
+#define FS_API __declspec(dllimport)
+#elif defined(__GNUC__)
+#define FS_API __attribute__((visibility("default")))
+#else
+#define FS_API
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -33,11 +42,11 @@ typedef enum fs_status {
 
 /* ---- version ---------------------------------------------------------------------------------- */
 /* "0.1.0"; compare with FROZENSEG_VERSION_* to detect a header/library mismatch. */
-const char* fs_version(void);
+FS_API const char* fs_version(void);
 
 /* The calling thread's message for the last failed call ("" when none). Valid until the thread's
  * next failing call. */
-const char* fs_last_error(void);
+FS_API const char* fs_last_error(void);
 
 /* ---- segmenter -------------------------------------------------------------------------------- */
 typedef struct fs_segmenter fs_segmenter; /* opaque */
@@ -54,16 +63,16 @@ typedef struct fs_segmenter_options {
 } fs_segmenter_options;
 
 /* Defaults: auto backend, fp32, verify on. */
-fs_segmenter_options fs_segmenter_options_default(void);
+FS_API fs_segmenter_options fs_segmenter_options_default(void);
 
 /* Load artifacts_dir/manifest.json and its graphs. `options` may be NULL (defaults). */
-fs_status fs_segmenter_create(const char* artifacts_dir, const fs_segmenter_options* options,
+FS_API fs_status fs_segmenter_create(const char* artifacts_dir, const fs_segmenter_options* options,
                               fs_segmenter_t* out);
 /* Releases everything; NULL is allowed. No other call on the handle may be running. */
-void fs_segmenter_destroy(fs_segmenter_t segmenter);
+FS_API void fs_segmenter_destroy(fs_segmenter_t segmenter);
 
 /* The backend actually used (e.g. "onnxruntime-cpu" for "auto"); owned by the segmenter. */
-const char* fs_segmenter_backend(fs_segmenter_t segmenter);
+FS_API const char* fs_segmenter_backend(fs_segmenter_t segmenter);
 
 /* ---- vocabulary ------------------------------------------------------------------------------- */
 typedef struct fs_class {
@@ -73,13 +82,13 @@ typedef struct fs_class {
 } fs_class;
 
 /* Classes given directly. A bad vocabulary leaves the current one in place. */
-fs_status fs_segmenter_set_vocabulary(fs_segmenter_t segmenter, const fs_class* classes,
+FS_API fs_status fs_segmenter_set_vocabulary(fs_segmenter_t segmenter, const fs_class* classes,
                                       size_t num_classes);
 /* A vocabulary as the Python runtime takes it: a file (.txt "ID:name,syn", .json) or text
  * ("cat,dog,grass" or a JSON list). */
-fs_status fs_segmenter_set_vocabulary_text(fs_segmenter_t segmenter, const char* source);
+FS_API fs_status fs_segmenter_set_vocabulary_text(fs_segmenter_t segmenter, const char* source);
 /* Classes of the current vocabulary (0 before one is set). */
-size_t fs_segmenter_num_classes(fs_segmenter_t segmenter);
+FS_API size_t fs_segmenter_num_classes(fs_segmenter_t segmenter);
 
 /* ---- images and results ----------------------------------------------------------------------- */
 typedef enum fs_pixel_format { FS_PIXEL_RGB = 0, FS_PIXEL_BGR = 1, FS_PIXEL_RGBA = 2, FS_PIXEL_BGRA = 3, FS_PIXEL_GRAY = 4 } fs_pixel_format;
@@ -105,23 +114,23 @@ typedef fs_result* fs_result_t;
 
 /* Segment one image with the current vocabulary. Thread-safe: many threads may call it on one
  * segmenter at once (set_vocabulary swaps the vocabulary atomically between calls). */
-fs_status fs_segment(fs_segmenter_t segmenter, const fs_image* image, fs_task task, fs_result_t* out);
+FS_API fs_status fs_segment(fs_segmenter_t segmenter, const fs_image* image, fs_task task, fs_result_t* out);
 /* The same from an encoded file (PNG, JPEG; EXIF orientation applied). */
-fs_status fs_segment_file(fs_segmenter_t segmenter, const char* path, fs_task task, fs_result_t* out);
-void fs_result_release(fs_result_t result);
+FS_API fs_status fs_segment_file(fs_segmenter_t segmenter, const char* path, fs_task task, fs_result_t* out);
+FS_API void fs_result_release(fs_result_t result);
 
 /* Result views, valid until fs_result_release. Sizes are the image's own. */
-fs_status fs_result_size(fs_result_t result, int32_t* height, int32_t* width);
+FS_API fs_status fs_result_size(fs_result_t result, int32_t* height, int32_t* width);
 /* semantic: (H, W) class index per pixel; NULL for other tasks. */
-const int32_t* fs_result_semantic_labels(fs_result_t result);
+FS_API const int32_t* fs_result_semantic_labels(fs_result_t result);
 /* panoptic: (H, W) segment id per pixel (0: none) and the segments. */
-const int32_t* fs_result_panoptic(fs_result_t result, const fs_segment_info** segments, size_t* num_segments);
+FS_API const int32_t* fs_result_panoptic(fs_result_t result, const fs_segment_info** segments, size_t* num_segments);
 /* instance: n masks (n, H, W) of 0/1 bytes, their scores and classes. */
-size_t fs_result_instances(fs_result_t result, const uint8_t** masks, const float** scores,
+FS_API size_t fs_result_instances(fs_result_t result, const uint8_t** masks, const float** scores,
                            const int32_t** classes);
 /* Class display names of the result's vocabulary. */
-size_t fs_result_num_classes(fs_result_t result);
-const char* fs_result_class_name(fs_result_t result, size_t index);
+FS_API size_t fs_result_num_classes(fs_result_t result);
+FS_API const char* fs_result_class_name(fs_result_t result, size_t index);
 
 #ifdef __cplusplus
 }

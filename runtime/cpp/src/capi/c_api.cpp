@@ -2,13 +2,14 @@
 #include <cstring>
 #include <new>
 #include <string>
+#include <type_traits>
 
 #include "common/error.hpp"
 #include "core/segmenter.hpp"
 #include "frozenseg/frozenseg.h"
 
 struct fs_segmenter {
-  std::unique_ptr<frozenseg::Segmenter> impl;
+  std::unique_ptr<frozenseg::core::Segmenter> impl;
 };
 
 struct fs_result {
@@ -48,18 +49,29 @@ void require(bool ok, const char* message) {
   if (!ok) throw frozenseg::Error(FS_INVALID_ARGUMENT, message);
 }
 
-frozenseg::output::Task task_of(fs_task task) {
+// A C caller may store any int in an enum field; in C++ a value outside the enumerators' range is
+// undefined behaviour once read as the enum. Read the bytes as the underlying integer instead.
+template <typename Enum>
+long long enum_value(const Enum& value) {
+  std::underlying_type_t<Enum> raw;
+  std::memcpy(&raw, &value, sizeof raw);
+  return static_cast<long long>(raw);
+}
+
+frozenseg::output::Task task_of(const fs_task& given) {
+  const long long task = enum_value(given);
   switch (task) {
     case FS_TASK_SEMANTIC: return frozenseg::output::Task::semantic;
     case FS_TASK_PANOPTIC: return frozenseg::output::Task::panoptic;
     case FS_TASK_INSTANCE: return frozenseg::output::Task::instance;
   }
   throw frozenseg::Error(FS_INVALID_ARGUMENT, "task must be FS_TASK_SEMANTIC, FS_TASK_PANOPTIC or "
-                                              "FS_TASK_INSTANCE, got " + std::to_string(static_cast<int>(task)));
+                                              "FS_TASK_INSTANCE, got " + std::to_string(task));
 }
 
-frozenseg::image::PixelFormat format_of(fs_pixel_format format) {
+frozenseg::image::PixelFormat format_of(const fs_pixel_format& given) {
   using frozenseg::image::PixelFormat;
+  const long long format = enum_value(given);
   switch (format) {
     case FS_PIXEL_RGB: return PixelFormat::RGB;
     case FS_PIXEL_BGR: return PixelFormat::BGR;
@@ -67,7 +79,7 @@ frozenseg::image::PixelFormat format_of(fs_pixel_format format) {
     case FS_PIXEL_BGRA: return PixelFormat::BGRA;
     case FS_PIXEL_GRAY: return PixelFormat::GRAY;
   }
-  throw frozenseg::Error(FS_INVALID_ARGUMENT, "unknown pixel format " + std::to_string(static_cast<int>(format)) +
+  throw frozenseg::Error(FS_INVALID_ARGUMENT, "unknown pixel format " + std::to_string(format) +
                                                   ": use FS_PIXEL_RGB, _BGR, _RGBA, _BGRA or _GRAY");
 }
 
@@ -100,7 +112,7 @@ fs_status fs_segmenter_create(const char* artifacts_dir, const fs_segmenter_opti
     require(artifacts_dir != nullptr && out != nullptr, "artifacts_dir and out must not be NULL");
     *out = nullptr;
     const fs_segmenter_options o = options ? *options : fs_segmenter_options_default();
-    frozenseg::SegmenterOptions opts;
+    frozenseg::core::SegmenterOptions opts;
     if (o.backend) opts.backend = o.backend;
     if (o.precision) opts.precision = o.precision;
     if (o.threads < 0) throw frozenseg::Error(FS_INVALID_ARGUMENT, "threads must be >= 0 (0: the default)");
@@ -116,7 +128,7 @@ fs_status fs_segmenter_create(const char* artifacts_dir, const fs_segmenter_opti
     if (o.max_image_pixels == -1) opts.max_image_pixels = std::nullopt;
     else if (o.max_image_pixels > 0) opts.max_image_pixels = static_cast<std::uint64_t>(o.max_image_pixels);
     auto handle = std::make_unique<fs_segmenter>();
-    handle->impl = frozenseg::Segmenter::from_artifacts(artifacts_dir, opts);
+    handle->impl = frozenseg::core::Segmenter::from_artifacts(artifacts_dir, opts);
     *out = handle.release();
   });
 }

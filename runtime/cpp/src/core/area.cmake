@@ -8,7 +8,11 @@ frozenseg_test(test_core_manifest LIBS frozenseg_core)
 add_library(frozenseg SHARED ${FS_ROOT}/src/capi/c_api.cpp)
 target_include_directories(frozenseg PUBLIC ${FS_ROOT}/include)
 target_link_libraries(frozenseg PRIVATE frozenseg_core)
-set_target_properties(frozenseg PROPERTIES VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR})
+set_target_properties(frozenseg PROPERTIES VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR}
+                      CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
+# Export the fs_* functions (FS_API) and nothing else: the static areas' C++ symbols stay inside,
+# so they can neither clash with an application's (nor with the C++ wrapper's) nor be interposed.
+target_link_options(frozenseg PRIVATE -Wl,--exclude-libs,ALL)
 
 # frozenseg-segment: `frozenseg-deploy segment`'s files, without Python.
 add_executable(frozenseg-segment ${FS_ROOT}/tools/frozenseg_segment.cpp)

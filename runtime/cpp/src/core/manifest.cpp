@@ -139,6 +139,10 @@ const std::vector<std::string>& registry_graphs() {
   return names;
 }
 
+bool registry_shares_activations(const std::string& graph) {
+  return graph == "clip_text" || graph == "decoder";
+}
+
 const std::vector<std::string>& registry_inputs(const std::string& graph) {
   static const std::map<std::string, std::vector<std::string>> inputs = {
       {"clip_image", {"image"}},

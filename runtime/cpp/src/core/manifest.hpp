@@ -26,6 +26,9 @@ struct GraphNames {
 };
 const std::vector<std::string>& registry_graphs();
 const std::vector<std::string>& registry_inputs(const std::string& graph);
+// Whether a graph may share one activation buffer with the other sharing graphs (the registry's
+// shares_activations: they never run at the same time).
+bool registry_shares_activations(const std::string& graph);
 const std::vector<std::string>& registry_outputs(const std::string& graph);
 
 struct Manifest {

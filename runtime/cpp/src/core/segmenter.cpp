@@ -8,7 +8,7 @@
 #include "engine/factory.hpp"
 #include "text/embedding.hpp"
 
-namespace frozenseg {
+namespace frozenseg::core {
 namespace {
 
 using json = nlohmann::json;
@@ -99,9 +99,11 @@ Segmenter::Segmenter(Manifest manifest, const SegmenterOptions& options)
   EngineOptions engine_options;
   engine_options.threads = options.threads;
   engine_options.cuda_graph = options.cuda_graph;
-  for (const auto& name : registry_graphs())  // engines last; a failure frees those made
+  for (const auto& name : registry_graphs()) {  // engines last; a failure frees those made
+    engine_options.share_activations = registry_shares_activations(name);
     engines_.emplace(name, make_engine(manifest_.graph_path(name), manifest_.graphs.at(name),
                                        backend_, engine_options));
+  }
 }
 
 // -- stage 1 -----------------------------------------------------------------------------------
@@ -153,7 +155,8 @@ void Segmenter::check_vocabulary_size(const text::Vocabulary& vocabulary) const 
                  "manifest, then `frozenseg-deploy build` again)");
 }
 
-std::shared_ptr<const VocabularyState> Segmenter::encode_vocabulary(const text::Vocabulary& vocabulary) {
+std::shared_ptr<const VocabularyState> Segmenter::encode_vocabulary(const text::Vocabulary& vocabulary,
+                                                                   const text::Vocabulary* train) {
   if (vocabulary.num_classes() == 0) fail_input("expected at least one class, received an empty vocabulary");
   check_vocabulary_size(vocabulary);
   const text::SynonymIndex index = text::padded_synonym_index(vocabulary);
@@ -165,12 +168,12 @@ std::shared_ptr<const VocabularyState> Segmenter::encode_vocabulary(const text::
   state->text_embeddings = float_tensor({k, s, static_cast<std::int64_t>(rows.cols)},
                                         text::padded_embeddings(rows, index));
   state->synonym_mask = bool_tensor({k, s}, index.mask);
-  state->seen = bool_tensor({k}, text::seen_flags(vocabulary, train_vocabulary_));
+  state->seen = bool_tensor({k}, text::seen_flags(vocabulary, train ? *train : train_vocabulary_));
   return state;
 }
 
-text::CacheStats Segmenter::set_vocabulary(const text::Vocabulary& vocabulary) {
-  auto state = encode_vocabulary(vocabulary);  // raises before anything is replaced
+text::CacheStats Segmenter::set_vocabulary(const text::Vocabulary& vocabulary, const text::Vocabulary* train) {
+  auto state = encode_vocabulary(vocabulary, train);  // raises before anything is replaced
   std::lock_guard lock(vocabulary_mutex_);
   vocabulary_ = std::move(state);
   return cache_->stats();
@@ -189,6 +192,10 @@ std::optional<std::int64_t> Segmenter::max_classes() const {
 // -- stages 2-5 --------------------------------------------------------------------------------
 image::PreparedImage Segmenter::prepare(const image::RgbImage& image) const {
   return image::preprocess_with_constants(image, preprocessing_);
+}
+
+image::PreparedImage Segmenter::prepare(const image::RgbImage& image, std::optional<image::ResizeRule> resize) const {
+  return image::preprocess(image, preprocessing_, resize);
 }
 
 TensorMap Segmenter::encode_image(const image::PreparedImage& prepared) const {
@@ -234,11 +241,16 @@ output::SegmentationResult Segmenter::postprocess(const TensorMap& raw, const im
 }
 
 output::SegmentationResult Segmenter::segment(const image::RgbImage& image, output::Task task) const {
+  return segment(image, task, image::ResizeRule{preprocessing_.resize_short, preprocessing_.resize_max});
+}
+
+output::SegmentationResult Segmenter::segment(const image::RgbImage& image, output::Task task,
+                                              std::optional<image::ResizeRule> resize) const {
   const auto state = vocabulary_state();
   if (!state) throw Error(FS_INVALID_ARGUMENT, "call set_vocabulary(...) before segment(...)");
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
-  const auto prepared = prepare(image);
+  const auto prepared = prepare(image, resize);
   const auto t1 = clock::now();
   const auto raw = decode(encode_image(prepared), *state);
   const auto t2 = clock::now();
@@ -249,4 +261,4 @@ output::SegmentationResult Segmenter::segment(const image::RgbImage& image, outp
   return result;
 }
 
-}  // namespace frozenseg
+}  // namespace frozenseg::core

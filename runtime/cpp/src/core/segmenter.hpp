@@ -1,6 +1,7 @@
-// Segmenter: FrozenSeg over exported artifacts, stage by stage as runtime/segmenter.py.
+// core::Segmenter: FrozenSeg over exported artifacts, stage by stage as runtime/segmenter.py.
+// (Inside the library; applications use the C API or its wrapper, frozenseg::Segmenter.)
 //
-//   auto seg = Segmenter::from_artifacts("artifacts/", {});
+//   auto seg = core::Segmenter::from_artifacts("artifacts/", {});
 //   seg->set_vocabulary(text::parse_vocabulary("cat,dog,grass"));
 //   auto result = seg->segment(image::load_image("photo.jpg"), output::Task::panoptic);
 //
@@ -28,7 +29,7 @@
 #include "text/tokenizer.hpp"
 #include "text/vocabulary.hpp"
 
-namespace frozenseg {
+namespace frozenseg::core {
 
 struct SegmenterOptions {
   std::string backend = "auto";
@@ -58,14 +59,19 @@ class Segmenter {
   const std::string& backend() const noexcept { return backend_; }
   const Manifest& manifest() const noexcept { return manifest_; }
 
-  // Stage 1: a vocabulary encoded for the decoder (the text graph; cached by content).
-  std::shared_ptr<const VocabularyState> encode_vocabulary(const text::Vocabulary& vocabulary);
-  text::CacheStats set_vocabulary(const text::Vocabulary& vocabulary);
+  // Stage 1: a vocabulary encoded for the decoder (the text graph; cached by content). `train`:
+  // the classes the decoder was trained on, which decide each class's `seen` flag (default: the
+  // manifest's train_vocabulary).
+  std::shared_ptr<const VocabularyState> encode_vocabulary(const text::Vocabulary& vocabulary,
+                                                           const text::Vocabulary* train = nullptr);
+  text::CacheStats set_vocabulary(const text::Vocabulary& vocabulary, const text::Vocabulary* train = nullptr);
   std::shared_ptr<const VocabularyState> vocabulary_state() const;
   std::optional<std::int64_t> max_classes() const;
 
-  // Stage 2: both encoders' inputs.
+  // Stage 2: both encoders' inputs, resized by the manifest's rule (the official 800, 1333) or by
+  // `resize` (nullopt: the image's own size).
   image::PreparedImage prepare(const image::RgbImage& image) const;
+  image::PreparedImage prepare(const image::RgbImage& image, std::optional<image::ResizeRule> resize) const;
   // Stage 3: CLIP's res2..res5 and SAM's embedding, the two encoders concurrently.
   TensorMap encode_image(const image::PreparedImage& prepared) const;
   // Stage 4: the decoder (batch kept in the tensors; postprocess reads query-major data).
@@ -74,8 +80,10 @@ class Segmenter {
   output::SegmentationResult postprocess(const TensorMap& raw, const image::PreparedImage& prepared,
                                          const VocabularyState& state, output::Task task) const;
 
-  // All stages with the current vocabulary.
+  // All stages with the current vocabulary (resize as in prepare).
   output::SegmentationResult segment(const image::RgbImage& image, output::Task task) const;
+  output::SegmentationResult segment(const image::RgbImage& image, output::Task task,
+                                     std::optional<image::ResizeRule> resize) const;
 
   std::optional<std::uint64_t> max_image_pixels() const noexcept { return max_image_pixels_; }
 
@@ -99,4 +107,4 @@ class Segmenter {
   std::shared_ptr<const VocabularyState> vocabulary_;
 };
 
-}  // namespace frozenseg
+}  // namespace frozenseg::core

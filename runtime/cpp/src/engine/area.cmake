@@ -1,14 +1,32 @@
-# engine: one graph on one backend (ONNX Runtime now; native TensorRT when FROZENSEG_HAVE_TENSORRT).
+# engine: one graph on one backend. ONNX Runtime always; native TensorRT when FROZENSEG_HAVE_TENSORRT.
 find_package(OnnxRuntime REQUIRED)
+find_package(nlohmann_json REQUIRED)
 
 frozenseg_area(engine DEPS frozenseg_common)
 # PRIVATE: ONNX Runtime's headers stay inside the engine; static linking still passes the library on.
-target_link_libraries(frozenseg_engine PRIVATE onnxruntime::onnxruntime)
+target_link_libraries(frozenseg_engine PRIVATE onnxruntime::onnxruntime nlohmann_json::nlohmann_json)
+
+# TensorRT's artifacts (engine index, metadata sidecars, profiles) need no TensorRT: always built
+# and tested, so a stale or foreign engine is refused with the same words on every build.
+set(FS_TENSORRT_PORTABLE_SOURCES
+    ${FS_ROOT}/src/engine/tensorrt/profiles.cpp
+    ${FS_ROOT}/src/engine/tensorrt/engine_metadata.cpp
+    ${FS_ROOT}/src/engine/tensorrt/engine_index.cpp)
+# What runs an engine: CUDA and TensorRT's runtime API (scripts/compile_tensorrt_engine.sh
+# compiles these against TensorRT's public headers where no TensorRT is installed).
+set(FS_TENSORRT_RUNTIME_SOURCES
+    ${FS_ROOT}/src/engine/tensorrt/cuda.cpp
+    ${FS_ROOT}/src/engine/tensorrt/loader.cpp
+    ${FS_ROOT}/src/engine/tensorrt/arena.cpp
+    ${FS_ROOT}/src/engine/tensorrt/tensorrt_engine.cpp)
+target_sources(frozenseg_engine PRIVATE ${FS_TENSORRT_PORTABLE_SOURCES})
 if(FROZENSEG_HAVE_TENSORRT)
-  # The TensorRT engine sources will link TensorRT::nvinfer and CUDA::cudart here.
+  target_sources(frozenseg_engine PRIVATE ${FS_TENSORRT_RUNTIME_SOURCES})
+  target_link_libraries(frozenseg_engine PRIVATE TensorRT::nvinfer CUDA::cudart)
   target_compile_definitions(frozenseg_engine PUBLIC FROZENSEG_HAVE_TENSORRT=1)
 endif()
 
 frozenseg_test(test_engine_tensor LIBS frozenseg_engine)
 frozenseg_test(test_engine_check_feed LIBS frozenseg_engine)
 frozenseg_test(test_engine_onnxruntime LIBS frozenseg_engine)
+frozenseg_test(test_engine_tensorrt_artifacts LIBS frozenseg_engine nlohmann_json::nlohmann_json)

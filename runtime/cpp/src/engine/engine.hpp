@@ -20,6 +20,8 @@ struct EngineOptions {
   std::optional<int> threads;  // ONNX Runtime intra-op threads; unset or 0: its default
   bool memory_arena = true;    // ONNX Runtime CPU arena; off: memory returns after each run
   bool cuda_graph = false;     // tensorrt: capture each input-shape combination once
+  bool share_activations = false;  // tensorrt: scratch memory from the artifacts' shared arena
+  int device = 0;              // tensorrt: the CUDA device
 };
 
 class Engine {

@@ -4,6 +4,9 @@
 
 #include "common/error.hpp"
 #include "engine/onnxruntime_engine.hpp"
+#ifdef FROZENSEG_HAVE_TENSORRT
+#include "engine/tensorrt/tensorrt_engine.hpp"
+#endif
 
 namespace frozenseg {
 namespace {
@@ -60,8 +63,11 @@ std::unique_ptr<Engine> make_engine(const std::filesystem::path& graph, const Gr
     return std::make_unique<OnnxRuntimeEngine>(graph, spec, std::string(backend), options);
   }
   if (backend == "tensorrt") {
-    if (!built_with_tensorrt()) resolve_backend(backend);  // throws the "not built with" error
-    fail_backend("the native TensorRT engine is not part of this build yet; use onnxruntime-trt");
+#ifdef FROZENSEG_HAVE_TENSORRT
+    return std::make_unique<tensorrt::TensorRTEngine>(graph, spec, options);
+#else
+    resolve_backend(backend);  // throws the "not built with TensorRT" error
+#endif
   }
   fail_backend("backend '" + std::string(backend) + "' has no engine here" +
                (backend == "auto" ? std::string(" (resolve it first with resolve_backend)") : std::string()));

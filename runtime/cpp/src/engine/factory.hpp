@@ -25,7 +25,8 @@ bool built_with_tensorrt() noexcept;
 std::string resolve_backend(std::string_view name);
 
 // The engine of one graph on a resolved backend name (resolve_backend's result). options:
-// threads and memory_arena apply to ONNX Runtime, cuda_graph to tensorrt.
+// threads and memory_arena apply to ONNX Runtime; cuda_graph, share_activations and device to
+// tensorrt, whose engines are found in the graph's artifacts folder (engines/index.json).
 std::unique_ptr<Engine> make_engine(const std::filesystem::path& graph, const GraphSpec& spec,
                                     std::string_view backend, const EngineOptions& options = {});
 

@@ -1,0 +1,74 @@
+#include "engine/tensorrt/engine_index.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "common/file.hpp"
+
+namespace frozenseg::tensorrt {
+
+std::map<std::pair<std::string, std::string>, IndexEntry> read_index(const std::filesystem::path& folder) {
+  const std::filesystem::path path = folder / kIndexName;
+  std::map<std::pair<std::string, std::string>, IndexEntry> out;
+  if (!std::filesystem::exists(path)) return out;
+  const auto fail = [&](const std::string& why) -> void {
+    fail_artifact("cannot read engine index " + path.string() + ": " + why +
+                  "; delete it and run frozenseg-deploy build --force");
+  };
+  try {
+    const auto data = nlohmann::json::parse(read_file_text(path));
+    const auto schema = data.is_object() && data.contains("schema_version") ? data["schema_version"] : nlohmann::json();
+    if (schema != nlohmann::json(kIndexSchema))  // Python's repr of what it found
+      fail("schema_version " + (schema.is_null() ? std::string("None") : schema.is_string() ? "'" + schema.get<std::string>() + "'" : schema.dump()) +
+           " is not " + std::to_string(kIndexSchema));
+    for (const auto& e : data.at("engines")) {
+      IndexEntry entry{e.at("graph").get<std::string>(), e.at("precision").get<std::string>(),
+                       e.at("engine").get<std::string>(), e.at("metadata").get<std::string>(),
+                       e.at("content_key").get<std::string>()};
+      out[{entry.graph, entry.precision}] = std::move(entry);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    fail(e.what());
+  } catch (const Error& e) {
+    if (e.status() != FS_ARTIFACT_ERROR || std::string_view(e.what()).starts_with("cannot read engine index")) throw;
+    fail(e.what());
+  }
+  return out;
+}
+
+IndexEntry find_engine(const std::filesystem::path& artifacts, const std::string& graph,
+                       const std::string& precision) {
+  const std::filesystem::path folder = artifacts / kEnginesDir;
+  const auto entries = read_index(folder);
+  const auto it = entries.find({graph, precision});
+  if (it != entries.end()) return it->second;
+  const std::string mixed =
+      precision == "fp32" ? "" : " (or with the manifest precision that uses it, e.g. --precision mixed)";
+  fail_artifact("no TensorRT engine for " + graph + " at " + precision + " in " + (folder / kIndexName).string() +
+                ": build it on this machine with " + rebuild_command(artifacts, precision, {graph}, false) + mixed);
+}
+
+std::filesystem::path artifacts_root(const std::filesystem::path& graph_path, const GraphSpec& spec) {
+  const std::filesystem::path relative(spec.file);
+  const auto parts = static_cast<std::size_t>(std::distance(relative.begin(), relative.end()));
+  std::filesystem::path root = graph_path;
+  for (std::size_t i = 0; i < std::max<std::size_t>(parts, 1); ++i) root = root.parent_path();
+  return root;
+}
+
+std::string EngineRecord::rebuild_command() const {
+  const std::string precision = metadata.manifest_precision.empty() ? metadata.precision : metadata.manifest_precision;
+  return tensorrt::rebuild_command(artifacts, precision, {metadata.graph});
+}
+
+EngineRecord locate_engine(const GraphSpec& spec, const std::filesystem::path& artifacts) {
+  const IndexEntry entry = find_engine(artifacts, spec.name, spec.precision);
+  const std::filesystem::path folder = artifacts / kEnginesDir;
+  EngineMetadata metadata = read_engine_metadata(folder / entry.metadata);
+  EngineTarget target;
+  target.onnx_sha256 = spec.sha256;
+  check_engine_compatible(metadata, target, artifacts);
+  return EngineRecord{folder / entry.engine, std::move(metadata), artifacts};
+}
+
+}  // namespace frozenseg::tensorrt

@@ -1,0 +1,47 @@
+// The native TensorRT engine: one graph's engine built by `frozenseg-deploy build`, run with
+// enqueueV3 on its own stream (runtime/backends/tensorrt/runner.py). TensorRT's headers stay in
+// the .cpp. Compiled only with FROZENSEG_HAVE_TENSORRT.
+//
+// - the engine is found through ARTIFACTS/engines/index.json and its sidecar, checked against the
+//   manifest's ONNX sha256, this TensorRT version and this GPU, and its file's sha256;
+// - tensors are bound by name; device buffers are allocated once at the profile's largest shapes;
+//   each call sets the input shapes and reads the output shapes back;
+// - each engine has its own non-blocking stream, so CLIP and SAM (two threads in the Segmenter)
+//   run at once;
+// - with cuda_graph, each input-shape combination is captured once and replayed (16 kept);
+// - graphs that share activations (clip_text, decoder) take their scratch memory from one arena.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "engine/engine.hpp"
+
+namespace frozenseg::tensorrt {
+
+inline constexpr std::size_t kMaxCudaGraphs = 16;  // captured shape combinations kept per engine
+
+class TensorRTEngine final : public Engine {
+ public:
+  // `graph` is the manifest's ONNX file (its folder locates the artifacts and their engines).
+  // Throws frozenseg::Error: FS_ARTIFACT_ERROR (no engine recorded, stale or foreign engine),
+  // FS_BACKEND_ERROR (no GPU), FS_OUT_OF_MEMORY.
+  TensorRTEngine(const std::filesystem::path& graph, GraphSpec spec, const EngineOptions& options);
+  ~TensorRTEngine() override;
+
+  const GraphSpec& spec() const noexcept override { return spec_; }
+  std::string_view backend() const noexcept override { return "tensorrt"; }
+  // Thread-safe: calls on one engine are serialized (one context, one stream).
+  TensorMap infer(const TensorMap& inputs) const override;
+  // The profile's max: the engine runs nothing larger.
+  std::optional<Shape> max_shape(std::string_view input_name) const override;
+
+ private:
+  struct Session;
+  GraphSpec spec_;
+  std::unique_ptr<Session> session_;
+};
+
+}  // namespace frozenseg::tensorrt

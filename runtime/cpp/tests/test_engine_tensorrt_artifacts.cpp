@@ -1,0 +1,192 @@
+// The TensorRT backend's artifacts, without TensorRT: engines found through index.json, sidecars
+// read and checked, refusals and rebuild commands in the Python runtime's words, and profile
+// ranges and feed-shape checks like profiles.py. Expected values: tests/data/tensorrt/cases.json,
+// written by make_tensorrt_cases.py with the Python runtime's own functions and files.
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "engine/tensorrt/engine_index.hpp"
+#include "engine/tensorrt/engine_metadata.hpp"
+#include "engine/tensorrt/profiles.hpp"
+
+namespace fs = std::filesystem;
+namespace trt = frozenseg::tensorrt;
+using frozenseg::Error;
+using nlohmann::json;
+
+namespace {
+
+const fs::path kCases = fs::path(FS_SOURCE_DIR) / "runtime/cpp/tests/data/tensorrt";
+
+const json& cases() {
+  static const json data = [] {
+    std::ifstream in(kCases / "cases.json");
+    return json::parse(in);
+  }();
+  return data;
+}
+
+std::string substitute(std::string text, const std::string& artifacts) {
+  for (auto at = text.find("{ARTIFACTS}"); at != std::string::npos; at = text.find("{ARTIFACTS}", at))
+    text.replace(at, 11, artifacts);
+  return text;
+}
+
+frozenseg::GraphSpec clip_text_spec(const std::string& precision) {
+  frozenseg::GraphSpec spec;
+  spec.name = "clip_text";
+  spec.file = "clip_text.onnx";
+  spec.sha256 = cases()["onnx_sha256"].get<std::string>();
+  spec.precision = precision;
+  return spec;
+}
+
+// Python's error class -> the status the C ABI reports (every one is an ArtifactError).
+fs_status status_of(const std::string& python_error) {
+  if (python_error == "ProfileShapeError") return FS_INVALID_INPUT;
+  return FS_ARTIFACT_ERROR;
+}
+
+}  // namespace
+
+TEST(TensorRTArtifacts, LocateMatchesPythonOnEveryRecordedCase) {
+  ASSERT_GE(cases()["locate"].size(), 16u);
+  for (const json& c : cases()["locate"]) {
+    const fs::path artifacts = kCases / c["case"].get<std::string>();
+    const auto spec = clip_text_spec(c["precision"].get<std::string>());
+    SCOPED_TRACE(c["case"].get<std::string>() + " at " + spec.precision);
+    if (c.contains("value")) {
+      const trt::EngineRecord record = trt::locate_engine(spec, artifacts);
+      const json& want = c["value"];
+      EXPECT_EQ(record.path, artifacts / "engines" / want["engine"].get<std::string>());
+      EXPECT_EQ(record.metadata.graph, want["graph"]);
+      EXPECT_EQ(record.metadata.precision, want["precision"]);
+      EXPECT_EQ(record.metadata.tensorrt_version, want["tensorrt_version"]);
+      EXPECT_EQ(record.rebuild_command(), substitute(want["rebuild"], artifacts.string()));
+      EXPECT_EQ(record.metadata.profiles.at("tokens").max, (frozenseg::Shape{256, 77}));
+      continue;
+    }
+    const std::string message = substitute(c["message"], artifacts.string());
+    try {
+      trt::locate_engine(spec, artifacts);
+      ADD_FAILURE() << "expected: " << message;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.status(), status_of(c["error"]));
+      if (c["case"] == "bad_index") {  // the JSON parser's own words differ between languages
+        const std::string head = message.substr(0, message.find(".json: ") + 7);
+        const std::string tail = "; delete it and run frozenseg-deploy build --force";
+        EXPECT_TRUE(std::string(e.what()).starts_with(head)) << e.what();
+        EXPECT_TRUE(std::string(e.what()).ends_with(tail)) << e.what();
+      } else {
+        EXPECT_EQ(e.what(), message);
+      }
+    }
+  }
+}
+
+TEST(TensorRTArtifacts, CompatibilityRefusalsListEveryDifferenceLikePython) {
+  const trt::EngineRecord record = trt::locate_engine(clip_text_spec("fp32"), kCases / "recorded");
+  const fs::path artifacts = "/data/my artifacts";
+  for (const json& c : cases()["compatibility"]) {
+    SCOPED_TRACE(c["target"].dump());
+    trt::EngineTarget target;
+    for (const auto& [key, value] : c["target"].items()) {
+      if (key == "tensorrt_version") target.tensorrt_version = value.get<std::string>();
+      if (key == "gpu_name") target.gpu_name = value.get<std::string>();
+      if (key == "compute_capability") target.compute_capability = value.get<std::string>();
+      if (key == "onnx_sha256") target.onnx_sha256 = value.get<std::string>();
+    }
+    if (c.contains("value")) {
+      EXPECT_NO_THROW(trt::check_engine_compatible(record.metadata, target, artifacts));
+      continue;
+    }
+    try {
+      trt::check_engine_compatible(record.metadata, target, artifacts);
+      ADD_FAILURE() << "no refusal";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.status(), FS_ARTIFACT_ERROR);
+      EXPECT_EQ(e.what(), substitute(c["message"], artifacts.string()));
+    }
+  }
+}
+
+TEST(TensorRTArtifacts, VersionMatchesOnTheComponentsTheSidecarGives) {
+  EXPECT_TRUE(trt::tensorrt_version_matches("10.3.0.26", "10.3.0.26"));
+  EXPECT_TRUE(trt::tensorrt_version_matches("10.3.0", "10.3.0.26"));  // a pip wheel's __version__
+  EXPECT_FALSE(trt::tensorrt_version_matches("10.3.0.26", "10.3.0.30"));
+  EXPECT_FALSE(trt::tensorrt_version_matches("10.3.0", "10.3.1.2"));
+  EXPECT_FALSE(trt::tensorrt_version_matches("10.3", "10.3.0.26"));  // too vague to trust
+  EXPECT_FALSE(trt::tensorrt_version_matches("10.30.0", "10.3.0.0"));
+  EXPECT_FALSE(trt::tensorrt_version_matches("", "10.3.0.26"));
+}
+
+TEST(TensorRTArtifacts, RebuildCommandIsShlexJoin) {
+  for (const json& c : cases()["rebuild_commands"]) {
+    const auto graphs = c["graphs"].is_null() ? std::vector<std::string>{} : c["graphs"].get<std::vector<std::string>>();
+    EXPECT_EQ(trt::rebuild_command(c["artifacts"].get<std::string>(), c["precision"], graphs, c["force"]),
+              c["command"].get<std::string>());
+  }
+}
+
+TEST(TensorRTArtifacts, DimRangesRoundToTheirMultipleLikePython) {
+  for (const json& c : cases()["profiles"]["dim_ranges"]) {
+    SCOPED_TRACE(c["entry"].dump());
+    frozenseg::DimRange entry{c["entry"]["min"], c["entry"]["opt"], c["entry"]["max"], std::nullopt};
+    if (c["entry"].contains("multiple")) entry.multiple = c["entry"]["multiple"].get<std::int64_t>();
+    const std::map<std::string, frozenseg::DimRange, std::less<>> dims = {{"side", entry}};
+    if (c.contains("value")) {
+      const auto r = trt::dim_range("side", dims);
+      EXPECT_EQ((std::vector<std::int64_t>{r.min, r.opt, r.max, r.multiple.value()}),
+                c["value"].get<std::vector<std::int64_t>>());
+      continue;
+    }
+    try {
+      trt::dim_range("side", dims);
+      ADD_FAILURE() << "no refusal";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.status(), FS_ARTIFACT_ERROR);
+      EXPECT_EQ(e.what(), c["message"].get<std::string>());
+    }
+  }
+  EXPECT_THROW(trt::dim_range("absent", {}), Error);
+}
+
+TEST(TensorRTArtifacts, FeedShapesAreCheckedAgainstTheProfileLikePython) {
+  frozenseg::GraphSpec spec;
+  spec.name = "image";
+  spec.inputs = {{"image", frozenseg::DType::float32, {std::int64_t{1}, std::int64_t{3}, std::string("h"), std::string("w")}}};
+  spec.dims = {{"h", {64, 512, 1024, 32}}, {"w", {64, 512, 1024, 32}}};
+  const trt::ShapeRange range = trt::profile_from_spec(spec).at("image");
+  const json& want = cases()["profiles"]["image_range"];
+  EXPECT_EQ(range.min, want["min"].get<frozenseg::Shape>());
+  EXPECT_EQ(range.opt, want["opt"].get<frozenseg::Shape>());
+  EXPECT_EQ(range.max, want["max"].get<frozenseg::Shape>());
+  EXPECT_EQ(range.multiple, want["multiple"].get<frozenseg::Shape>());
+  for (const json& c : cases()["profiles"]["checks"]) {
+    const auto shape = c["shape"].get<frozenseg::Shape>();
+    SCOPED_TRACE(frozenseg::format_shape(shape));
+    if (c.contains("value")) {
+      EXPECT_NO_THROW(trt::check_shape("image", shape, range));
+      continue;
+    }
+    try {
+      trt::check_shape("image", shape, range);
+      ADD_FAILURE() << "no refusal";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.status(), FS_INVALID_INPUT);
+      EXPECT_EQ(e.what(), c["message"].get<std::string>());
+    }
+  }
+}
+
+TEST(TensorRTArtifacts, ArtifactsRootStripsTheManifestsRelativePath) {
+  auto spec = clip_text_spec("fp32");
+  EXPECT_EQ(trt::artifacts_root("/a/b/clip_text.onnx", spec), fs::path("/a/b"));
+  spec.file = "int8/clip_text.onnx";
+  EXPECT_EQ(trt::artifacts_root("/a/b/int8/clip_text.onnx", spec), fs::path("/a/b"));
+}
