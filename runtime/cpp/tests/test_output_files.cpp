@@ -12,11 +12,13 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "common/error.hpp"
 #include "common/atomic_file.hpp"
 #include "output/files.hpp"
 #include "output/legend_font.hpp"
+#include "common/npy.hpp"
 #include "output/npz.hpp"
 #include "output/numpy_math.hpp"
 #include "output/png.hpp"
@@ -92,10 +94,12 @@ std::vector<std::uint8_t> test_image(out::Size2 size) {
 
 class OutputSaveResult : public ::testing::Test {
  protected:
+  static void TearDownTestSuite() { fsys::remove_all(dir_); }
   static void SetUpTestSuite() {
     const fs_test::CaseInputs in = fs_test::load_case(fs_test::find_case("resized"));
     const out::DecoderOutputs raw{in.probs_view(), in.masks_view()};
-    dir_ = fsys::path(::testing::TempDir()) / "fs_output_files";
+    // One folder per process: ctest runs each test of this suite in its own process, in parallel.
+    dir_ = fsys::path(::testing::TempDir()) / ("fs_output_files_" + std::to_string(::getpid()));
     fsys::remove_all(dir_);
     const std::vector<std::uint8_t> image = test_image(in.geometry.output);
     for (const auto task : {out::Task::semantic, out::Task::panoptic, out::Task::instance}) {
@@ -229,14 +233,14 @@ TEST(OutputNpy, HeadersAsNumpySave) {
     std::string h = std::string("\x93NUMPY\x01\x00\x76\x00", 10) + dict;
     return h + std::string(127 - h.size(), ' ') + "\n";
   };
-  auto header = [](const std::vector<std::uint8_t>& npy) { return std::string(npy.begin(), npy.begin() + 128); };
-  EXPECT_EQ(header(out::npy_bytes("<f4", {0}, {})),
+  auto header = [](const std::string& npy) { return npy.substr(0, 128); };
+  EXPECT_EQ(header(frozenseg::write_npy({"<f4", false, {0}, ""})),
             expected("{'descr': '<f4', 'fortran_order': False, 'shape': (0,), }"));
-  EXPECT_EQ(header(out::npy_bytes("|b1", {2, 40, 57}, std::vector<std::uint8_t>(4560))),
+  EXPECT_EQ(header(frozenseg::write_npy({"|b1", false, {2, 40, 57}, std::string(4560, '\0')})),
             expected("{'descr': '|b1', 'fortran_order': False, 'shape': (2, 40, 57), }"));
-  EXPECT_EQ(header(out::npy_bytes("<f4", {}, std::vector<std::uint8_t>(4))),
+  EXPECT_EQ(header(frozenseg::write_npy({"<f4", false, {}, std::string(4, '\0')})),
             expected("{'descr': '<f4', 'fortran_order': False, 'shape': (), }"));
-  EXPECT_EQ(out::npy_bytes("<i8", {3}, std::vector<std::uint8_t>(24, 1)).size(), 128u + 24u);
+  EXPECT_EQ(frozenseg::write_npy({"<i8", false, {3}, std::string(24, '\1')}).size(), 128u + 24u);
 }
 
 TEST(OutputZip, RoundTripsManyAndEmptyEntries) {
@@ -282,7 +286,7 @@ TEST(OutputPythonJson, SameTextAsJsonDumpsIndent1) {
 }
 
 TEST(OutputAtomicFile, ReplacesAndReportsUnwritableFolders) {
-  const fsys::path dir = fsys::path(::testing::TempDir()) / "fs_output_atomic";
+  const fsys::path dir = fsys::path(::testing::TempDir()) / ("fs_output_atomic_" + std::to_string(::getpid()));
   fsys::remove_all(dir);
   fsys::create_directories(dir);
   frozenseg::write_text_atomic(dir / "a.txt", "old");
@@ -304,6 +308,7 @@ TEST(OutputAtomicFile, ReplacesAndReportsUnwritableFolders) {
   r.class_names = {"a"};
   const std::uint8_t px[3] = {1, 2, 3};
   EXPECT_THROW(out::save_result(r, {px, 1, 1}, blocker / "sub", "x"), frozenseg::Error);
+  fsys::remove_all(dir);
 }
 
 TEST(OutputLegendFont, EveryGlyphIsFiveBySeven) {

@@ -255,13 +255,13 @@ TEST(TextCache, DefaultFolderFollowsXdg) {
 }
 
 TEST(TextCache, NpyHeaderLikeNumpy) {
-  ft::NpyArray a{"<f4", false, {2, 3}, std::string(24, '\0')};
-  const std::string bytes = ft::write_npy(a);
+  frozenseg::NpyArray a{"<f4", false, {2, 3}, std::string(24, '\0')};
+  const std::string bytes = frozenseg::write_npy(a);
   EXPECT_EQ(bytes.size() % 64, 24u);  // header padded to 64 bytes, then the data
   EXPECT_EQ(bytes.substr(10, 48), "{'descr': '<f4', 'fortran_order': False, 'shape'");
-  const auto back = ft::read_npy(bytes);
+  const auto back = frozenseg::read_npy(bytes);
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(back->shape, a.shape);
   EXPECT_EQ(back->descr, "<f4");
-  EXPECT_FALSE(ft::read_npy(bytes.substr(0, bytes.size() - 1)).has_value());  // short data
+  EXPECT_FALSE(frozenseg::read_npy(bytes.substr(0, bytes.size() - 1)).has_value());  // short data
 }

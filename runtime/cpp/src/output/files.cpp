@@ -10,6 +10,7 @@
 
 #include "common/error.hpp"
 #include "common/atomic_file.hpp"
+#include "common/npy.hpp"
 #include "output/npz.hpp"
 #include "output/png.hpp"
 
@@ -114,15 +115,18 @@ std::vector<std::int64_t> instance_labels(const SegmentationResult& result) {
 std::vector<std::uint8_t> instances_npz(const SegmentationResult& result) {
   check_instances(result);
   const std::size_t n = result.instance_count();
-  const std::vector<std::int64_t> mask_shape = {static_cast<std::int64_t>(n), result.image_size.height,
-                                                result.image_size.width};
-  const std::vector<std::int64_t> vector_shape = {static_cast<std::int64_t>(n)};
-  std::vector<std::uint8_t> masks(result.instance_masks.size());
+  const std::vector<std::size_t> mask_shape = {n, static_cast<std::size_t>(result.image_size.height),
+                                               static_cast<std::size_t>(result.image_size.width)};
+  std::string masks(result.instance_masks.size(), '\0');
   std::transform(result.instance_masks.begin(), result.instance_masks.end(), masks.begin(),
-                 [](std::uint8_t v) { return static_cast<std::uint8_t>(v != 0); });
-  return zip_deflated({{"masks.npy", npy_bytes("|b1", mask_shape, masks)},
-                       {"scores.npy", npy_bytes("<f4", vector_shape, bytes_of(result.instance_scores))},
-                       {"classes.npy", npy_bytes("<i8", vector_shape, bytes_of(result.instance_classes))}});
+                 [](std::uint8_t v) { return static_cast<char>(v != 0); });
+  const auto npy = [](std::string descr, std::vector<std::size_t> shape, std::span<const std::uint8_t> data) {
+    const std::string bytes = write_npy({std::move(descr), false, std::move(shape), std::string(data.begin(), data.end())});
+    return std::vector<std::uint8_t>(bytes.begin(), bytes.end());
+  };
+  return zip_deflated({{"masks.npy", npy("|b1", mask_shape, {reinterpret_cast<const std::uint8_t*>(masks.data()), masks.size()})},
+                       {"scores.npy", npy("<f4", {n}, bytes_of(result.instance_scores))},
+                       {"classes.npy", npy("<i8", {n}, bytes_of(result.instance_classes))}});
 }
 
 nlohmann::ordered_json summary(const SegmentationResult& result, const std::string& image_name) {

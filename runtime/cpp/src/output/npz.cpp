@@ -10,31 +10,6 @@
 
 namespace frozenseg::output {
 
-std::vector<std::uint8_t> npy_bytes(std::string_view descr, const std::vector<std::int64_t>& shape,
-                                    std::span<const std::uint8_t> data) {
-  // numpy.lib.format._write_array_header: the dict's repr, room for the first axis to grow to
-  // 21 digits, then spaces and a newline up to a multiple of 64 bytes.
-  std::string dims = "(";
-  for (std::size_t i = 0; i < shape.size(); ++i)
-    dims += (i ? ", " : "") + std::to_string(shape[i]);
-  dims += shape.size() == 1 ? ",)" : ")";
-  std::string header = "{'descr': '" + std::string(descr) + "', 'fortran_order': False, 'shape': " +
-                       dims + ", }";
-  if (!shape.empty()) header += std::string(21 - std::to_string(shape[0]).size(), ' ');
-  const std::size_t prefix = 10;  // magic (6) + version (2) + header length (2)
-  const std::size_t padding = 64 - (prefix + header.size() + 1) % 64;
-  header += std::string(padding, ' ') + "\n";
-  const std::string magic = std::string("\x93NUMPY\x01\x00", 8) +
-                            static_cast<char>(header.size() & 0xFF) +
-                            static_cast<char>(header.size() >> 8);
-  std::vector<std::uint8_t> out;
-  out.reserve(magic.size() + header.size() + data.size());
-  out.insert(out.end(), magic.begin(), magic.end());
-  out.insert(out.end(), header.begin(), header.end());
-  out.insert(out.end(), data.begin(), data.end());
-  return out;
-}
-
 namespace {
 
 class LittleEndian {

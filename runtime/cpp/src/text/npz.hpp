@@ -1,5 +1,5 @@
-// The two file formats of the vocabulary cache: numpy's .npy (format 1.0, as numpy 2 writes it)
-// and the .npz archive np.savez makes of them (an uncompressed ZIP whose members carry ZIP64
+// The vocabulary cache's file format: the .npz archive np.savez makes of .npy members
+// (common/npy.hpp) (an uncompressed ZIP whose members carry ZIP64
 // extra fields, dated 1980-01-01). write_* produce the bytes numpy produces; read_* accept what
 // np.load accepts for the cache (stored or deflated members) and return nullopt for anything
 // unreadable, never throwing on bad bytes.
@@ -12,18 +12,9 @@
 #include <utility>
 #include <vector>
 
+#include "common/npy.hpp"
+
 namespace frozenseg::text {
-
-struct NpyArray {
-  std::string descr;            // numpy dtype string, e.g. "<f4", "<U64"
-  bool fortran_order = false;
-  std::vector<size_t> shape;    // () for a 0-d array
-  std::string data;             // raw element bytes
-};
-
-// numpy.lib.format.write_array's bytes for a C-order array (descr and shape as given).
-std::string write_npy(const NpyArray& array);
-std::optional<NpyArray> read_npy(std::string_view bytes);
 
 // np.savez's archive of (member name, bytes), in order ("rows.npy", ...).
 std::string write_zip(const std::vector<std::pair<std::string, std::string>>& members);
