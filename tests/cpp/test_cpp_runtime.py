@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import os
 import subprocess
 from pathlib import Path
@@ -187,5 +188,28 @@ def test_library_exports_the_c_api_and_nothing_of_its_own():
     header = (ROOT / "runtime" / "cpp" / "include" / "frozenseg" / "frozenseg.h").read_text()
     declared = set(re.findall(r"^FS_API [^;]*?\b(fs_\w+)\(", header, flags=re.M))
     assert len(declared) >= 15
-    assert {n for n in names if n.startswith("fs_")} == declared
-    assert [n for n in names if "frozenseg" in n] == []
+    assert set(names) == declared
+
+
+def test_cpp_tensorrt_backend_without_tensorrt_is_a_backend_error(tiny_artifacts, tmp_path):
+    """A build without TensorRT names what is missing (exit 4, like the Python CLI's BackendError)."""
+    tool = _tool("frozenseg-segment")
+    done = subprocess.run([str(tool), str(ROOT / "samples" / "astronaut.jpg"), "--artifacts", str(tiny_artifacts[0]),
+                           "--vocabulary", "cat", "--backend", "tensorrt", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 4, done.stderr
+    assert "was not built with TensorRT" in done.stderr and "FROZENSEG_WITH_TENSORRT=ON" in done.stderr
+
+
+def test_cmake_refuses_tensorrt_on_where_there_is_none(tmp_path):
+    """-DFROZENSEG_WITH_TENSORRT=ON on a machine without TensorRT stops at configure time, naming
+    what is missing and how to point CMake at it (AUTO, the default, builds without)."""
+    if shutil.which("cmake") is None or not (ROOT / "third_party" / "onnxruntime").is_dir():
+        _tool("frozenseg-segment")  # fails under FS_CPP_REQUIRED=1, skips otherwise
+        pytest.skip("cmake or the ONNX Runtime SDK is not installed here")
+    done = subprocess.run(["cmake", "-S", str(ROOT), "-B", str(tmp_path / "build"), "-DFROZENSEG_BUILD_TESTS=OFF",
+                           "-DFROZENSEG_WITH_TENSORRT=ON", "-DTENSORRT_ROOT=" + str(tmp_path / "none")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    assert "FROZENSEG_WITH_TENSORRT=ON but this machine lacks" in done.stderr
+    assert "TENSORRT_ROOT" in done.stderr

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "frozenseg/frozenseg.h"
@@ -165,4 +166,50 @@ TEST(CppWrapper, FailuresBecomeExceptionsWithTheStatus) {
     EXPECT_EQ(e.status(), FS_ARTIFACT_ERROR);
     EXPECT_NE(std::string(e.what()).find("export artifacts first"), std::string::npos);
   }
+}
+
+// One segmenter shared by threads (the documented contract): segments from several threads while
+// another replaces the vocabulary give the answer of a lone call, and the C++ wrapper's spans see
+// the same labels. Under the sanitizer build this also runs with ASan/UBSan watching.
+TEST(CApi, OneSegmenterServesManyThreads) {
+  if (!artifacts()) GTEST_SKIP() << "set FS_TEST_ARTIFACTS to an exported tiny artifacts folder";
+  fs_segmenter_t seg = open_tiny();
+  ASSERT_NE(seg, nullptr);
+  ASSERT_EQ(fs_segmenter_set_vocabulary_text(seg, "sky,tree,grass,person"), FS_OK) << fs_last_error();
+  const int height = 48, width = 64;
+  std::vector<std::uint8_t> pixels(static_cast<std::size_t>(height) * width * 3);
+  for (std::size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<std::uint8_t>((i * 37) % 251);
+  const fs_image image{pixels.data(), height, width, width * 3, FS_PIXEL_RGB};
+  auto labels_of = [&](fs_segmenter_t s) {
+    fs_result_t result = nullptr;
+    std::vector<int32_t> labels;
+    if (fs_segment(s, &image, FS_TASK_SEMANTIC, &result) != FS_OK) return labels;
+    const int32_t* data = fs_result_semantic_labels(result);
+    labels.assign(data, data + height * width);
+    fs_result_release(result);
+    return labels;
+  };
+  const std::vector<int32_t> alone = labels_of(seg);
+  ASSERT_EQ(alone.size(), static_cast<std::size_t>(height * width)) << fs_last_error();
+
+  std::vector<std::vector<int32_t>> seen(3);
+  std::vector<std::thread> threads;
+  for (auto& out : seen) threads.emplace_back([&, target = &out] { *target = labels_of(seg); });
+  threads.emplace_back([&] {  // the same classes again: the answer must not change
+    for (int i = 0; i < 2; ++i) EXPECT_EQ(fs_segmenter_set_vocabulary_text(seg, "sky,tree,grass,person"), FS_OK);
+  });
+  for (auto& t : threads) t.join();
+  for (const auto& labels : seen) EXPECT_EQ(labels, alone);
+  fs_segmenter_destroy(seg);
+
+  frozenseg::Segmenter wrapped(artifacts(), [] {
+    fs_segmenter_options o = fs_segmenter_options_default();
+    o.backend = "onnxruntime-cpu";
+    o.cache_dir = "";
+    return o;
+  }());
+  wrapped.set_vocabulary("sky,tree,grass,person");
+  const frozenseg::Result result = wrapped.segment(image, FS_TASK_SEMANTIC);
+  const auto spans = result.semantic_labels();
+  EXPECT_EQ(std::vector<int32_t>(spans.begin(), spans.end()), alone);
 }

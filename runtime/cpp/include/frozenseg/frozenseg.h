@@ -11,7 +11,9 @@
 #include <stdint.h>
 
 /* The library exports these functions and nothing else (built with hidden visibility). */
-#if defined(_WIN32)
+#if defined(_WIN32) && defined(FROZENSEG_BUILDING_LIBRARY)
+#define FS_API __declspec(dllexport)
+#elif defined(_WIN32)
 #define FS_API __declspec(dllimport)
 #elif defined(__GNUC__)
 #define FS_API __attribute__((visibility("default")))
@@ -30,8 +32,11 @@ extern "C" {
 /* Status codes. The kinds follow the Python runtime's errors (runtime/errors.py). */
 typedef enum fs_status {
     FS_OK = 0,
-    FS_INVALID_ARGUMENT = 1,   /* a null pointer, a zero or huge size, an unknown enum value */
-    FS_INVALID_INPUT = 2,      /* bad user input: vocabulary, image (UsageError) */
+    FS_INVALID_ARGUMENT = 1,   /* a null pointer, a zero, negative or huge size, an unknown enum value,
+                                  a call out of order (segment before a vocabulary), an unusable
+                                  cache folder */
+    FS_INVALID_INPUT = 2,      /* bad user input: vocabulary, image, options that contradict each
+                                  other (UsageError) */
     FS_ARTIFACT_ERROR = 3,     /* manifest or graphs missing, corrupt, mismatched (ArtifactError) */
     FS_BACKEND_ERROR = 4,      /* backend unknown, not built in, or unusable here (BackendError) */
     FS_INFERENCE_ERROR = 5,    /* an engine failed while running */
@@ -44,8 +49,9 @@ typedef enum fs_status {
 /* "0.1.0"; compare with FROZENSEG_VERSION_* to detect a header/library mismatch. */
 FS_API const char* fs_version(void);
 
-/* The calling thread's message for the last failed call ("" when none). Valid until the thread's
- * next failing call. */
+/* The calling thread's message for its last failed call. Every call that returns an fs_status
+ * clears it first, so after a success it is ""; the pointer stays valid until the thread's next
+ * status-returning call. */
 FS_API const char* fs_last_error(void);
 
 /* ---- segmenter -------------------------------------------------------------------------------- */
@@ -56,9 +62,9 @@ typedef struct fs_segmenter_options {
     const char* backend;     /* "auto" (NULL), "onnxruntime-cpu", "onnxruntime-cuda", "onnxruntime-trt", "tensorrt" */
     const char* precision;   /* "fp32" (NULL), "fp16", "int8", "mixed" (after frozenseg-deploy quantize) */
     int threads;             /* ONNX Runtime intra-op threads; 0: its default */
-    const char* cache_dir;   /* vocabulary cache folder; NULL: ~/.cache/frozenseg-deploy/vocabulary; "" : memory only */
+    const char* cache_dir;   /* vocabulary cache folder; NULL: $XDG_CACHE_HOME/frozenseg-deploy/vocabulary, or ~/.cache/... without it; "": memory only */
     int verify;              /* nonzero: check every graph's sha256 at load (default in fs_segmenter_options_default) */
-    int cuda_graph;          /* nonzero: replay TensorRT engines as CUDA graphs (backend "tensorrt") */
+    int cuda_graph;          /* nonzero: replay TensorRT engines as CUDA graphs; backend "tensorrt" only (any other, "auto" included, fails with FS_INVALID_INPUT) */
     int64_t max_image_pixels;/* refuse larger images before decoding; 0: the default (178956970); -1: no limit */
 } fs_segmenter_options;
 
@@ -85,7 +91,7 @@ typedef struct fs_class {
 FS_API fs_status fs_segmenter_set_vocabulary(fs_segmenter_t segmenter, const fs_class* classes,
                                       size_t num_classes);
 /* A vocabulary as the Python runtime takes it: a file (.txt "ID:name,syn", .json) or text
- * ("cat,dog,grass" or a JSON list). */
+ * ("cat,dog,grass", or a JSON list of {"names": [...], "isthing": bool} objects). */
 FS_API fs_status fs_segmenter_set_vocabulary_text(fs_segmenter_t segmenter, const char* source);
 /* Classes of the current vocabulary (0 before one is set). */
 FS_API size_t fs_segmenter_num_classes(fs_segmenter_t segmenter);

@@ -90,7 +90,7 @@ class Segmenter {
     handle_.reset(raw);
   }
   std::string backend() const { return fs_segmenter_backend(handle_.get()); }
-  // A file (.txt, .json) or text ("cat,dog" or a JSON list).
+  // A file (.txt, .json) or text ("cat,dog", or a JSON list of {"names": [...], "isthing": b}).
   void set_vocabulary(const std::string& source) { check(fs_segmenter_set_vocabulary_text(handle_.get(), source.c_str())); }
   // Classes with synonyms (first = display name) and thing flags.
   void set_vocabulary(const std::vector<std::vector<std::string>>& names, const std::vector<bool>& isthing) {

@@ -12,7 +12,10 @@ set_target_properties(frozenseg PROPERTIES VERSION ${PROJECT_VERSION} SOVERSION 
                       CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON)
 # Export the fs_* functions (FS_API) and nothing else: the static areas' C++ symbols stay inside,
 # so they can neither clash with an application's (nor with the C++ wrapper's) nor be interposed.
-target_link_options(frozenseg PRIVATE -Wl,--exclude-libs,ALL)
+target_link_options(frozenseg PRIVATE -Wl,--exclude-libs,ALL
+                    -Wl,--version-script=${CMAKE_CURRENT_SOURCE_DIR}/cmake/frozenseg.map)
+set_property(TARGET frozenseg APPEND PROPERTY LINK_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/cmake/frozenseg.map)
+target_compile_definitions(frozenseg PRIVATE FROZENSEG_BUILDING_LIBRARY=1)
 
 # frozenseg-segment: `frozenseg-deploy segment`'s files, without Python.
 add_executable(frozenseg-segment ${FS_ROOT}/tools/frozenseg_segment.cpp)
