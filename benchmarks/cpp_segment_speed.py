@@ -1,6 +1,6 @@
 """`segment` of the C++ library (through its C API, with ctypes) against the Python runtime, on the
-same artifacts, image, vocabulary and backend (ONNX Runtime CPU), in one run: median seconds per
-call and the ratio. The C++ build comes from README's test command (build/libfrozenseg.so).
+same artifacts, image, vocabulary and backend (ONNX Runtime CPU), in one process: both loaded,
+calls alternating, median seconds per call and the ratio. The C++ build comes from README's test command (build/libfrozenseg.so).
 
     .venv/bin/python benchmarks/cpp_segment_speed.py --artifacts artifacts/default \
         --image samples/astronaut.jpg --vocabulary samples/vocabulary.json
@@ -27,40 +27,36 @@ class _Options(ctypes.Structure):
                 ("max_image_pixels", ctypes.c_int64)]
 
 
-def _cpp(library: Path, artifacts: str, vocabulary: str, image: str, task: str, repeats: int) -> list[float]:
-    lib = ctypes.CDLL(str(library))
-    lib.fs_last_error.restype = ctypes.c_char_p
-    lib.fs_segmenter_options_default.restype = _Options
+class _CppSegmenter:
+    """The C++ library through its C API (ctypes): the calls an embedding application makes."""
 
-    def check(status: int) -> None:
+    def __init__(self, library: Path, artifacts: str, vocabulary: str) -> None:
+        lib = self.lib = ctypes.CDLL(str(library))
+        lib.fs_last_error.restype = ctypes.c_char_p
+        lib.fs_segmenter_options_default.restype = _Options
+        options = lib.fs_segmenter_options_default()
+        options.backend, options.cache_dir = b"onnxruntime-cpu", b""
+        self.seg = ctypes.c_void_p()
+        self._check(lib.fs_segmenter_create(artifacts.encode(), ctypes.byref(options), ctypes.byref(self.seg)))
+        self._check(lib.fs_segmenter_set_vocabulary_text(self.seg, vocabulary.encode()))
+
+    def _check(self, status: int) -> None:
         if status != 0:
-            raise RuntimeError(lib.fs_last_error().decode())
+            raise RuntimeError(self.lib.fs_last_error().decode())
 
-    options = lib.fs_segmenter_options_default()
-    options.backend, options.cache_dir = b"onnxruntime-cpu", b""
-    seg = ctypes.c_void_p()
-    check(lib.fs_segmenter_create(artifacts.encode(), ctypes.byref(options), ctypes.byref(seg)))
-    check(lib.fs_segmenter_set_vocabulary_text(seg, vocabulary.encode()))
-    times = []
-    for _ in range(repeats + 1):  # the first call warms up
+    def segment(self, image: str, task: str) -> None:
         result = ctypes.c_void_p()
-        start = time.perf_counter()
-        check(lib.fs_segment_file(seg, image.encode(), TASKS[task], ctypes.byref(result)))
-        times.append(time.perf_counter() - start)
-        lib.fs_result_release(result)
-    lib.fs_segmenter_destroy(seg)
-    return times[1:]
+        self._check(self.lib.fs_segment_file(self.seg, image.encode(), TASKS[task], ctypes.byref(result)))
+        self.lib.fs_result_release(result)
+
+    def close(self) -> None:
+        self.lib.fs_segmenter_destroy(self.seg)
 
 
-def _python(artifacts: str, vocabulary: str, image: str, task: str, repeats: int) -> list[float]:
-    with Segmenter.from_artifacts(artifacts, backend="onnxruntime-cpu", cache_dir=False) as seg:
-        seg.set_vocabulary(vocabulary)
-        times = []
-        for _ in range(repeats + 1):
-            start = time.perf_counter()
-            seg.segment(load_image(image), task=task)
-            times.append(time.perf_counter() - start)
-    return times[1:]
+def _timed(call) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -71,11 +67,23 @@ def main() -> None:
     ap.add_argument("--library", default="build/libfrozenseg.so")
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
+    # Both runtimes loaded side by side; each call is warmed up once, then C++ and Python alternate
+    # call by call, so that drift on the machine (thermal, other load) falls on both alike.
+    cpp = _CppSegmenter(Path(args.library), args.artifacts, args.vocabulary)
     report = {}
-    for task in TASKS:
-        cpp = statistics.median(_cpp(Path(args.library), args.artifacts, args.vocabulary, args.image, task, args.repeats))
-        py = statistics.median(_python(args.artifacts, args.vocabulary, args.image, task, args.repeats))
-        report[task] = {"cpp_s": round(cpp, 3), "python_s": round(py, 3), "python_over_cpp": round(py / cpp, 2)}
+    with Segmenter.from_artifacts(args.artifacts, backend="onnxruntime-cpu", cache_dir=False) as py:
+        py.set_vocabulary(args.vocabulary)
+        for task in TASKS:
+            run_cpp = lambda task=task: cpp.segment(args.image, task)
+            run_py = lambda task=task: py.segment(load_image(args.image), task=task)
+            run_cpp(), run_py()
+            times: dict[str, list[float]] = {"cpp": [], "python": []}
+            for _ in range(args.repeats):
+                times["cpp"].append(_timed(run_cpp))
+                times["python"].append(_timed(run_py))
+            c, p = statistics.median(times["cpp"]), statistics.median(times["python"])
+            report[task] = {"cpp_s": round(c, 3), "python_s": round(p, 3), "python_over_cpp": round(p / c, 2)}
+    cpp.close()
     print(json.dumps(report, indent=1))
 
 

@@ -26,7 +26,7 @@ class ActivationArena {
   ActivationArena& operator=(const ActivationArena&) = delete;
 
   // A USER_MANAGED context of `engine` bound to the arena's buffer (grown to fit it if needed).
-  // The caller must release() it before destroying it.
+  // The caller destroys it, then calls release() with its address (nothing runs in between).
   std::unique_ptr<nvinfer1::IExecutionContext> create_context(nvinfer1::ICudaEngine& engine);
   // Forget a member; the buffer is freed with the last one.
   void release(nvinfer1::IExecutionContext* context) noexcept;

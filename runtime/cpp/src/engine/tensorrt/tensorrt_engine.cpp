@@ -54,8 +54,9 @@ struct TensorRTEngine::Session {
     } catch (...) {  // a failed stream cannot be waited on; free what we hold regardless
     }
     graphs.clear();
-    if (arena && context) arena->release(context.get());
-    context.reset();
+    nvinfer1::IExecutionContext* member = context.get();
+    context.reset();  // gone before the arena may free the memory it ran in
+    if (arena && member) arena->release(member);
   }
 
   // Buffers at the largest shapes: inputs at the profile max, outputs at the larger of the
