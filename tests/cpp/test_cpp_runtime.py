@@ -8,6 +8,7 @@ build folder. Without a build these tests skip, unless FS_CPP_REQUIRED=1 (CI) ma
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import shutil
@@ -213,3 +214,25 @@ def test_cmake_refuses_tensorrt_on_where_there_is_none(tmp_path):
     assert done.returncode != 0
     assert "FROZENSEG_WITH_TENSORRT=ON but this machine lacks" in done.stderr
     assert "TENSORRT_ROOT" in done.stderr
+
+
+def test_cpp_install_runs_from_a_moved_prefix(tiny_artifacts, tmp_path):
+    """`cmake --install` gives a prefix that works wherever it is moved, with no environment: the
+    library finds ONNX Runtime beside it and the tokenizer's merges file in its share/ (a damaged
+    copy there is refused against the manifest's sha256, which shows that copy is the one read)."""
+    tool = _tool("frozenseg-segment")
+    subprocess.run(["cmake", "--install", str(tool.parent), "--prefix", str(tmp_path / "installed")],
+                   check=True, capture_output=True, timeout=120)
+    moved = tmp_path / "moved"
+    (tmp_path / "installed").rename(moved)
+    command = [str(moved / "bin" / "frozenseg-segment"), str(ROOT / "samples" / "astronaut.jpg"),
+               "--artifacts", str(tiny_artifacts[0]), "--vocabulary", VOCABULARY,
+               "--backend", "onnxruntime-cpu", "--no-cache", "--out", str(tmp_path / "out")]
+    clean_env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=clean_env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "astronaut_labels.png").is_file()
+    merges = moved / "share" / "frozenseg" / "bpe_simple_vocab_16e6.txt.gz"
+    merges.write_bytes(gzip.compress(b"not the merges"))
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=clean_env)
+    assert done.returncode == 3 and str(merges) in done.stderr, done.stderr

@@ -26,3 +26,17 @@ add_executable(frozenseg_example ${FS_ROOT}/examples/segment.c)
 target_link_libraries(frozenseg_example PRIVATE frozenseg)
 
 frozenseg_test(test_core_c_api LIBS frozenseg)
+
+# `cmake --install build --prefix DIR`: the library, its headers, frozenseg-segment and (text area)
+# the tokenizer's merges file, which an installed library finds without the source tree.
+# ONNX Runtime's shared library goes beside ours (the SDK's own file, whatever its version suffix),
+# and both binaries look for their libraries in the prefix's lib/, so the prefix can be moved.
+include(GNUInstallDirs)
+set_target_properties(frozenseg PROPERTIES INSTALL_RPATH "$ORIGIN")
+set_target_properties(frozenseg-segment PROPERTIES INSTALL_RPATH "$ORIGIN/../${CMAKE_INSTALL_LIBDIR}")
+install(TARGETS frozenseg frozenseg-segment
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+get_filename_component(_fs_ort_real "${OnnxRuntime_LIBRARY}" REALPATH)
+file(GLOB _fs_ort_files "${OnnxRuntime_LIBRARY}*" "${_fs_ort_real}")
+install(FILES ${_fs_ort_files} DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(DIRECTORY ${FS_ROOT}/include/frozenseg DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

@@ -4,8 +4,12 @@ find_package(nlohmann_json REQUIRED)
 
 frozenseg_area(text DEPS frozenseg_common ZLIB::ZLIB nlohmann_json::nlohmann_json)
 # The bundled merges file of the source tree (FROZENSEG_BPE_PATH overrides it at run time).
+include(GNUInstallDirs)
 target_compile_definitions(frozenseg_text PRIVATE
   FS_DEFAULT_BPE_PATH="${CMAKE_CURRENT_SOURCE_DIR}/runtime/data/bpe_simple_vocab_16e6.txt.gz")
+target_link_libraries(frozenseg_text PUBLIC ${CMAKE_DL_LIBS})  # dladdr: where an installed copy lives
+install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/runtime/data/bpe_simple_vocab_16e6.txt.gz
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/frozenseg)
 # float32 sums in numpy's order: no fused multiply-add that numpy does not do.
 target_compile_options(frozenseg_text PRIVATE -ffp-contract=off)
 

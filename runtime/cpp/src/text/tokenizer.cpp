@@ -1,5 +1,6 @@
 #include "text/tokenizer.hpp"
 
+#include <dlfcn.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #ifndef FS_DEFAULT_BPE_PATH
 #define FS_DEFAULT_BPE_PATH "runtime/data/bpe_simple_vocab_16e6.txt.gz"
 #endif
+
 
 namespace frozenseg::text {
 namespace {
@@ -157,6 +159,15 @@ std::vector<int64_t> ClipTokenizer::State::word_ids(const std::u32string& word) 
 std::filesystem::path default_bpe_path() {
   if (const char* env = std::getenv("FROZENSEG_BPE_PATH"); env != nullptr && *env != '\0') {
     return env;
+  }
+  // An installed library (lib/ or bin/ of a prefix) reads its own copy in the prefix's
+  // share/frozenseg/, wherever the prefix was moved; a build tree reads the source tree's.
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&default_bpe_path), &info) != 0 && info.dli_fname != nullptr) {
+    const std::filesystem::path installed = std::filesystem::path(info.dli_fname).parent_path().parent_path() /
+                                            "share" / "frozenseg" / "bpe_simple_vocab_16e6.txt.gz";
+    std::error_code ignored;
+    if (std::filesystem::is_regular_file(installed, ignored)) return installed;
   }
   return FS_DEFAULT_BPE_PATH;
 }
