@@ -24,7 +24,7 @@ TASKS = {"semantic": 0, "panoptic": 1, "instance": 2}
 class _Options(ctypes.Structure):
     _fields_ = [("backend", ctypes.c_char_p), ("precision", ctypes.c_char_p), ("threads", ctypes.c_int),
                 ("cache_dir", ctypes.c_char_p), ("verify", ctypes.c_int), ("cuda_graph", ctypes.c_int),
-                ("max_image_pixels", ctypes.c_int64)]
+                ("max_image_pixels", ctypes.c_int64), ("encoder_schedule", ctypes.c_int)]
 
 
 class _CppSegmenter:

@@ -14,6 +14,7 @@ from frozenseg_runtime.image.loading import MAX_IMAGE_PIXELS, load_image
 from frozenseg_runtime.manifest import PRECISIONS
 from frozenseg_runtime.output.files import save_result
 from frozenseg_runtime.progress import progress
+from frozenseg_runtime.schedule import ENCODER_SCHEDULES
 from frozenseg_runtime.segmenter import TASKS, Segmenter
 
 
@@ -68,6 +69,9 @@ def add_segment_command(sub: argparse._SubParsersAction) -> argparse.ArgumentPar
     p.add_argument("--max-image-pixels", type=pixel_limit_arg, default=MAX_IMAGE_PIXELS,
                    metavar="N|none", help="refuse images of more pixels, checked before decoding "
                    "(decompression bombs; default %(default)s)")
+    p.add_argument("--encoder-schedule", choices=ENCODER_SCHEDULES, default=ENCODER_SCHEDULES[0],
+                   help="image encoders at once or one after the other (default auto: at once on a "
+                        "GPU or a CPU of 8+ cores, one after the other on a smaller CPU)")
     p.add_argument("--cuda-graph", action="store_true",
                    help="replay TensorRT engines as CUDA graphs (backend tensorrt only)")
     p.set_defaults(run=run_segment)
@@ -79,8 +83,10 @@ def run_segment(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     cache = False if args.no_cache else args.cache_dir
     with Segmenter.from_artifacts(args.artifacts, backend=args.backend, cache_dir=cache,
-                                  precision=args.precision, cuda_graph=args.cuda_graph) as seg:
-        say(f"backend {seg.backend}, precision {args.precision}; artifacts verified in {time.perf_counter() - t0:.1f} s")
+                                  precision=args.precision, cuda_graph=args.cuda_graph,
+                                  encoder_schedule=args.encoder_schedule) as seg:
+        say(f"backend {seg.backend}, precision {args.precision}, image encoders "
+            f"{seg.encoder_plan.schedule}; artifacts verified in {time.perf_counter() - t0:.1f} s")
         t = time.perf_counter()
         stats = seg.set_vocabulary(args.vocabulary, args.train_vocabulary)
         say(f"vocabulary of {seg.vocabulary.num_classes} classes ready in "

@@ -9,7 +9,7 @@ calibration feeds, the accuracy figures, benchmarks) call the stage rather than 
 
     state = seg.encode_vocabulary(source)        # text graph, cached by content
     prepared = seg.prepare(image)                 # numpy pre-processing
-    features = seg.encode_image(prepared)         # CLIP and SAM encoders, concurrently
+    features = seg.encode_image(prepared)         # CLIP and SAM encoders (schedule.py)
     raw = seg.decode(features, state)             # decoder
     result = seg.postprocess(raw, prepared, "semantic", state.vocabulary)
 
@@ -40,6 +40,7 @@ from frozenseg_runtime.output.postprocess import (
     SegmentationResult,
     segmentation_result,
 )
+from frozenseg_runtime.schedule import plan_encoders
 from frozenseg_runtime.text.cache import CacheStats, VocabularyCache, default_cache_dir, encoder_key
 from frozenseg_runtime.text.embedding import VocabularyState, average_templates, padded_embeddings
 from frozenseg_runtime.text.tokenizer import drop_padding, tokenizer_for
@@ -64,9 +65,11 @@ class Segmenter:
     def __init__(self, manifest: Manifest, backend: str = "auto",
                  cache_dir: str | os.PathLike | None | bool = None,
                  threads: int | None = None, memory_arena: bool = True,
-                 cuda_graph: bool = False, max_image_pixels: int | None | str = "default") -> None:
+                 cuda_graph: bool = False, max_image_pixels: int | None | str = "default",
+                 encoder_schedule: str = "auto") -> None:
         self.manifest = manifest
         self.backend = resolve_backend(backend)
+        self.encoder_plan = plan_encoders(encoder_schedule, self.backend, threads)
         if cuda_graph and self.backend != "tensorrt":
             raise UsageError(f"CUDA graphs replay TensorRT engines: use backend 'tensorrt' with "
                              f"cuda_graph (--cuda-graph), not {self.backend!r}")
@@ -87,7 +90,8 @@ class Segmenter:
         self.prompts_per_call = min(PROMPTS_PER_TEXT_CALL,
                                     manifest.graphs[graphs.CLIP_TEXT].dims["batch"]["max"])
         # Runners last: everything above only reads the manifest, so a bad one leaves no engine.
-        self._runners = _open_runners(manifest, self.backend, threads, memory_arena, cuda_graph)
+        self._runners = _open_runners(manifest, self.backend, threads, memory_arena, cuda_graph,
+                                      self.encoder_plan.image_threads)
         self._pool = ThreadPoolExecutor(
             max_workers=len(graphs.graphs_of_stage(graphs.STAGE_IMAGE)),
             thread_name_prefix="frozenseg-encoder")
@@ -99,18 +103,20 @@ class Segmenter:
                        threads: int | None = None, verify: bool = True,
                        precision: str = "fp32", memory_arena: bool = True,
                        cuda_graph: bool = False,
-                       max_image_pixels: int | None | str = "default") -> "Segmenter":
+                       max_image_pixels: int | None | str = "default",
+                       encoder_schedule: str = "auto") -> "Segmenter":
         """Load `folder/manifest.json`, pick the graphs of `precision` (fp32, or fp16/int8/mixed
         written by `frozenseg-deploy quantize`), check their sha256, open the backend.
 
         `memory_arena=False` hands ONNX Runtime's memory back after each run (leaner, slower);
         `cuda_graph=True` replays TensorRT engines as CUDA graphs (backend "tensorrt" only);
-        `max_image_pixels` caps the images `prepare` decodes (None: no cap; see load_image)."""
+        `max_image_pixels` caps the images `prepare` decodes (None: no cap; see load_image);
+        `encoder_schedule` runs the image encoders at once or one after the other (schedule.py)."""
         manifest = load_manifest(folder).with_precision(precision)
         if verify:
             verify_artifacts(manifest)
         return cls(manifest, backend, cache_dir, threads, memory_arena, cuda_graph,
-                   max_image_pixels)
+                   max_image_pixels, encoder_schedule)
 
     # -- stage 1: the vocabulary ------------------------------------------------------------------
     def encode_vocabulary(self, source: Any, train_vocabulary: Any = None) -> VocabularyState:
@@ -195,11 +201,18 @@ class Segmenter:
     # -- stage 3: the image encoders --------------------------------------------------------------
     def encode_image(self, prepared: PreparedImage,
                      timings: Timings | None = None) -> dict[str, np.ndarray]:
-        """Both image encoders, concurrently: CLIP's res2..res5 and SAM's embedding (batch kept).
+        """Both image encoders: CLIP's res2..res5 and SAM's embedding (batch kept), at once or one
+        after the other as `encoder_plan` says (schedule.py).
 
         The result does not depend on the vocabulary: decode it with as many as needed."""
         timings = {} if timings is None else timings
         feeds = {graphs.CLIP_IMAGE: prepared.clip_input, graphs.SAM_IMAGE: prepared.sam_input}
+        if self.encoder_plan.schedule == "sequential":
+            merged: dict[str, np.ndarray] = {}
+            for name in graphs.graphs_of_stage(graphs.STAGE_IMAGE):
+                out, timings[name] = _timed(self._runners[name], {"image": feeds[name]})
+                merged.update(out)
+            return merged
         *others, last = graphs.graphs_of_stage(graphs.STAGE_IMAGE)
         pending = {name: self._pool.submit(_timed, self._runners[name], {"image": feeds[name]})
                    for name in others}
@@ -261,12 +274,15 @@ class Segmenter:
 
 
 def _open_runners(manifest: Manifest, backend: str, threads: int | None, memory_arena: bool,
-                  cuda_graph: bool) -> dict[str, Runner]:
-    """One active runner per graph; if one fails, those already active are released."""
+                  cuda_graph: bool, image_threads: int | None) -> dict[str, Runner]:
+    """One active runner per graph (the image encoders with the plan's threads); if one fails,
+    those already active are released."""
     runners: dict[str, Runner] = {}
+    image_graphs = graphs.graphs_of_stage(graphs.STAGE_IMAGE)
     try:
         for name, spec in manifest.graphs.items():
-            runners[name] = make_runner(manifest.graph_path(name), spec, backend, threads,
+            runners[name] = make_runner(manifest.graph_path(name), spec, backend,
+                                        image_threads if name in image_graphs else threads,
                                         memory_arena, cuda_graph).activate()
     except BaseException:
         for runner in runners.values():

@@ -33,6 +33,11 @@ def test_graph_registry_fixture_is_the_python_registry(tmp_path):
     assert (tmp_path / "graph_registry.json").read_bytes() == (DATA / "graph_registry.json").read_bytes()
 
 
+def test_schedule_fixture_is_the_python_rule(tmp_path):
+    _generator("make_schedule_cases").main(tmp_path)
+    assert (tmp_path / "schedule_cases.json").read_bytes() == (DATA / "schedule_cases.json").read_bytes()
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_tensorrt_fixtures_are_what_the_python_backend_writes_and_says(tmp_path):
     out = tmp_path / "tensorrt"

@@ -59,6 +59,15 @@ TEST(CApi, NullPointersAreInvalidArguments) {
   fs_result_release(nullptr);
 }
 
+TEST(CApi, UnknownEncoderScheduleIsAnInvalidArgument) {
+  fs_segmenter_options o = fs_segmenter_options_default();
+  EXPECT_EQ(o.encoder_schedule, FS_ENCODERS_AUTO);
+  o.encoder_schedule = 7;
+  fs_segmenter_t seg = nullptr;
+  EXPECT_EQ(fs_segmenter_create("/nonexistent/artifacts", &o, &seg), FS_INVALID_ARGUMENT);
+  EXPECT_TRUE(says("encoder_schedule must be"));
+}
+
 TEST(CApi, MissingArtifactsAreArtifactErrors) {
   fs_segmenter_t seg = nullptr;
   EXPECT_EQ(fs_segmenter_create("/nonexistent/artifacts", nullptr, &seg), FS_ARTIFACT_ERROR);

@@ -23,7 +23,7 @@ const char* kUsage =
     "       [--task semantic|panoptic|instance] [--backend auto|onnxruntime-cpu|...]\n"
     "       [--precision fp32|fp16|int8|mixed] [--threads N] [--cache-dir DIR] [--no-cache]\n"
     "       [--max-image-pixels N|none] [--resize SHORT,MAX|none] [--train-vocabulary CLASSES]\n"
-    "       [--cuda-graph]\n";
+    "       [--cuda-graph] [--encoder-schedule auto|concurrent|sequential]\n";
 
 struct Args {
   std::vector<std::string> images;
@@ -70,6 +70,7 @@ bool parse(int argc, char** argv, Args& args, std::string& error) {
     else if (a == "--no-cache") { args.options.memory_cache_only = true; }
     else if (a == "--train-vocabulary") { if (!value(args.train_vocabulary)) return false; }
     else if (a == "--cuda-graph") { args.options.cuda_graph = true; }
+    else if (a == "--encoder-schedule") { if (!value(args.options.encoder_schedule)) return false; }
     else if (a == "--threads") {
       if (!value(v)) return false;
       const auto n = whole_number(v, 0, 1024);
@@ -127,8 +128,9 @@ int main(int argc, char** argv) {
     const auto seconds = [](auto since) {
       return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
     };
-    std::fprintf(stderr, "[segment] backend %s, precision %s; artifacts verified in %.1f s\n",
-                 seg->backend().c_str(), args.options.precision.c_str(), seconds(t0));
+    std::fprintf(stderr, "[segment] backend %s, precision %s, image encoders %s; artifacts verified in %.1f s\n",
+                 seg->backend().c_str(), args.options.precision.c_str(), seg->encoder_plan().schedule.c_str(),
+                 seconds(t0));
     const auto t1 = std::chrono::steady_clock::now();
     std::optional<frozenseg::text::Vocabulary> train;
     if (!args.train_vocabulary.empty()) train = frozenseg::text::parse_vocabulary(args.train_vocabulary);

@@ -58,6 +58,9 @@ FS_API const char* fs_last_error(void);
 typedef struct fs_segmenter fs_segmenter; /* opaque */
 typedef fs_segmenter* fs_segmenter_t;
 
+/* How the CLIP and SAM image encoders share the machine (fs_segmenter_options.encoder_schedule). */
+enum { FS_ENCODERS_AUTO = 0, FS_ENCODERS_CONCURRENT = 1, FS_ENCODERS_SEQUENTIAL = 2 };
+
 typedef struct fs_segmenter_options {
     const char* backend;     /* "auto" (NULL), "onnxruntime-cpu", "onnxruntime-cuda", "onnxruntime-trt", "tensorrt" */
     const char* precision;   /* "fp32" (NULL), "fp16", "int8", "mixed" (after frozenseg-deploy quantize) */
@@ -66,6 +69,7 @@ typedef struct fs_segmenter_options {
     int verify;              /* nonzero: check every graph's sha256 at load (default in fs_segmenter_options_default) */
     int cuda_graph;          /* nonzero: replay TensorRT engines as CUDA graphs; backend "tensorrt" only (any other, "auto" included, fails with FS_INVALID_INPUT) */
     int64_t max_image_pixels;/* refuse larger images before decoding; 0: the default (178956970); -1: no limit */
+    int encoder_schedule;    /* FS_ENCODERS_AUTO (0): at once on a GPU or a CPU of 8+ cores, one after the other on a smaller CPU */
 } fs_segmenter_options;
 
 /* Defaults: auto backend, fp32, verify on. */

@@ -127,6 +127,10 @@ fs_status fs_segmenter_create(const char* artifacts_dir, const fs_segmenter_opti
       throw frozenseg::Error(FS_INVALID_ARGUMENT, "max_image_pixels must be -1 (no limit), 0 (default) or positive");
     if (o.max_image_pixels == -1) opts.max_image_pixels = std::nullopt;
     else if (o.max_image_pixels > 0) opts.max_image_pixels = static_cast<std::uint64_t>(o.max_image_pixels);
+    if (o.encoder_schedule < FS_ENCODERS_AUTO || o.encoder_schedule > FS_ENCODERS_SEQUENTIAL)
+      throw frozenseg::Error(FS_INVALID_ARGUMENT, "encoder_schedule must be FS_ENCODERS_AUTO, _CONCURRENT or "
+                                                  "_SEQUENTIAL, got " + std::to_string(o.encoder_schedule));
+    opts.encoder_schedule = std::string(frozenseg::core::kEncoderSchedules[static_cast<std::size_t>(o.encoder_schedule)]);
     auto handle = std::make_unique<fs_segmenter>();
     handle->impl = frozenseg::core::Segmenter::from_artifacts(artifacts_dir, opts);
     *out = handle.release();

@@ -3,6 +3,7 @@ find_package(nlohmann_json REQUIRED)
 frozenseg_area(core DEPS frozenseg_common frozenseg_engine frozenseg_text frozenseg_image
                frozenseg_output nlohmann_json::nlohmann_json)
 frozenseg_test(test_core_manifest LIBS frozenseg_core)
+frozenseg_test(test_core_schedule LIBS frozenseg_core)
 
 # libfrozenseg: the C API (include/frozenseg/frozenseg.h) and its C++ wrapper (frozenseg.hpp).
 add_library(frozenseg SHARED ${FS_ROOT}/src/capi/c_api.cpp)

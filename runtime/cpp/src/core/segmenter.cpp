@@ -69,6 +69,7 @@ std::unique_ptr<Segmenter> Segmenter::from_artifacts(const std::filesystem::path
 Segmenter::Segmenter(Manifest manifest, const SegmenterOptions& options)
     : manifest_(std::move(manifest)),
       backend_(resolve_backend(options.backend)),
+      encoder_plan_(plan_encoders(options.encoder_schedule, backend_, options.threads)),
       tokenizer_(text::tokenizer_for(manifest_.constants().at("text"))),
       max_image_pixels_(options.max_image_pixels) {
   if (options.cuda_graph && backend_ != "tensorrt")
@@ -101,6 +102,8 @@ Segmenter::Segmenter(Manifest manifest, const SegmenterOptions& options)
   engine_options.cuda_graph = options.cuda_graph;
   for (const auto& name : registry_graphs()) {  // engines last; a failure frees those made
     engine_options.share_activations = registry_shares_activations(name);
+    const bool image_encoder = name == GraphNames::clip_image || name == GraphNames::sam_image;
+    engine_options.threads = image_encoder ? encoder_plan_.image_threads : options.threads;
     engines_.emplace(name, make_engine(manifest_.graph_path(name), manifest_.graphs.at(name),
                                        backend_, engine_options));
   }
@@ -201,6 +204,15 @@ image::PreparedImage Segmenter::prepare(const image::RgbImage& image, std::optio
 TensorMap Segmenter::encode_image(const image::PreparedImage& prepared) const {
   const auto clip_shape = prepared.clip_shape();
   const auto sam_shape = prepared.sam_shape();
+  if (encoder_plan_.schedule == "sequential") {
+    TensorMap features;
+    TensorMap clip_feed, sam_feed;
+    clip_feed.emplace("image", float_tensor(Shape(clip_shape.begin(), clip_shape.end()), prepared.clip_input));
+    features.merge(engines_.at("clip_image")->infer(clip_feed));
+    sam_feed.emplace("image", float_tensor(Shape(sam_shape.begin(), sam_shape.end()), prepared.sam_input));
+    features.merge(engines_.at("sam_image")->infer(sam_feed));
+    return features;
+  }
   auto clip = std::async(std::launch::async, [&] {
     TensorMap feed;
     feed.emplace("image", float_tensor(Shape(clip_shape.begin(), clip_shape.end()), prepared.clip_input));

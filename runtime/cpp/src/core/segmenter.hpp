@@ -19,6 +19,7 @@
 #include <string>
 
 #include "core/manifest.hpp"
+#include "core/schedule.hpp"
 #include "engine/engine.hpp"
 #include "image/image.hpp"
 #include "image/loading.hpp"
@@ -40,6 +41,7 @@ struct SegmenterOptions {
   bool verify = true;                                // sha256 of every graph at load
   bool cuda_graph = false;                           // TensorRT only
   std::optional<std::uint64_t> max_image_pixels = image::kDefaultMaxImagePixels;
+  std::string encoder_schedule = "auto";              // auto, concurrent, sequential (schedule.hpp)
 };
 
 // Everything the decoder needs about one encoded vocabulary (immutable, swapped whole).
@@ -57,6 +59,7 @@ class Segmenter {
   Segmenter(Manifest manifest, const SegmenterOptions& options);
 
   const std::string& backend() const noexcept { return backend_; }
+  const EncoderPlan& encoder_plan() const noexcept { return encoder_plan_; }
   const Manifest& manifest() const noexcept { return manifest_; }
 
   // Stage 1: a vocabulary encoded for the decoder (the text graph; cached by content). `train`:
@@ -72,7 +75,7 @@ class Segmenter {
   // `resize` (nullopt: the image's own size).
   image::PreparedImage prepare(const image::RgbImage& image) const;
   image::PreparedImage prepare(const image::RgbImage& image, std::optional<image::ResizeRule> resize) const;
-  // Stage 3: CLIP's res2..res5 and SAM's embedding, the two encoders concurrently.
+  // Stage 3: CLIP's res2..res5 and SAM's embedding, at once or one after the other (encoder_plan).
   TensorMap encode_image(const image::PreparedImage& prepared) const;
   // Stage 4: the decoder (batch kept in the tensors; postprocess reads query-major data).
   TensorMap decode(const TensorMap& features, const VocabularyState& state) const;
@@ -93,6 +96,7 @@ class Segmenter {
 
   Manifest manifest_;
   std::string backend_;
+  EncoderPlan encoder_plan_;
   image::PreprocessConstants preprocessing_;
   output::InferenceConstants inference_;
   std::vector<std::string> templates_;

@@ -1,0 +1,31 @@
+#include "core/schedule.hpp"
+
+#include <sched.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "common/error.hpp"
+
+namespace frozenseg::core {
+
+int usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+EncoderPlan plan_encoders(std::string_view schedule, std::string_view backend, std::optional<int> threads,
+                          std::optional<int> cores) {
+  if (std::find(kEncoderSchedules.begin(), kEncoderSchedules.end(), schedule) == kEncoderSchedules.end())
+    fail_input("encoder schedule '" + std::string(schedule) + "' is not one of auto, concurrent, sequential");
+  const int n = cores.value_or(usable_cores());
+  const bool on_cpu = backend == "onnxruntime-cpu";
+  EncoderPlan plan{std::string(schedule), threads};
+  if (schedule == "auto") plan.schedule = on_cpu && n < kManyCores ? "sequential" : "concurrent";
+  if (on_cpu && plan.schedule == "concurrent" && !threads.value_or(0)) plan.image_threads = std::max(1, n / 2);
+  return plan;
+}
+
+}  // namespace frozenseg::core
