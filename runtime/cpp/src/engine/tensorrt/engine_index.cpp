@@ -7,32 +7,43 @@
 
 namespace frozenseg::tensorrt {
 
+namespace {
+
+// Python's repr of a JSON scalar, for the messages that quote what a file held.
+std::string python_repr(const nlohmann::json& value) {
+  if (value.is_null()) return "None";
+  if (value.is_string()) return "'" + value.get<std::string>() + "'";
+  return value.dump();
+}
+
+}  // namespace
+
 std::map<std::pair<std::string, std::string>, IndexEntry> read_index(const std::filesystem::path& folder) {
   const std::filesystem::path path = folder / kIndexName;
   std::map<std::pair<std::string, std::string>, IndexEntry> out;
   if (!std::filesystem::exists(path)) return out;
-  const auto fail = [&](const std::string& why) -> void {
-    fail_artifact("cannot read engine index " + path.string() + ": " + why +
-                  "; delete it and run frozenseg-deploy build --force");
-  };
+  std::string why;  // set when the index cannot be used
   try {
     const auto data = nlohmann::json::parse(read_file_text(path));
-    const auto schema = data.is_object() && data.contains("schema_version") ? data["schema_version"] : nlohmann::json();
-    if (schema != nlohmann::json(kIndexSchema))  // Python's repr of what it found
-      fail("schema_version " + (schema.is_null() ? std::string("None") : schema.is_string() ? "'" + schema.get<std::string>() + "'" : schema.dump()) +
-           " is not " + std::to_string(kIndexSchema));
-    for (const auto& e : data.at("engines")) {
-      IndexEntry entry{e.at("graph").get<std::string>(), e.at("precision").get<std::string>(),
-                       e.at("engine").get<std::string>(), e.at("metadata").get<std::string>(),
-                       e.at("content_key").get<std::string>()};
-      out[{entry.graph, entry.precision}] = std::move(entry);
+    const auto schema = data.is_object() ? data.value("schema_version", nlohmann::json()) : nlohmann::json();
+    if (schema != nlohmann::json(kIndexSchema)) {
+      why = "schema_version " + python_repr(schema) + " is not " + std::to_string(kIndexSchema);
+    } else {
+      for (const auto& e : data.at("engines")) {
+        IndexEntry entry{e.at("graph").get<std::string>(), e.at("precision").get<std::string>(),
+                         e.at("engine").get<std::string>(), e.at("metadata").get<std::string>(),
+                         e.at("content_key").get<std::string>()};
+        out[{entry.graph, entry.precision}] = std::move(entry);
+      }
     }
   } catch (const nlohmann::json::exception& e) {
-    fail(e.what());
-  } catch (const Error& e) {
-    if (e.status() != FS_ARTIFACT_ERROR || std::string_view(e.what()).starts_with("cannot read engine index")) throw;
-    fail(e.what());
+    why = e.what();
+  } catch (const Error& e) {  // the file could not be read
+    why = e.what();
   }
+  if (!why.empty())
+    fail_artifact("cannot read engine index " + path.string() + ": " + why +
+                  "; delete it and run frozenseg-deploy build --force");
   return out;
 }
 
