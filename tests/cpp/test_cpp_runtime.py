@@ -79,6 +79,8 @@ def test_cpp_segment_writes_what_python_writes(task, tiny_artifacts, images, tmp
         py_summary = json.loads((py_out / f"{stem}_summary.json").read_text())
         cpp_summary = json.loads((cpp_out / f"{stem}_summary.json").read_text())
         assert cpp_summary.keys() == py_summary.keys()
+        # The same stages timed, in the same order (both pick the same encoder schedule here).
+        assert list(cpp_summary["timings_s"]) == list(py_summary["timings_s"])
         assert cpp_summary["size"] == py_summary["size"] and cpp_summary["task"] == task
         if task == "semantic":
             assert np.array_equal(_pixels(cpp_out / f"{stem}_labels.png"),

@@ -3,11 +3,13 @@
 // read them from FS_TEST_ARTIFACTS (the Python suite's tiny export) and skip without it.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "frozenseg/frozenseg.h"
@@ -23,11 +25,12 @@ bool says(const std::string& fragment) {
 
 const char* artifacts() { return std::getenv("FS_TEST_ARTIFACTS"); }
 
-fs_segmenter_t open_tiny() {
+fs_segmenter_t open_tiny(int encoder_schedule = FS_ENCODERS_AUTO) {
   fs_segmenter_options o = fs_segmenter_options_default();
   o.backend = "onnxruntime-cpu";
   o.cache_dir = "";
   o.threads = 1;
+  o.encoder_schedule = encoder_schedule;
   fs_segmenter_t seg = nullptr;
   EXPECT_EQ(fs_segmenter_create(artifacts(), &o, &seg), FS_OK) << fs_last_error();
   return seg;
@@ -55,6 +58,11 @@ TEST(CApi, NullPointersAreInvalidArguments) {
   EXPECT_EQ(fs_result_size(nullptr, &h, &w), FS_INVALID_ARGUMENT);
   EXPECT_EQ(fs_result_semantic_labels(nullptr), nullptr);
   EXPECT_EQ(fs_segmenter_num_classes(nullptr), 0u);
+  EXPECT_EQ(fs_result_num_timings(nullptr), 0u);
+  const char* stage = nullptr;
+  double seconds = 0.0;
+  EXPECT_EQ(fs_result_timing(nullptr, 0, &stage, &seconds), FS_INVALID_ARGUMENT);
+  EXPECT_TRUE(says("must not be NULL"));
   fs_segmenter_destroy(nullptr);  // allowed
   fs_result_release(nullptr);
 }
@@ -146,6 +154,119 @@ TEST(CApi, BadVocabulariesAndImagesAreInputErrors) {
   EXPECT_EQ(fs_result_class_name(result, 2), nullptr);
   fs_result_release(result);
   fs_segmenter_destroy(seg);
+}
+
+// fs_segment_resized: the manifest's own rule gives fs_segment's answer; "none" (0, 0) and other
+// rules segment at the image's size; a rule that is no rule is refused with a message.
+TEST(CApi, SegmentResizedTakesItsOwnRule) {
+  if (!artifacts()) GTEST_SKIP() << "set FS_TEST_ARTIFACTS to an exported tiny artifacts folder";
+  fs_segmenter_t seg = open_tiny();
+  ASSERT_NE(seg, nullptr);
+  ASSERT_EQ(fs_segmenter_set_vocabulary_text(seg, "sky,tree,grass,person"), FS_OK) << fs_last_error();
+  std::vector<uint8_t> rgb(48 * 64 * 3);
+  for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<uint8_t>((i * 7) % 251);
+  const fs_image image{rgb.data(), 48, 64, 64 * 3, FS_PIXEL_RGB};
+  const auto labels = [&](fs_result_t result) {
+    const int32_t* data = fs_result_semantic_labels(result);
+    return std::vector<int32_t>(data, data + 48 * 64);
+  };
+  fs_result_t plain = nullptr, same = nullptr;
+  ASSERT_EQ(fs_segment(seg, &image, FS_TASK_SEMANTIC, &plain), FS_OK) << fs_last_error();
+  ASSERT_EQ(fs_segment_resized(seg, &image, FS_TASK_SEMANTIC, 800, 1333, &same), FS_OK) << fs_last_error();
+  EXPECT_EQ(labels(plain), labels(same));  // the tiny export's rule is the official 800, 1333
+  fs_result_release(plain);
+  fs_result_release(same);
+  for (const auto& [short_edge, max_size] : {std::pair{0, 0}, std::pair{32, 64}}) {
+    fs_result_t result = nullptr;
+    ASSERT_EQ(fs_segment_resized(seg, &image, FS_TASK_SEMANTIC, short_edge, max_size, &result), FS_OK)
+        << fs_last_error();
+    int32_t h = 0, w = 0;
+    ASSERT_EQ(fs_result_size(result, &h, &w), FS_OK);
+    EXPECT_EQ(h, 48);
+    EXPECT_EQ(w, 64);
+    fs_result_release(result);
+  }
+  for (const auto& [short_edge, max_size] : {std::pair{0, 5}, std::pair{-1, 4}, std::pair{10, 5}}) {
+    fs_result_t result = reinterpret_cast<fs_result_t>(&rgb);
+    EXPECT_EQ(fs_segment_resized(seg, &image, FS_TASK_SEMANTIC, short_edge, max_size, &result), FS_INVALID_ARGUMENT);
+    EXPECT_TRUE(says("resize needs 0 < short_edge <= max_size (or both 0: no resize), got " +
+                     std::to_string(short_edge) + "," + std::to_string(max_size)))
+        << fs_last_error();
+    EXPECT_EQ(result, nullptr);
+  }
+  fs_segmenter_destroy(seg);
+}
+
+// Per-stage seconds as the Python runtime's SegmentationResult.timings: the same keys in the order
+// its dict holds them (encoders as they are recorded: the calling thread's SAM first when the two
+// run at once), each finite and >= 0, and bad arguments refused with a message.
+TEST(CApi, ResultTimingsNameEveryStageInPythonsOrder) {
+  if (!artifacts()) GTEST_SKIP() << "set FS_TEST_ARTIFACTS to an exported tiny artifacts folder";
+  std::vector<uint8_t> gray(64 * 48, 128);
+  const fs_image image{gray.data(), 48, 64, 64, FS_PIXEL_GRAY};
+  const std::pair<int, std::vector<std::string>> schedules[] = {
+      {FS_ENCODERS_SEQUENTIAL, {"preprocess", "clip_image", "sam_image", "decoder", "graphs", "postprocess"}},
+      {FS_ENCODERS_CONCURRENT, {"preprocess", "sam_image", "clip_image", "decoder", "graphs", "postprocess"}}};
+  for (const auto& [schedule, expected] : schedules) {
+    SCOPED_TRACE("encoder_schedule " + std::to_string(schedule));
+    fs_segmenter_t seg = open_tiny(schedule);
+    ASSERT_NE(seg, nullptr);
+    ASSERT_EQ(fs_segmenter_set_vocabulary_text(seg, "sky,tree,grass,person"), FS_OK) << fs_last_error();
+    fs_result_t result = nullptr;
+    ASSERT_EQ(fs_segment(seg, &image, FS_TASK_SEMANTIC, &result), FS_OK) << fs_last_error();
+    ASSERT_EQ(fs_result_num_timings(result), expected.size());
+    std::vector<std::string> names;
+    std::vector<double> seconds;
+    for (size_t i = 0; i < fs_result_num_timings(result); ++i) {
+      const char* stage = nullptr;
+      double s = -1.0;
+      ASSERT_EQ(fs_result_timing(result, i, &stage, &s), FS_OK) << fs_last_error();
+      EXPECT_STREQ(fs_last_error(), "");
+      ASSERT_NE(stage, nullptr);
+      names.emplace_back(stage);
+      seconds.push_back(s);
+      EXPECT_TRUE(std::isfinite(s) && s >= 0.0) << stage << ": " << s;
+    }
+    EXPECT_EQ(names, expected);
+    EXPECT_GE(seconds[4], seconds[3]);  // graphs spans the decoder
+
+    const char* stage = "untouched";
+    double s = -1.0;
+    EXPECT_EQ(fs_result_timing(result, expected.size(), &stage, &s), FS_INVALID_ARGUMENT);
+    EXPECT_TRUE(says("timing index must be below fs_result_num_timings (6), got 6")) << fs_last_error();
+    EXPECT_STREQ(stage, "untouched");
+    EXPECT_EQ(s, -1.0);
+    EXPECT_EQ(fs_result_timing(result, static_cast<size_t>(-1), &stage, &s), FS_INVALID_ARGUMENT);
+    EXPECT_EQ(fs_result_timing(result, 0, nullptr, &s), FS_INVALID_ARGUMENT);
+    EXPECT_TRUE(says("must not be NULL"));
+    EXPECT_EQ(fs_result_timing(result, 0, &stage, nullptr), FS_INVALID_ARGUMENT);
+    EXPECT_TRUE(says("must not be NULL"));
+    fs_result_release(result);
+    fs_segmenter_destroy(seg);
+  }
+
+  // The wrapper copies the same list.
+  frozenseg::Segmenter wrapped(artifacts(), [] {
+    fs_segmenter_options o = fs_segmenter_options_default();
+    o.backend = "onnxruntime-cpu";
+    o.cache_dir = "";
+    o.threads = 1;
+    o.encoder_schedule = FS_ENCODERS_SEQUENTIAL;
+    return o;
+  }());
+  wrapped.set_vocabulary("sky,tree,grass,person");
+  frozenseg::Result result = wrapped.segment(image, FS_TASK_SEMANTIC);
+  const auto timings = result.timings();
+  std::vector<std::string> names;
+  for (const auto& [stage, seconds] : timings) {
+    names.push_back(stage);
+    EXPECT_TRUE(std::isfinite(seconds) && seconds >= 0.0) << stage << ": " << seconds;
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"preprocess", "clip_image", "sam_image", "decoder", "graphs",
+                                             "postprocess"}));
+  const frozenseg::Result moved = std::move(result);
+  EXPECT_EQ(moved.timings().size(), 6u);
+  EXPECT_TRUE(result.timings().empty());  // NOLINT(bugprone-use-after-move): a moved-from Result is empty
 }
 
 TEST(CApi, CorruptGraphIsAnArtifactError) {

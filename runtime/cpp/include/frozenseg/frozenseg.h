@@ -125,6 +125,11 @@ typedef fs_result* fs_result_t;
 /* Segment one image with the current vocabulary. Thread-safe: many threads may call it on one
  * segmenter at once (set_vocabulary swaps the vocabulary atomically between calls). */
 FS_API fs_status fs_segment(fs_segmenter_t segmenter, const fs_image* image, fs_task task, fs_result_t* out);
+/* fs_segment with its own test-time resize instead of the manifest's: the shortest edge to
+ * short_edge, the longest at most max_size (as `--resize SHORT,MAX`); both 0: no resize (the image
+ * at its own size, padded). Otherwise 0 < short_edge <= max_size, or FS_INVALID_ARGUMENT. */
+FS_API fs_status fs_segment_resized(fs_segmenter_t segmenter, const fs_image* image, fs_task task,
+                                    int32_t short_edge, int32_t max_size, fs_result_t* out);
 /* The same from an encoded file (PNG, JPEG; EXIF orientation applied). */
 FS_API fs_status fs_segment_file(fs_segmenter_t segmenter, const char* path, fs_task task, fs_result_t* out);
 FS_API void fs_result_release(fs_result_t result);
@@ -141,6 +146,14 @@ FS_API size_t fs_result_instances(fs_result_t result, const uint8_t** masks, con
 /* Class display names of the result's vocabulary. */
 FS_API size_t fs_result_num_classes(fs_result_t result);
 FS_API const char* fs_result_class_name(fs_result_t result, size_t index);
+/* Seconds per stage of the segment call, as the Python runtime's SegmentationResult.timings:
+ * "preprocess", "clip_image" and "sam_image" (the image encoders, in the order they were recorded:
+ * SAM first when they run at once), "decoder", "graphs" (encoders and decoder together),
+ * "postprocess". fs_result_num_timings gives 0 for NULL; fs_result_timing gives the index-th stage
+ * name (valid until fs_result_release) and its seconds, FS_INVALID_ARGUMENT for a NULL argument or
+ * an index out of range. */
+FS_API size_t fs_result_num_timings(fs_result_t result);
+FS_API fs_status fs_result_timing(fs_result_t result, size_t index, const char** stage, double* seconds);
 
 #ifdef __cplusplus
 }

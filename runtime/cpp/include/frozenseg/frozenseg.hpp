@@ -11,6 +11,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "frozenseg/frozenseg.h"
@@ -74,6 +75,18 @@ class Result {
       names.emplace_back(fs_result_class_name(handle_.get(), i));
     return names;
   }
+  // Seconds per stage (preprocess, clip_image, sam_image, decoder, graphs, postprocess), in the
+  // order Python's SegmentationResult.timings holds them.
+  std::vector<std::pair<std::string, double>> timings() const {
+    std::vector<std::pair<std::string, double>> stages;
+    for (std::size_t i = 0; i < fs_result_num_timings(handle_.get()); ++i) {
+      const char* stage = nullptr;
+      double seconds = 0.0;
+      check(fs_result_timing(handle_.get(), i, &stage, &seconds));
+      stages.emplace_back(stage, seconds);
+    }
+    return stages;
+  }
 
  private:
   std::size_t pixels() const { return static_cast<std::size_t>(height_) * static_cast<std::size_t>(width_); }
@@ -106,6 +119,12 @@ class Segmenter {
   Result segment(const fs_image& image, fs_task task) const {
     fs_result_t raw = nullptr;
     check(fs_segment(handle_.get(), &image, task, &raw));
+    return Result(raw);
+  }
+  // With its own test-time resize (short_edge, max_size; both 0: none) instead of the manifest's.
+  Result segment(const fs_image& image, fs_task task, int32_t short_edge, int32_t max_size) const {
+    fs_result_t raw = nullptr;
+    check(fs_segment_resized(handle_.get(), &image, task, short_edge, max_size, &raw));
     return Result(raw);
   }
   Result segment_file(const std::string& path, fs_task task) const {

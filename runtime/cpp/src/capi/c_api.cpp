@@ -1,6 +1,7 @@
 // The C ABI over Segmenter: status codes and a thread-local message, nothing thrown across.
 #include <cstring>
 #include <new>
+#include <optional>
 #include <string>
 #include <type_traits>
 
@@ -176,7 +177,12 @@ size_t fs_segmenter_num_classes(fs_segmenter_t segmenter) {
   return state ? state->vocabulary.num_classes() : 0;
 }
 
-fs_status fs_segment(fs_segmenter_t segmenter, const fs_image* image, fs_task task, fs_result_t* out) {
+namespace {
+
+// fs_segment and fs_segment_resized: the image checked and viewed, then segmented with the
+// manifest's resize rule (nullopt) or `resize` (which may itself say: none).
+fs_status segment_image(fs_segmenter_t segmenter, const fs_image* image, fs_task task,
+                        std::optional<std::optional<frozenseg::image::ResizeRule>> resize, fs_result_t* out) {
   return guarded([&] {
     require(segmenter != nullptr && image != nullptr && out != nullptr, "segmenter, image and out must not be NULL");
     *out = nullptr;
@@ -196,8 +202,29 @@ fs_status fs_segment(fs_segmenter_t segmenter, const fs_image* image, fs_task ta
       throw frozenseg::Error(FS_INVALID_INPUT, "expected an image of at most " + std::to_string(*limit) +
                                                    " pixels, received " + std::to_string(pixels) +
                                                    "; raise max_image_pixels if it is genuine");
-    *out = wrap(segmenter->impl->segment(frozenseg::image::to_rgb(view), t));
+    const auto rgb = frozenseg::image::to_rgb(view);
+    *out = wrap(resize ? segmenter->impl->segment(rgb, t, *resize) : segmenter->impl->segment(rgb, t));
   });
+}
+
+}  // namespace
+
+fs_status fs_segment(fs_segmenter_t segmenter, const fs_image* image, fs_task task, fs_result_t* out) {
+  return segment_image(segmenter, image, task, std::nullopt, out);
+}
+
+fs_status fs_segment_resized(fs_segmenter_t segmenter, const fs_image* image, fs_task task, int32_t short_edge,
+                             int32_t max_size, fs_result_t* out) {
+  const bool none = short_edge == 0 && max_size == 0;
+  if (!none && (short_edge <= 0 || max_size < short_edge))
+    return guarded([&] {
+      if (out) *out = nullptr;
+      throw frozenseg::Error(FS_INVALID_ARGUMENT, "resize needs 0 < short_edge <= max_size (or both 0: no resize), got " +
+                                                      std::to_string(short_edge) + "," + std::to_string(max_size));
+    });
+  std::optional<frozenseg::image::ResizeRule> rule;
+  if (!none) rule = frozenseg::image::ResizeRule{short_edge, max_size};
+  return segment_image(segmenter, image, task, rule, out);
 }
 
 fs_status fs_segment_file(fs_segmenter_t segmenter, const char* path, fs_task task, fs_result_t* out) {
@@ -251,6 +278,20 @@ size_t fs_result_num_classes(fs_result_t result) { return result ? result->resul
 const char* fs_result_class_name(fs_result_t result, size_t index) {
   if (!result || index >= result->result.class_names.size()) return nullptr;
   return result->result.class_names[index].c_str();
+}
+
+size_t fs_result_num_timings(fs_result_t result) { return result ? result->result.timings.size() : 0; }
+
+fs_status fs_result_timing(fs_result_t result, size_t index, const char** stage, double* seconds) {
+  return guarded([&] {
+    require(result != nullptr && stage != nullptr && seconds != nullptr, "result, stage and seconds must not be NULL");
+    const auto& timings = result->result.timings;
+    if (index >= timings.size())
+      throw frozenseg::Error(FS_INVALID_ARGUMENT, "timing index must be below fs_result_num_timings (" +
+                                                      std::to_string(timings.size()) + "), got " + std::to_string(index));
+    *stage = timings[index].first.c_str();
+    *seconds = timings[index].second;
+  });
 }
 
 }  // extern "C"

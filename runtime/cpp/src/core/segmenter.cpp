@@ -57,6 +57,30 @@ const Tensor& tensor(const TensorMap& map, const std::string& name) {
   return it->second;
 }
 
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Python's `timings[name] = seconds`: a new key goes last, a known one keeps its place.
+void record(Timings& timings, const std::string& name, double seconds) {
+  for (auto& [key, value] : timings)
+    if (key == name) {
+      value = seconds;
+      return;
+    }
+  timings.emplace_back(name, seconds);
+}
+
+// One engine's infer and its seconds (Python's _timed).
+TensorMap timed_infer(const Engine& engine, const TensorMap& feed, double& seconds) {
+  const auto start = Clock::now();
+  TensorMap out = engine.infer(feed);
+  seconds = seconds_since(start);
+  return out;
+}
+
 }  // namespace
 
 std::unique_ptr<Segmenter> Segmenter::from_artifacts(const std::filesystem::path& folder,
@@ -201,31 +225,37 @@ image::PreparedImage Segmenter::prepare(const image::RgbImage& image, std::optio
   return image::preprocess(image, preprocessing_, resize);
 }
 
-TensorMap Segmenter::encode_image(const image::PreparedImage& prepared) const {
+TensorMap Segmenter::encode_image(const image::PreparedImage& prepared, Timings* timings) const {
   const auto clip_shape = prepared.clip_shape();
   const auto sam_shape = prepared.sam_shape();
+  double clip_seconds = 0.0, sam_seconds = 0.0;
   if (encoder_plan_.schedule == "sequential") {
     TensorMap features;
     TensorMap clip_feed, sam_feed;
     clip_feed.emplace("image", float_tensor(Shape(clip_shape.begin(), clip_shape.end()), prepared.clip_input));
-    features.merge(engines_.at("clip_image")->infer(clip_feed));
+    features.merge(timed_infer(*engines_.at("clip_image"), clip_feed, clip_seconds));
+    if (timings) record(*timings, "clip_image", clip_seconds);
     sam_feed.emplace("image", float_tensor(Shape(sam_shape.begin(), sam_shape.end()), prepared.sam_input));
-    features.merge(engines_.at("sam_image")->infer(sam_feed));
+    features.merge(timed_infer(*engines_.at("sam_image"), sam_feed, sam_seconds));
+    if (timings) record(*timings, "sam_image", sam_seconds);
     return features;
   }
+  // CLIP's seconds go to a local of its own: the task writes it, this thread reads it after get().
   auto clip = std::async(std::launch::async, [&] {
     TensorMap feed;
     feed.emplace("image", float_tensor(Shape(clip_shape.begin(), clip_shape.end()), prepared.clip_input));
-    return engines_.at("clip_image")->infer(feed);
+    return timed_infer(*engines_.at("clip_image"), feed, clip_seconds);
   });
   TensorMap feed;  // SAM on the calling thread: one caller overlaps both encoders
   feed.emplace("image", float_tensor(Shape(sam_shape.begin(), sam_shape.end()), prepared.sam_input));
-  TensorMap features = engines_.at("sam_image")->infer(feed);
+  TensorMap features = timed_infer(*engines_.at("sam_image"), feed, sam_seconds);
+  if (timings) record(*timings, "sam_image", sam_seconds);  // Python's order: the caller's encoder first
   features.merge(clip.get());
+  if (timings) record(*timings, "clip_image", clip_seconds);
   return features;
 }
 
-TensorMap Segmenter::decode(const TensorMap& features, const VocabularyState& state) const {
+TensorMap Segmenter::decode(const TensorMap& features, const VocabularyState& state, Timings* timings) const {
   TensorMap feed;
   for (const auto& name : registry_inputs("decoder")) {
     if (name == "text_embeddings") feed.emplace(name, state.text_embeddings);
@@ -233,7 +263,10 @@ TensorMap Segmenter::decode(const TensorMap& features, const VocabularyState& st
     else if (name == "seen") feed.emplace(name, state.seen);
     else feed.emplace(name, tensor(features, name));
   }
-  return engines_.at("decoder")->infer(feed);
+  double seconds = 0.0;
+  TensorMap out = timed_infer(*engines_.at("decoder"), feed, seconds);
+  if (timings) record(*timings, "decoder", seconds);
+  return out;
 }
 
 output::SegmentationResult Segmenter::postprocess(const TensorMap& raw, const image::PreparedImage& prepared,
@@ -260,16 +293,17 @@ output::SegmentationResult Segmenter::segment(const image::RgbImage& image, outp
                                               std::optional<image::ResizeRule> resize) const {
   const auto state = vocabulary_state();
   if (!state) throw Error(FS_INVALID_ARGUMENT, "call set_vocabulary(...) before segment(...)");
-  using clock = std::chrono::steady_clock;
-  const auto t0 = clock::now();
+  Timings timings;  // Python's segment: the stages' seconds, the graphs' own recorded inside
+  auto start = Clock::now();
   const auto prepared = prepare(image, resize);
-  const auto t1 = clock::now();
-  const auto raw = decode(encode_image(prepared), *state);
-  const auto t2 = clock::now();
+  record(timings, "preprocess", seconds_since(start));
+  start = Clock::now();
+  const auto raw = decode(encode_image(prepared, &timings), *state, &timings);
+  record(timings, "graphs", seconds_since(start));
+  start = Clock::now();
   auto result = postprocess(raw, prepared, *state, task);
-  const auto t3 = clock::now();
-  const auto seconds = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
-  result.timings = {{"preprocess", seconds(t0, t1)}, {"graphs", seconds(t1, t2)}, {"postprocess", seconds(t2, t3)}};
+  record(timings, "postprocess", seconds_since(start));
+  result.timings = std::move(timings);
   return result;
 }
 

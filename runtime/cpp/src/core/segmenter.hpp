@@ -17,6 +17,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/manifest.hpp"
 #include "core/schedule.hpp"
@@ -43,6 +45,10 @@ struct SegmenterOptions {
   std::optional<std::uint64_t> max_image_pixels = image::kDefaultMaxImagePixels;
   std::string encoder_schedule = "auto";              // auto, concurrent, sequential (schedule.hpp)
 };
+
+// Seconds per stage, in the order Python's timings dict would hold them (a key recorded again keeps
+// its place and takes the new value); the type of output::SegmentationResult::timings.
+using Timings = std::vector<std::pair<std::string, double>>;
 
 // Everything the decoder needs about one encoded vocabulary (immutable, swapped whole).
 struct VocabularyState {
@@ -76,14 +82,19 @@ class Segmenter {
   image::PreparedImage prepare(const image::RgbImage& image) const;
   image::PreparedImage prepare(const image::RgbImage& image, std::optional<image::ResizeRule> resize) const;
   // Stage 3: CLIP's res2..res5 and SAM's embedding, at once or one after the other (encoder_plan).
-  TensorMap encode_image(const image::PreparedImage& prepared) const;
+  // `timings` (optional): each encoder's seconds, "clip_image" and "sam_image", recorded as they
+  // finish (concurrent: SAM, on the calling thread, first), as Python's encode_image does.
+  TensorMap encode_image(const image::PreparedImage& prepared, Timings* timings = nullptr) const;
   // Stage 4: the decoder (batch kept in the tensors; postprocess reads query-major data).
-  TensorMap decode(const TensorMap& features, const VocabularyState& state) const;
+  // `timings` (optional): the decoder's seconds, "decoder".
+  TensorMap decode(const TensorMap& features, const VocabularyState& state, Timings* timings = nullptr) const;
   // Stage 5: the official post-processing of one task.
   output::SegmentationResult postprocess(const TensorMap& raw, const image::PreparedImage& prepared,
                                          const VocabularyState& state, output::Task task) const;
 
-  // All stages with the current vocabulary (resize as in prepare).
+  // All stages with the current vocabulary (resize as in prepare). The result's timings are
+  // Python's: preprocess, the encoders (encode_image's order), decoder, graphs (encoders and
+  // decoder together), postprocess.
   output::SegmentationResult segment(const image::RgbImage& image, output::Task task) const;
   output::SegmentationResult segment(const image::RgbImage& image, output::Task task,
                                      std::optional<image::ResizeRule> resize) const;
