@@ -12,6 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from frozenseg_bench.command import add_bench_command
 from frozenseg_export.tensorrt.command import add_build_command
 from frozenseg_runtime import graphs
 from frozenseg_runtime.errors import EXIT_CODES, FrozenSegError
@@ -183,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_quantize(sub)
     add_segment_command(sub)
     add_build_command(sub)
+    add_bench_command(sub)
     return parser
 
 

@@ -40,7 +40,9 @@ UNUSED_PREFIXES: tuple[str, ...] = ("sam.prompt_encoder.", "sam.mask_decoder.", 
 
 
 def build_open_clip(preset: Preset) -> nn.Module:
-    """The open_clip model of a preset, randomly initialised (weights come from a checkpoint)."""
+    """The open_clip model of a preset, randomly initialised (weights come from a checkpoint), on
+    the default device (the meta device under `with torch.device("meta")`, where FLOPs are
+    counted without weights)."""
     if preset.clip_config is not None:
         cfg = copy.deepcopy(preset.clip_config)
         model = open_clip.CLIP(
@@ -49,7 +51,8 @@ def build_open_clip(preset: Preset) -> nn.Module:
     else:
         with quiet_root_logger():  # open_clip warns that no pretrained weights were loaded
             model = open_clip.create_model(
-                preset.clip_model, pretrained=None, force_quick_gelu=preset.clip_quick_gelu
+                preset.clip_model, pretrained=None, force_quick_gelu=preset.clip_quick_gelu,
+                device=torch.get_default_device(),
             )
     return model.eval()
 

@@ -5,7 +5,9 @@
 - `frozenseg_runtime` never imports torch or any other heavy / export-time package, at any depth,
   so that the runtime installs with numpy + pillow (+ onnxruntime / TensorRT) alone;
 - layering: `frozenseg_reference` may import `frozenseg_runtime` (its numpy code) but never
-  `frozenseg_export`; `frozenseg_export` may import both.
+  `frozenseg_export`; `frozenseg_export` may import both; `frozenseg_bench` (the `bench` command,
+  registered by the exporter's command line) may import all three, and neither the runtime nor
+  the reference imports it.
 
 What is an edge. `import a.b.c` and `from a.b import c` (c a submodule) are edges to `a.b.c`;
 `from a.b import name` (name not a submodule) is an edge to the package `a.b` (its __init__).
@@ -36,15 +38,17 @@ PROJECT_ROOTS: dict[str, str] = {
     "frozenseg": "frozenseg_reference",
     "export": "frozenseg_export",
     "runtime": "frozenseg_runtime",
+    "benchmarks/bench": "frozenseg_bench",
 }
 # Top-level package -> top-level import names it must never import (at any depth).
 HEAVY = {"torch", "torchvision", "open_clip", "timm", "segment_anything", "onnx", "polygraphy",
          # not named in the rule, but each imports `onnx` itself
          "onnxscript", "onnxslim"}
 FORBIDDEN: dict[str, frozenset[str]] = {
-    "frozenseg_runtime": frozenset(HEAVY | {"frozenseg_reference", "frozenseg_export"}),
-    "frozenseg_reference": frozenset({"frozenseg_export"}),
+    "frozenseg_runtime": frozenset(HEAVY | {"frozenseg_reference", "frozenseg_export", "frozenseg_bench"}),
+    "frozenseg_reference": frozenset({"frozenseg_export", "frozenseg_bench"}),
     "frozenseg_export": frozenset(),
+    "frozenseg_bench": frozenset(),
 }
 
 

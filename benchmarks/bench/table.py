@@ -1,0 +1,121 @@
+"""The markdown tables of a `bench` report (bench.md, and README's figures)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from frozenseg_runtime import graphs
+
+STAGE_COLUMNS = (("preprocess", "pre"), (graphs.CLIP_IMAGE, "CLIP"), (graphs.SAM_IMAGE, "SAM"),
+                 (graphs.DECODER, "decoder"), ("postprocess", "post"))
+
+
+def _s(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _x(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}×"
+
+
+def _giga(value: float | None) -> str:
+    return "—" if value is None else f"{value / 1e9:.1f}"
+
+
+def _accuracy(c: dict[str, Any]) -> str:
+    meets = c["accuracy"]["meets_bars"]
+    return "—" if meets is None else ("meets" if meets else "misses")
+
+
+def latency_table(report: dict[str, Any], resolution: str) -> str:
+    """One row per contender at one resolution: end to end and per stage (p50), ratios to the
+    baseline, tail latency."""
+    header = ("| contender | end to end p50 s | × baseline | " + " | ".join(f"{t} s" for _, t in STAGE_COLUMNS)
+              + " | p90 s | p99 s | accuracy bars |")
+    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    for c in report["contenders"]:
+        r = c["resolutions"].get(resolution)
+        if r is None:
+            continue
+        stages = " | ".join(f"{_s(r['stages'][stage]['p50'])} ({_x(r['speedup']['stages'][stage])})"
+                            for stage, _ in STAGE_COLUMNS)
+        e2e = r["end_to_end"]
+        lines.append(f"| {c['label']} | {_s(e2e['p50'])} | {_x(r['speedup']['end_to_end'])} | {stages} | "
+                     f"{_s(e2e['p90'])} | {_s(e2e['p99'])} | {_accuracy(c)} |")
+    return "\n".join(lines)
+
+
+def life_table(report: dict[str, Any]) -> str:
+    """Cold start, vocabulary, throughput and memory of each contender."""
+    gpu = any(c["memory"]["device_mib"] is not None for c in report["contenders"])
+    header = ("| contender | cold start s | vocabulary miss s | cache hit s | throughput images/s | "
+              "peak host MiB |" + (" peak device MiB |" if gpu else ""))
+    lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    for c in report["contenders"]:
+        t = c["throughput"]
+        row = (f"| {c['label']} | {_s(c['cold_start_s'], 1)} | {_s(c['vocabulary']['miss_s'])} | "
+               f"{_s(c['vocabulary']['hit_s'], 4)} | {_s(t['images_per_s'], 3) if t else '—'} "
+               f"({t['workers'] if t else '—'} at once) | {_s(c['memory']['host_mib'], 0)} |")
+        if gpu:
+            row += f" {_s(c['memory']['device_mib'], 0)} |"
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def flops_table(report: dict[str, Any]) -> str:
+    """Counted GFLOPs per subgraph and resolution, and each contender's achieved GFLOP/s."""
+    names = list(report["flops"]["resolutions"])
+    counted = (graphs.CLIP_IMAGE, graphs.SAM_IMAGE, graphs.DECODER)
+    lines = ["| resolution (input, padded) | " + " | ".join(f"{g} GFLOPs" for g in counted) + " |",
+             "|---|" + "---|" * len(counted)]
+    for name in names:
+        r = report["flops"]["resolutions"][name]
+        size = f"{name} ({r['input'][0]}×{r['input'][1]}, {r['padded'][0]}×{r['padded'][1]})"
+        lines.append(f"| {size} | " + " | ".join(_giga(r["flops"][g]) for g in counted) + " |")
+    text = report["flops"][graphs.CLIP_TEXT]
+    if text["flops"]:
+        lines.append(f"\nText encoder over the vocabulary ({text['prompts']} prompts): {_giga(text['flops'])} GFLOPs.")
+    lines += ["", "| contender | " + " | ".join(f"{n} {g} GFLOP/s (of peak)" for n in names for g in counted) + " |",
+              "|---|" + "---|" * (len(names) * len(counted))]
+    for c in report["contenders"]:
+        cells = []
+        for n in names:
+            r = c["resolutions"].get(n)
+            for g in counted:
+                if r is None:
+                    cells.append("—")
+                    continue
+                fraction = r["fraction_of_peak"][g]
+                cells.append(_giga(r["achieved_flop_per_s"][g]) + (f" ({fraction:.1%})" if fraction else ""))
+        lines.append(f"| {c['label']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def markdown(report: dict[str, Any]) -> str:
+    env = report["environment"]
+    machine = f"{env['cpu']} ({env['usable_cores']} cores)" + (f", {env['gpu']}" if env.get("gpu") else "")
+    versions = ", ".join(f"{k} {env[k]}" for k in ("torch", "onnxruntime", "tensorrt") if env.get(k))
+    s = report["settings"]
+    parts = [
+        f"# frozenseg-deploy bench ({report['artifacts']['preset']}{', quick' if report['quick'] else ''})",
+        "",
+        f"{machine}; {versions}. Image {s['image']['size'][0]}×{s['image']['size'][1]} ({s['image']['source']}), "
+        f"vocabulary {s['vocabulary']['classes']} classes; {s['runs']} rounds per contender and resolution, "
+        f"each a baseline call then the contender's (tasks in turn), after {s['warmup']} warm-up. "
+        f"Baseline: {report['contenders'][0]['label']}; ratios are medians of the same rounds.",
+    ]
+    for r in s["resolutions"]:
+        parts += ["", f"## {r['name']}: shortest edge {r['short']}, at most {r['max']} "
+                      f"(input {r['input'][0]}×{r['input'][1]})", "", latency_table(report, r["name"])]
+    parts += ["", "## Start, vocabulary, throughput, memory", "", life_table(report),
+              "", "## FLOPs (counted by torch FlopCounterMode)", "", flops_table(report)]
+    goals = report["goals"]
+    fp32, best = goals["runtime_fp32"], goals["best_passing_precision"]
+    parts += ["", "## Goals (CPU, official resolution)", "",
+              f"- Python runtime FP32 end to end {_x(fp32['speedup'])} the baseline (goal 3×): "
+              f"{'met' if fp32['met'] else 'missed'}",
+              f"- best precision that meets its accuracy bars ({best['precision']}) {_x(best['speedup'])} "
+              f"(goal 5×): {'met' if best['met'] else 'missed'}"]
+    if report["skipped"]:
+        parts += ["", "## Skipped", ""] + [f"- {s['contender']}: {s['reason']}" for s in report["skipped"]]
+    return "\n".join(parts) + "\n"
