@@ -173,7 +173,7 @@ def _run_quantize(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    epilog = ("exit status: 0 done; 1 quantize --require-bars missed a bar; "
+    epilog = ("exit status: 0 done; 1 quantize --require-bars missed a bar, or a bench contender failed; "
               + "; ".join(f"{code} {kind} error" for kind, code in EXIT_CODES.items())
               + " (2 also for a bad command line)")
     parser = argparse.ArgumentParser(prog="frozenseg-deploy", description=__doc__.splitlines()[0],

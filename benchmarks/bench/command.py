@@ -45,7 +45,8 @@ def add_bench_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--runs", type=int, help="timed rounds per contender and resolution (default 5)")
     p.add_argument("--warmup", type=int, help="warm-up calls after the first (default 1)")
     p.add_argument("--stream", type=int, help="images in the throughput stream (default 4)")
-    p.add_argument("--stream-workers", type=int, default=2, help="calls in flight in the throughput stream")
+    p.add_argument("--stream-workers", type=int,
+                   help="calls in flight in the throughput stream (default: 2 on a GPU or 8+ cores, else 1)")
     p.add_argument("--backend", dest="backends", action="append", choices=BACKENDS[1:],
                    help="Python runtime backends, repeatable (default: every usable one)")
     p.add_argument("--precision", dest="precisions", action="append", choices=PRECISIONS,
@@ -79,5 +80,5 @@ def run_bench_command(args: argparse.Namespace) -> int:
         pytorch_variants=tuple(args.pytorch_variants) if args.pytorch_variants else None,
         checkpoint=args.checkpoint, threads=args.threads, quick=args.quick,
         **({"resolutions": tuple(args.resolutions)} if args.resolutions else {}), **counts)
-    run_bench(options, progress("bench"))
-    return 0
+    report = run_bench(options, progress("bench"))
+    return 1 if report["failed"] else 0

@@ -134,7 +134,8 @@ def _goals(contenders: list[dict[str, Any]], resolution: str) -> dict[str, Any]:
 
 
 def build_report(*, options: "BenchOptions", manifest: Manifest, environment: dict[str, Any],
-                 measured: list["Measured"], skipped: list[dict[str, str]], flops: dict[str, Any],
+                 measured: list["Measured"], skipped: list[dict[str, str]], failed: list[dict[str, str]],
+                 flops: dict[str, Any],
                  image: np.ndarray, started: datetime.datetime, argv: Sequence[str]) -> dict[str, Any]:
     contenders = [_contender_record(m, manifest, flops, environment.get("gpu"), i == 0)
                   for i, m in enumerate(measured)]
@@ -160,6 +161,7 @@ def build_report(*, options: "BenchOptions", manifest: Manifest, environment: di
         "baseline": contenders[0]["key"],
         "contenders": contenders,
         "skipped": skipped,
+        "failed": failed,
         "flops": flops,
         "goals": _goals(contenders, options.resolutions[0].name),
     }

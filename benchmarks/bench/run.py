@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from frozenseg_bench.contenders import (
     RuntimeContender,
     StageTimes,
 )
+from frozenseg_bench.cpp_library import CppLibraryError
 from frozenseg_bench.environment import describe_environment
 from frozenseg_bench.timing import timed
 from frozenseg_export.synthetic_images import structured_images
@@ -42,6 +44,7 @@ from frozenseg_runtime.image.preprocess import preprocess_with_constants
 from frozenseg_runtime.manifest import Manifest, load_manifest
 from frozenseg_runtime.output.postprocess import TASKS
 from frozenseg_runtime.progress import Say, quiet
+from frozenseg_runtime.schedule import CPU_BACKEND, MANY_CORES, usable_cores
 from frozenseg_runtime.text.vocabulary import parse_vocabulary
 
 SCHEMA = "frozenseg-bench/1"
@@ -84,7 +87,7 @@ class BenchOptions:
     runs: int = 5
     warmup: int = 1
     stream: int = 4
-    stream_workers: int = 2
+    stream_workers: int | None = None  # default: as the encoder schedule (run.stream_workers)
     backends: tuple[str, ...] | None = None  # Python runtime backends; default: every usable one
     precisions: tuple[str, ...] | None = None  # default: every precision in the manifest
     cpp_library: Path | None = None  # default: build/libfrozenseg.so where it exists
@@ -96,7 +99,7 @@ class BenchOptions:
 
     def __post_init__(self) -> None:
         for name in ("runs", "stream", "stream_workers"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.warmup < 0:
             raise UsageError(f"--warmup must be 0 or more, got {self.warmup}")
@@ -250,10 +253,17 @@ def measure_throughput(contender: Contender, stream: Sequence[np.ndarray], resol
             "images_per_s": len(stream) / seconds}
 
 
-def _workers(contender: Contender, options: BenchOptions) -> int:
-    """PyTorch eager runs one image at a time (its modules are not made for concurrent callers);
-    the runtimes take `stream_workers` callers at once, as a server would."""
-    return 1 if contender.runtime == "pytorch" else options.stream_workers
+def stream_workers(contender: Contender, options: BenchOptions) -> int:
+    """Calls in flight in the throughput stream. PyTorch eager runs one image at a time (its modules
+    are not made for concurrent callers); the runtimes take two at once where concurrency pays, by
+    the rule of the encoder schedule (runtime/schedule.py): on a GPU, or a CPU of many cores; on a
+    small CPU two calls at once oversubscribe it, as two encoders do."""
+    if contender.runtime == "pytorch":
+        return 1
+    if options.stream_workers is not None:
+        return options.stream_workers
+    on_cpu = contender.backend == CPU_BACKEND
+    return 1 if on_cpu and usable_cores() < MANY_CORES else 2
 
 
 def run_bench(options: BenchOptions, say: Say = quiet) -> dict[str, Any]:
@@ -265,6 +275,7 @@ def run_bench(options: BenchOptions, say: Say = quiet) -> dict[str, Any]:
     manifest = load_manifest(options.artifacts)
     image, stream = bench_images(options)
     contenders, skipped = plan_contenders(options, manifest)
+    failed: list[dict[str, str]] = []
     environment = describe_environment()
     say(f"{len(contenders)} contenders beside the baseline, {len(options.resolutions)} resolutions, "
         f"{options.runs} rounds each; skipped: {len(skipped)}")
@@ -283,9 +294,9 @@ def run_bench(options: BenchOptions, say: Say = quiet) -> dict[str, Any]:
         for number, contender in enumerate(contenders, 1):
             say(f"[{number}/{len(contenders)}] {contender.label}")
             result = _measure_contender(contender, baseline, image, stream, options, say)
-            if isinstance(result, str):
-                skipped.append({"contender": contender.key, "reason": result})
-                say(f"{contender.label}: skipped: {result}")
+            if isinstance(result, Skip):
+                (failed if result.failed else skipped).append({"contender": contender.key, "reason": result.reason})
+                say(f"{contender.label}: {'FAILED' if result.failed else 'skipped'}: {result.reason}")
             else:
                 measured.append(result)
     finally:
@@ -294,15 +305,23 @@ def run_bench(options: BenchOptions, say: Say = quiet) -> dict[str, Any]:
     say("counting FLOPs (torch FlopCounterMode on the meta device)")
     flops = count_flops(manifest, image, options.resolutions, options.vocabulary, text_shapes)
     report = build_report(
-        options=options, manifest=manifest, environment=environment, measured=measured, skipped=skipped,
+        options=options, manifest=manifest, environment=environment, measured=measured, skipped=skipped, failed=failed,
         flops=flops, image=image, started=started, argv=sys.argv)
     write_outputs(report, options.out, say)
     return report
 
 
+@dataclass(frozen=True)
+class Skip:
+    """Why a contender has no figures: it cannot run here (skipped), or it broke (failed)."""
+
+    reason: str
+    failed: bool = False
+
+
 def _measure_contender(contender: Contender, baseline: Contender, image: np.ndarray,
-                       stream: Sequence[np.ndarray], options: BenchOptions, say: Say) -> Measured | str:
-    """A contender measured from load to close, or why it could not run here."""
+                       stream: Sequence[np.ndarray], options: BenchOptions, say: Say) -> Measured | Skip:
+    """A contender measured from load to close, or why it has no figures."""
     tracker = memory.PeakMemory(memory.device_used_bytes_reader())
     try:
         measured = measure_start(contender, options, tracker, say)
@@ -310,14 +329,13 @@ def _measure_contender(contender: Contender, baseline: Contender, image: np.ndar
             warm_up(measured, image, resolution, options, tracker)
             measure_rounds(measured, baseline, image, resolution, options, tracker, say, is_baseline=False)
         measured.throughput = measure_throughput(contender, stream, options.resolutions[0],
-                                                 _workers(contender, options), tracker)
+                                                 stream_workers(contender, options), tracker)
         say(f"{contender.label}: throughput {measured.throughput['images_per_s']:.3f} images/s")
-    except (FrozenSegError, OSError) as exc:  # an engine not built, a backend unusable: say so, go on
-        return f"{type(exc).__name__}: {exc}"
-    except Exception as exc:  # the C library's errors and the like: same, with the kind
-        if type(exc).__name__ != "CppLibraryError":
-            raise
-        return str(exc)
+    except (FrozenSegError, OSError, CppLibraryError) as exc:  # an engine not built, a backend unusable
+        return Skip(f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # a contender that broke (torch.compile without a compiler, ...): the run goes on
+        traceback.print_exc()
+        return Skip(f"{type(exc).__name__}: {exc}", failed=True)
     finally:
         contender.close()
         memory.release_freed_memory()

@@ -116,6 +116,8 @@ def markdown(report: dict[str, Any]) -> str:
               f"{'met' if fp32['met'] else 'missed'}",
               f"- best precision that meets its accuracy bars ({best['precision']}) {_x(best['speedup'])} "
               f"(goal 5×): {'met' if best['met'] else 'missed'}"]
+    if report["failed"]:
+        parts += ["", "## Failed", ""] + [f"- {s['contender']}: {s['reason']}" for s in report["failed"]]
     if report["skipped"]:
         parts += ["", "## Skipped", ""] + [f"- {s['contender']}: {s['reason']}" for s in report["skipped"]]
     return "\n".join(parts) + "\n"

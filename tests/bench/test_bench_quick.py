@@ -55,6 +55,7 @@ def test_every_contender_ran_at_every_resolution(bench_run):
         for record in contender["resolutions"].values():
             assert record["end_to_end"]["n"] == 2
             assert set(record["postprocess_by_task"]) == {"semantic", "panoptic"}  # two rounds: tasks in turn
+    assert report["failed"] == []
     reasons = {s["contender"]: s["reason"] for s in report["skipped"]}
     assert all(reasons.values())
 
