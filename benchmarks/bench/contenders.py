@@ -165,6 +165,16 @@ class CppContender(Contender):
             self.segmenter = None
 
 
+class _OnDevice:
+    """The reference's text encoder fed on its device (the reference tokenizes on the CPU)."""
+
+    def __init__(self, encoder: Any, device: str) -> None:
+        self.encoder, self.device = encoder, device
+
+    def __call__(self, tokens: Any) -> Any:
+        return self.encoder(tokens.to(self.device))
+
+
 class ReferenceContender(Contender):
     """The PyTorch reference with the weights the artifacts were exported from: eager FP32 (the
     baseline), and on a GPU FP16 autocast and torch.compile. It shares the runtime's numpy pre-
@@ -217,7 +227,8 @@ class ReferenceContender(Contender):
 
         vocabulary = parse_vocabulary(Path(source))
         with torch.no_grad(), self._autocast():
-            tensors = encode_vocabulary(self.model, vocabulary, self._train)
+            tensors = encode_vocabulary(self.model, vocabulary, self._train,
+                                        text_encoder=_OnDevice(self.model.clip_text, self.backend))
         device = torch.device(self.backend)
         self._state = (vocabulary, tensors.text_embeddings.float().to(device), tensors.synonym_mask.to(device),
                        tensors.seen.to(device))
