@@ -36,6 +36,11 @@ PRETTY = {"onnxruntime-cpu": "ORT CPU", "onnxruntime-cuda": "ORT CUDA", "onnxrun
           "tensorrt": "TensorRT", "cpu": "CPU", "cuda": "CUDA"}
 
 
+def total_seconds(times: StageTimes) -> float:
+    """A call's end to end: the sum of its stages."""
+    return sum(times[s] for s in STAGES)
+
+
 class Contender(ABC):
     """One way of running FrozenSeg. `load` is the cold start; `close` releases everything."""
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from frozenseg_bench.contenders import STAGES, StageTimes
+from frozenseg_bench.contenders import STAGES, total_seconds
 from frozenseg_bench.peaks import find_peak, peak_for
 from frozenseg_bench.timing import LatencyStats, ratio
 from frozenseg_runtime import graphs
@@ -36,9 +36,6 @@ COUNTED_STAGES = (graphs.CLIP_IMAGE, graphs.SAM_IMAGE, graphs.DECODER)
 def load_schema() -> dict[str, Any]:
     return json.loads((resources.files("frozenseg_bench") / "schema.json").read_text())
 
-
-def _total(times: StageTimes) -> float:
-    return sum(times[s] for s in STAGES)
 
 
 def _stats(samples: Sequence[float]) -> dict[str, float | int]:
@@ -63,7 +60,7 @@ def _resolution_record(measured: "Measured", name: str, flops: dict[str, Any], p
     own = [times for _, times in rounds]
     record: dict[str, Any] = {
         "first_call_s": measured.first_call_s[name],
-        "end_to_end": _stats([_total(t) for t in own]),
+        "end_to_end": _stats([total_seconds(t) for t in own]),
         "stages": {stage: _stats([t[stage] for t in own]) for stage in STAGES},
         "postprocess_by_task": {task: _stats([t["postprocess"] for k, t in rounds if k == task])
                                 for task in TASKS if any(k == task for k, _ in rounds)},
@@ -71,10 +68,10 @@ def _resolution_record(measured: "Measured", name: str, flops: dict[str, Any], p
     paired = [times for _, times in measured.paired_baseline.get(name, [])]
     if paired:  # the baseline's own rounds have no partner: its ratios are 1 by definition
         record["speedup"] = {
-            "end_to_end": ratio(_median([_total(t) for t in paired]), record["end_to_end"]["p50"]),
+            "end_to_end": ratio(_median([total_seconds(t) for t in paired]), record["end_to_end"]["p50"]),
             "stages": {stage: ratio(_median([t[stage] for t in paired]), record["stages"][stage]["p50"])
                        for stage in STAGES}}
-        record["baseline_end_to_end_p50"] = _median([_total(t) for t in paired])
+        record["baseline_end_to_end_p50"] = _median([total_seconds(t) for t in paired])
     else:
         record["speedup"] = {"end_to_end": 1.0, "stages": {stage: 1.0 for stage in STAGES}}
         record["baseline_end_to_end_p50"] = record["end_to_end"]["p50"]

@@ -25,13 +25,13 @@ import numpy as np
 
 from frozenseg_bench import memory
 from frozenseg_bench.contenders import (
-    STAGES,
     Contender,
     CppContender,
     ReferenceContender,
     Resize,
     RuntimeContender,
     StageTimes,
+    total_seconds,
 )
 from frozenseg_bench.cpp_library import CppLibraryError
 from frozenseg_bench.environment import describe_environment
@@ -44,7 +44,7 @@ from frozenseg_runtime.image.preprocess import preprocess_with_constants
 from frozenseg_runtime.manifest import Manifest, load_manifest
 from frozenseg_runtime.output.postprocess import TASKS
 from frozenseg_runtime.progress import Say, quiet
-from frozenseg_runtime.schedule import CPU_BACKEND, MANY_CORES, usable_cores
+from frozenseg_runtime.schedule import plan_encoders
 from frozenseg_runtime.text.vocabulary import parse_vocabulary
 
 SCHEMA = "frozenseg-bench/1"
@@ -191,9 +191,6 @@ class Measured:
     text_batch_shapes: list[tuple[int, int]] | None = None
 
 
-def _total(times: StageTimes) -> float:
-    return sum(times[s] for s in STAGES)
-
 
 def measure_start(contender: Contender, options: BenchOptions, tracker: memory.PeakMemory, say: Say) -> Measured:
     """Cold start, then the vocabulary on a miss and on a cache hit."""
@@ -214,7 +211,8 @@ def measure_start(contender: Contender, options: BenchOptions, tracker: memory.P
 def warm_up(measured: Measured, image: np.ndarray, resolution: Resolution, options: BenchOptions,
             tracker: memory.PeakMemory) -> None:
     with tracker.counting():
-        measured.first_call_s[resolution.name] = _total(measured.contender.segment(image, resolution.resize, TASKS[0]))
+        first = measured.contender.segment(image, resolution.resize, TASKS[0])
+        measured.first_call_s[resolution.name] = total_seconds(first)
         for index in range(options.warmup):
             measured.contender.segment(image, resolution.resize, TASKS[index % len(TASKS)])
 
@@ -231,8 +229,8 @@ def measure_rounds(measured: Measured, baseline: Contender, image: np.ndarray, r
             paired.append((task, baseline.segment(image, resolution.resize, task)))
         with tracker.counting():
             rounds.append((task, measured.contender.segment(image, resolution.resize, task)))
-        last = _total(rounds[-1][1])
-        pair = f"baseline {_total(paired[-1][1]):.2f} s, " if not is_baseline else ""
+        last = total_seconds(rounds[-1][1])
+        pair = f"baseline {total_seconds(paired[-1][1]):.2f} s, " if not is_baseline else ""
         say(f"{measured.contender.label}: {resolution.label} round {index + 1}/{options.runs} ({task}): "
             f"{pair}{last:.2f} s")
 
@@ -262,8 +260,7 @@ def stream_workers(contender: Contender, options: BenchOptions) -> int:
         return 1
     if options.stream_workers is not None:
         return options.stream_workers
-    on_cpu = contender.backend == CPU_BACKEND
-    return 1 if on_cpu and usable_cores() < MANY_CORES else 2
+    return 2 if plan_encoders("auto", contender.backend).schedule == "concurrent" else 1
 
 
 def run_bench(options: BenchOptions, say: Say = quiet) -> dict[str, Any]:

@@ -42,7 +42,8 @@ def latency_table(report: dict[str, Any], resolution: str) -> str:
                             for stage, _ in STAGE_COLUMNS)
         e2e = r["end_to_end"]
         own_ratio = own / e2e["p50"] if own and e2e["p50"] else None
-        lines.append(f"| {c['label']} | {_s(e2e['p50'])} | {_x(r['speedup']['end_to_end'])} | {_x(own_ratio)} | {stages} | "
+        lines.append(f"| {c['label']} | {_s(e2e['p50'])} | {_x(r['speedup']['end_to_end'])} | {_x(own_ratio)} | "
+                     f"{stages} | "
                      f"{_s(e2e['p90'])} | {_s(e2e['p99'])} | {_accuracy(c)} |")
     return "\n".join(lines)
 

@@ -1,7 +1,5 @@
-"""Latency statistics, and the A/B alternation of a contender with the baseline.
-
-Calls alternate one by one (A B A B ...), so that drift on the machine (clocks, heat, other
-load) falls on both alike; a ratio is taken between medians of the same rounds."""
+"""Latency statistics and ratios (run.py alternates the calls; a ratio is taken between medians of
+the same rounds, so that drift on the machine falls on both alike)."""
 
 from __future__ import annotations
 
@@ -52,13 +50,6 @@ def timed(call: Callable[[], object]) -> float:
     start = time.perf_counter()
     call()
     return time.perf_counter() - start
-
-
-def alternate(first: Callable[[int], object], second: Callable[[int], object], rounds: int) -> None:
-    """first(0) second(0) first(1) second(1) ...: each call is given its round's number."""
-    for index in range(rounds):
-        first(index)
-        second(index)
 
 
 def ratio(baseline: float | None, contender: float | None) -> float | None:
