@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from frozenseg_bench.command import add_bench_command
+from frozenseg_export.check.command import add_check_command
 from frozenseg_export.tensorrt.command import add_build_command
 from frozenseg_runtime import graphs
 from frozenseg_runtime.errors import EXIT_CODES, FrozenSegError
@@ -173,7 +174,7 @@ def _run_quantize(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    epilog = ("exit status: 0 done; 1 quantize --require-bars missed a bar, or a bench contender failed; "
+    epilog = ("exit status: 0 done; 1 quantize --require-bars or check missed a bar, or a bench contender failed; "
               + "; ".join(f"{code} {kind} error" for kind, code in EXIT_CODES.items())
               + " (2 also for a bad command line)")
     parser = argparse.ArgumentParser(prog="frozenseg-deploy", description=__doc__.splitlines()[0],
@@ -185,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_segment_command(sub)
     add_build_command(sub)
     add_bench_command(sub)
+    add_check_command(sub)
     return parser
 
 

@@ -16,6 +16,7 @@ import torch
 from frozenseg_export.noise_floor import float64_copy
 from frozenseg_reference.model import FrozenSegModel
 from frozenseg_reference.pipeline import VocabularyTensors, encode_vocabulary
+from frozenseg_runtime import graphs
 from frozenseg_runtime.image.preprocess import PreparedImage
 from frozenseg_runtime.progress import Say, quiet
 from frozenseg_runtime.text.vocabulary import Vocabulary
@@ -64,3 +65,36 @@ def run_chain(model: FrozenSegModel, images: Sequence[PreparedImage],
                                   "class_probs": probs[0].numpy()})
             say(f"reference {label}: decoder, vocabulary {name}")
     return out
+
+
+@torch.no_grad()
+def run_chain_tensors(model: FrozenSegModel, images: Sequence[PreparedImage], vocabulary: VocabularyTensors,
+                      float64: bool, say: Say = quiet) -> list[dict[str, np.ndarray]]:
+    """Every subgraph's outputs per image, named `graph/output` as the registry names them (batch
+    dropped): what `check` compares tensor by tensor. Stage by stage, like `run_chain`."""
+    label = "float64" if float64 else "float32"
+    clip_names = graphs.OUTPUTS[graphs.CLIP_IMAGE]
+    (sam_name,) = graphs.OUTPUTS[graphs.SAM_IMAGE]
+    out: list[dict[str, np.ndarray]] = [{} for _ in images]
+    with _precision(model.clip_image, float64) as clip:
+        for i, p in enumerate(images):
+            feats = clip(_tensor(p.clip_input, float64))
+            out[i].update({f"{graphs.CLIP_IMAGE}/{n}": f for n, f in zip(clip_names, feats)})
+            say(f"reference {label}: CLIP image encoder, image {i + 1}/{len(images)}")
+    with _precision(model.sam_image, float64) as sam:
+        for i, p in enumerate(images):
+            out[i][f"{graphs.SAM_IMAGE}/{sam_name}"] = sam(_tensor(p.sam_input, float64))
+            say(f"reference {label}: SAM image encoder, image {i + 1}/{len(images)}")
+    emb = vocabulary.text_embeddings.double() if float64 else vocabulary.text_embeddings.float()
+    with _precision(model.decoder, float64) as decoder:
+        for i, tensors in enumerate(out):
+            feats = [tensors[f"{graphs.CLIP_IMAGE}/{n}"] for n in clip_names]
+            answers = decoder(*feats, tensors[f"{graphs.SAM_IMAGE}/{sam_name}"], emb,
+                              vocabulary.synonym_mask, vocabulary.seen)
+            tensors.update({f"{graphs.DECODER}/{n}": a for n, a in zip(graphs.OUTPUTS[graphs.DECODER], answers)})
+            say(f"reference {label}: decoder, image {i + 1}/{len(images)}")
+    text = emb.numpy()
+    return [{**{k: v[0].numpy() for k, v in t.items()}, TEXT_EMBEDDINGS: text} for t in out]
+
+
+TEXT_EMBEDDINGS = f"{graphs.CLIP_TEXT}/text_embeddings"  # template-averaged, classes x synonyms

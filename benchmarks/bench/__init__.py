@@ -1,7 +1,6 @@
 """`frozenseg-deploy bench`: what the pipeline buys, measured side by side in one run.
 
     contenders.py   what is timed: the PyTorch reference, the Python runtime, the C++ library
-    cpp_library.py  the C++ library through its C API (ctypes), as an embedding application calls it
     timing.py       latency statistics and the A/B alternation with the baseline
     memory.py       peak host and device memory over a contender's life
     flops.py        FLOPs of each subgraph, counted by torch's FlopCounterMode

@@ -33,11 +33,11 @@ from frozenseg_bench.contenders import (
     StageTimes,
     total_seconds,
 )
-from frozenseg_bench.cpp_library import CppLibraryError
 from frozenseg_bench.environment import describe_environment
 from frozenseg_bench.timing import timed
 from frozenseg_export.synthetic_images import structured_images
 from frozenseg_runtime import graphs
+from frozenseg_runtime.cpp_library import DEFAULT_LIBRARY, CppLibraryError
 from frozenseg_runtime.errors import FrozenSegError, UsageError
 from frozenseg_runtime.image.loading import load_image
 from frozenseg_runtime.image.preprocess import preprocess_with_constants
@@ -48,7 +48,7 @@ from frozenseg_runtime.schedule import plan_encoders
 from frozenseg_runtime.text.vocabulary import parse_vocabulary
 
 SCHEMA = "frozenseg-bench/1"
-DEFAULT_CPP_LIBRARY = Path("build/libfrozenseg.so")
+DEFAULT_CPP_LIBRARY = DEFAULT_LIBRARY
 
 
 @dataclass(frozen=True)

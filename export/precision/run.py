@@ -22,6 +22,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+from frozenseg_export.check.thresholds import default_bars
 from frozenseg_export.noise_floor import release_memory
 from frozenseg_export.precision import fp16 as fp16_graph
 from frozenseg_export.precision import int8 as int8_graph
@@ -259,6 +260,8 @@ def run_quantize(artifacts: str | os.PathLike, options: QuantizeOptions, say: Sa
             precisions[p] = {"graphs": {g: lowered[q][g] if q in LOWERED_PRECISIONS else _fp32_entry(manifest, g)
                                         for g, q in options.mixed.items()},
                              "bars": BARS["int8" if "int8" in options.mixed.values() else "fp16"]}
+        # The bars `frozenseg-deploy check` judges this precision by (overridable there).
+        precisions[p]["check_thresholds"] = default_bars(p, options.mixed)
 
     raw = {**manifest.raw, "precisions": precisions}
     updated = validate_manifest(raw, root)

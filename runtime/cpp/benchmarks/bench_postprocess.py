@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from frozenseg_runtime.output.postprocess import (
     instance_inference,
     masks_to_output,

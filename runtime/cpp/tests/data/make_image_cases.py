@@ -23,9 +23,9 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import PIL
 from PIL import Image
 
-import PIL
 from frozenseg_runtime.errors import ImageError
 from frozenseg_runtime.image.loading import load_image
 from frozenseg_runtime.image.ops import resize_bilinear

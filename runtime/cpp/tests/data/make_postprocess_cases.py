@@ -32,6 +32,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+
 from frozenseg_runtime.output.files import label_png, save_result
 from frozenseg_runtime.output.postprocess import (
     SegmentationResult,

@@ -1,0 +1,84 @@
+"""The deployed pipeline, as users run it: the Python runtime or the C++ library.
+
+Both give every task's answer. Tensors come from the Python runtime's stages (`encode_image`,
+`decode`, the encoded vocabulary); the C API returns answers only, so for `--engine cpp` the
+tensor level is measured with the Python runtime on the same graphs, backend and precision (the
+same ONNX Runtime or TensorRT sessions give the same tensors; the C++ stages' parity with Python is
+what runtime/cpp/tests pin down), and only the answers come from the C++ library itself.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from frozenseg_export.reference_chain import TEXT_EMBEDDINGS
+from frozenseg_runtime import graphs
+from frozenseg_runtime.cpp_library import CppLibraryError, CppSegmenter, find_library
+from frozenseg_runtime.errors import BackendError
+from frozenseg_runtime.image.preprocess import PreparedImage
+from frozenseg_runtime.manifest import Manifest
+from frozenseg_runtime.segmenter import Segmenter, VocabularyState
+from frozenseg_runtime.text.vocabulary import Vocabulary
+
+
+@dataclass
+class DeployedImage:
+    tensors: dict[str, np.ndarray]  # `graph/output`, batch dropped
+    results: dict[str, Any]  # task -> SegmentationResult or CppResult
+
+
+def vocabulary_json(vocabulary: Vocabulary) -> str:
+    """The vocabulary as JSON text, the form both runtimes parse identically."""
+    return json.dumps([{"names": list(n), "isthing": t} for n, t in zip(vocabulary.names, vocabulary.isthing)])
+
+
+class Deployment:
+    """One deployed pipeline over an artifacts folder at one backend and precision."""
+
+    def __init__(self, manifest: Manifest, artifacts: Path, backend: str, precision: str, engine: str,
+                 cpp_library: str | None = None) -> None:
+        self.engine = engine
+        self.segmenter = Segmenter(manifest.with_precision(precision), backend=backend, cache_dir=False,
+                                   memory_arena=False)
+        self.backend = self.segmenter.backend
+        self.cpp: CppSegmenter | None = None
+        if engine == "cpp":
+            library = find_library(cpp_library)
+            try:
+                self.cpp = CppSegmenter(library, artifacts, self.backend, precision)
+            except CppLibraryError as exc:
+                raise BackendError(f"the C++ library {library} refused the artifacts: {exc}") from exc
+        self.state: VocabularyState | None = None
+
+    def set_vocabulary(self, vocabulary: Vocabulary) -> None:
+        self.state = self.segmenter.encode_vocabulary(vocabulary)
+        if self.cpp is not None:
+            self.cpp.set_vocabulary(vocabulary_json(vocabulary))
+
+    def run(self, pixels: np.ndarray, prepared: PreparedImage, tasks: tuple[str, ...],
+            resize: tuple[int, int]) -> DeployedImage:
+        assert self.state is not None, "set_vocabulary first"
+        features = self.segmenter.encode_image(prepared)
+        raw = self.segmenter.decode(features, self.state)
+        tensors = {f"{g}/{n}": features[n][0] for g in graphs.graphs_of_stage(graphs.STAGE_IMAGE)
+                   for n in graphs.OUTPUTS[g]}
+        tensors.update({f"{graphs.DECODER}/{n}": raw[n] for n in graphs.OUTPUTS[graphs.DECODER]})
+        tensors[TEXT_EMBEDDINGS] = self.state.text_embeddings
+        if self.cpp is None:
+            results = {t: self.segmenter.postprocess(raw, prepared, t, self.state.vocabulary) for t in tasks}
+        else:
+            try:
+                results = {t: self.cpp.segment_result(pixels, resize, t) for t in tasks}
+            except CppLibraryError as exc:
+                raise BackendError(f"the C++ library failed: {exc}") from exc
+        return DeployedImage(tensors, results)
+
+    def close(self) -> None:
+        self.segmenter.close()
+        if self.cpp is not None:
+            self.cpp.close()
