@@ -98,3 +98,22 @@ def run_chain_tensors(model: FrozenSegModel, images: Sequence[PreparedImage], vo
 
 
 TEXT_EMBEDDINGS = f"{graphs.CLIP_TEXT}/text_embeddings"  # template-averaged, classes x synonyms
+
+
+@torch.no_grad()
+def run_decoder_float64(model: FrozenSegModel, inputs: Sequence[dict[str, np.ndarray]],
+                        vocabulary: VocabularyTensors, say: Say = quiet) -> list[dict[str, np.ndarray]]:
+    """The float64 decoder on given (float32) encoder outputs and text embeddings: the truth for
+    judging a deployed decoder on exactly those inputs, apart from the encoders' rounding."""
+    clip_names = graphs.OUTPUTS[graphs.CLIP_IMAGE]
+    (sam_name,) = graphs.OUTPUTS[graphs.SAM_IMAGE]
+    emb = torch.from_numpy(np.ascontiguousarray(inputs[0][TEXT_EMBEDDINGS])).double() if inputs else None
+    out = []
+    with _precision(model.decoder, True) as decoder:
+        for i, tensors in enumerate(inputs):
+            feats = [_tensor(tensors[f"{graphs.CLIP_IMAGE}/{n}"][None], True) for n in clip_names]
+            answers = decoder(*feats, _tensor(tensors[f"{graphs.SAM_IMAGE}/{sam_name}"][None], True), emb,
+                              vocabulary.synonym_mask, vocabulary.seen)
+            out.append({f"{graphs.DECODER}/{n}": a[0].numpy() for n, a in zip(graphs.OUTPUTS[graphs.DECODER], answers)})
+            say(f"reference float64: decoder on the float32 encoders' outputs, image {i + 1}/{len(inputs)}")
+    return out

@@ -10,7 +10,7 @@ what runtime/cpp/tests pin down), and only the answers come from the C++ library
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +77,16 @@ class Deployment:
             except CppLibraryError as exc:
                 raise BackendError(f"the C++ library failed: {exc}") from exc
         return DeployedImage(tensors, results)
+
+    def decode_reference_inputs(self, reference: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The deployed decoder on the float32 reference's decoder inputs (its encoders' outputs
+        and text embeddings): the decoder judged on its own, apart from upstream rounding."""
+        assert self.state is not None, "set_vocabulary first"
+        features = {n: reference[f"{g}/{n}"][None] for g in graphs.graphs_of_stage(graphs.STAGE_IMAGE)
+                    for n in graphs.OUTPUTS[g]}
+        state = replace(self.state, text_embeddings=np.ascontiguousarray(reference[TEXT_EMBEDDINGS], np.float32))
+        raw = self.segmenter.decode(features, state)
+        return {f"{graphs.DECODER}/{n}": raw[n] for n in graphs.OUTPUTS[graphs.DECODER]}
 
     def close(self) -> None:
         self.segmenter.close()

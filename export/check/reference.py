@@ -30,8 +30,8 @@ from frozenseg_runtime.manifest import Manifest
 from frozenseg_runtime.progress import Say
 from frozenseg_runtime.text.vocabulary import Vocabulary
 
-CACHE_SCHEMA = 1
-PRECISIONS = ("float32", "float64")
+CACHE_SCHEMA = 2
+PRECISIONS = ("float32", "float64", "isolated64")
 
 
 def default_cache_dir() -> Path:
@@ -74,10 +74,13 @@ def entry_key(manifest: Manifest, image: str, vocabulary: Vocabulary, train: Voc
 
 @dataclass
 class ReferenceTensors:
-    """One image's subgraph outputs (`graph/output`, batch dropped) in both precisions."""
+    """One image's subgraph outputs (`graph/output`, batch dropped): the float32 and float64
+    chains, and the float64 decoder on the float32 chain's decoder inputs (`isolated64`), which
+    judges a decoder on the same inputs as the float32 one saw."""
 
     float32: dict[str, np.ndarray]
     float64: dict[str, np.ndarray]
+    isolated64: dict[str, np.ndarray]
 
 
 class ReferenceCache:
@@ -103,7 +106,7 @@ class ReferenceCache:
         except (OSError, ValueError, zipfile.BadZipFile):
             return None  # damaged: recompute and overwrite
         split = {p: {k.split(":", 1)[1]: v for k, v in arrays.items() if k.startswith(p + ":")} for p in PRECISIONS}
-        return ReferenceTensors(split["float32"], split["float64"])
+        return ReferenceTensors(split["float32"], split["float64"], split["isolated64"])
 
     def put(self, key: str, tensors: ReferenceTensors) -> None:
         path = self._path(key)
@@ -153,16 +156,17 @@ def reference_tensors(manifest: Manifest, checkpoint: str | None, prepared: Sequ
 def _compute(manifest: Manifest, checkpoint: str | None, prepared: Sequence[PreparedImage],
              vocabulary: Vocabulary, train: Vocabulary, say: Say) -> list[ReferenceTensors]:
     from frozenseg_export.precision.floor import rebuild_reference
-    from frozenseg_export.reference_chain import encode_vocabularies, run_chain_tensors
+    from frozenseg_export.reference_chain import encode_vocabularies, run_chain_tensors, run_decoder_float64
 
     model = rebuild_reference(manifest, checkpoint)
     runs = {}
-    for precision in PRECISIONS:
+    for precision in PRECISIONS[:2]:
         wide = precision == "float64"
         say(f"reference {precision}: text encoder on {vocabulary.num_classes} classes")
         tensors = encode_vocabularies(model, {"check": vocabulary}, wide, train)["check"]
         runs[precision] = run_chain_tensors(model, prepared, tensors, wide, say)
         release_memory()
+    runs["isolated64"] = run_decoder_float64(model, runs["float32"], tensors, say)
     del model
     release_memory()
-    return [ReferenceTensors(a, b) for a, b in zip(runs["float32"], runs["float64"])]
+    return [ReferenceTensors(a, b, c) for a, b, c in zip(runs["float32"], runs["float64"], runs["isolated64"])]

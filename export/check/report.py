@@ -36,12 +36,16 @@ def _tables(report: dict[str, Any]) -> list[tuple[str, Table]]:
                   for m in metrics])))
     rows = []
     for name, t in report["tensors"].items():
-        a, b, f = t["vs_float32"], t["vs_float64"], t["float32_floor"]
+        a, b, f, c = t["vs_float32"], t["vs_float64"], t["float32_floor"], t["chained_vs_float32"]
         rows.append([name, _num(a["max_abs"]), _num(a["mean_abs"]), _num(a["p99_abs"]), _num(a["relative"]),
-                     _num(a["cosine"]), _num(b["relative"]), _num(f["relative"]), _num(t["floor_margin"])])
-    out.append(("Tensors (worst image)",
+                     _num(a["cosine"]), _num(b["relative"]), _num(b["judged"]), _num(f["judged"]),
+                     _num(t["floor_margin"]),
+                     _num(c["relative"]) if c else "–"])
+    out.append(("Tensors (worst image; each subgraph on the float32 reference's inputs; judged: the "
+                "largest element's error, for the decoder the median query's, in units of the output's range)",
                 (["output", "max abs", "mean abs", "p99 abs", "relative", "cosine", "relative vs float64",
-                  "float32 floor", "floor margin"], rows)))
+                  "judged vs float64", "float32 floor (judged)", "floor margin", "chained relative"],
+                 rows)))
     if report["task_metrics"]:
         ref, dep = report["task_metrics"]["reference"], report["task_metrics"]["deployed"]
         if "miou" in ref:

@@ -122,7 +122,8 @@ def _check(options: CheckOptions, inputs: CheckInputs, deployment: Deployment, s
                                   (probs, ref.float64[f"{graphs.DECODER}/class_probs"]))
         tallies["floor"].add(answers["float32"], answers["float64"],
                              (ref.float32[f"{graphs.DECODER}/class_probs"], ref.float64[f"{graphs.DECODER}/class_probs"]))
-        _add_tensors(tensor_tallies, deployed.tensors, ref, deployment)
+        _add_tensors(tensor_tallies, deployed.tensors, deployment.decode_reference_inputs(ref.float32), ref,
+                     deployment)
         for name, score in scores.items():
             score.add(image.stem, (deployed.results if name == "deployed" else answers["float32"])[score.task])
         if out is not None and index < PICTURES_MAX:
@@ -135,7 +136,8 @@ def _check(options: CheckOptions, inputs: CheckInputs, deployment: Deployment, s
             + ", ".join(f"{k} {v:.4f}" for k, v in row.items()) + (f"; about {left:.0f} s left" if left else ""))
     figures: dict[str, Any] = {k: t.result() for k, t in tallies.items()}
     tensor_summary = {name: t.summary() for name, t in tensor_tallies.items()}
-    figures["tensor"] = {TENSOR_METRIC: max(s["floor_margin"] for s in tensor_summary.values())}
+    worst = max(tensor_summary, key=lambda name: tensor_summary[name]["floor_margin"])
+    figures["tensor"] = {TENSOR_METRIC: tensor_summary[worst]["floor_margin"], "worst_output": worst}
     task_metrics = {name: s.result() for name, s in scores.items()}
     if task_metrics:
         figures["drops"] = _drops(task_metrics)
@@ -168,11 +170,17 @@ def _check(options: CheckOptions, inputs: CheckInputs, deployment: Deployment, s
     return CheckOutcome(report, verdicts, files)
 
 
-def _add_tensors(tallies: dict[str, TensorTally], deployed: dict[str, np.ndarray], ref: ReferenceTensors,
-                 deployment: Deployment) -> None:
+def _add_tensors(tallies: dict[str, TensorTally], chained: dict[str, np.ndarray], decoder: dict[str, np.ndarray],
+                 ref: ReferenceTensors, deployment: Deployment) -> None:
+    """Encoders and text against the float64 chain; the decoder on the float32 reference's inputs
+    against the float64 decoder on those inputs (tensors.py says why)."""
     assert deployment.state is not None
     mask = deployment.state.synonym_mask
-    for name, value in deployed.items():
+    for name, value in chained.items():
+        if name in decoder:
+            tallies.setdefault(name, TensorTally(name)).add(decoder[name], ref.float32[name], ref.isolated64[name],
+                                                            chained=value)
+            continue
         a, b, c = value, ref.float32[name], ref.float64[name]
         if name == TEXT_EMBEDDINGS:  # padding rows are not answers
             a, b, c = (valid_text_rows(x, mask) for x in (a, b, c))

@@ -130,5 +130,5 @@ def judge(precision: str, figures: Mapping[str, Mapping[str, float]], manifest_b
         bar = overrides.get(TENSOR_METRIC, 1.0)
         verdicts.append(Verdict(TENSOR_METRIC, figures["tensor"][TENSOR_METRIC], bar, "max",
                                 "--threshold" if TENSOR_METRIC in overrides else "each graph's parity bar",
-                                "the float64 reference, per output"))
+                                f"the float64 reference, per output; worst {figures['tensor']['worst_output']}"))
     return verdicts
