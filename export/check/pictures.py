@@ -39,6 +39,19 @@ def _shrink(array: np.ndarray) -> np.ndarray:
     return array[::step, ::step]
 
 
+def _shrink_any(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """`mask` reduced to `shape` (as _shrink does) keeping a pixel red when any pixel it stands
+    for is: a few differing pixels must stay visible in a small picture."""
+    step = max(1, int(np.ceil(max(mask.shape[:2]) / PANEL_MAX)))
+    h, w = shape
+    padded = np.zeros((h * step, w * step), bool)
+    padded[: mask.shape[0], : mask.shape[1]] = mask[: h * step, : w * step]
+    small = padded.reshape(h, step, w, step).any(axis=(1, 3))
+    # and grown by two pixels, so that a lone one stays visible once the page is scaled down
+    edge = np.pad(small, 2)
+    return np.logical_or.reduce([edge[dy:dy + h, dx:dx + w] for dy in range(5) for dx in range(5)])
+
+
 def _blend(pixels: np.ndarray, labels: np.ndarray, colours: np.ndarray, alpha: float = 0.55) -> np.ndarray:
     """Labels below 0 (no segment) leave the image as it is."""
     colour = colours[np.clip(labels, 0, len(colours) - 1)].astype(np.float32)
@@ -46,31 +59,38 @@ def _blend(pixels: np.ndarray, labels: np.ndarray, colours: np.ndarray, alpha: f
     return np.where((labels >= 0)[..., None], mixed, pixels).astype(np.uint8)
 
 
-def comparison_picture(path: Path, pixels: np.ndarray, reference: np.ndarray, deployed: np.ndarray,
+def comparison_picture(path: Path, pixels: np.ndarray, rows: Sequence[tuple[str, np.ndarray, np.ndarray]],
                        names: Sequence[str], title: str, deployed_label: str) -> Path:
-    """Reference labels | deployed labels | disagreement (red) over a grey image."""
+    """One row per task: reference labels | deployed labels | disagreement (red) over a grey
+    image. `rows` holds (task, reference class map, deployed class map); -1 is no segment."""
     plt = _pyplot()
-    pixels, reference, deployed = _shrink(pixels), _shrink(reference), _shrink(deployed)
+    pixels = _shrink(pixels)
     colours = palette(len(names))
-    grey = np.repeat(pixels.mean(-1, keepdims=True), 3, -1) * 0.6
-    differ = reference != deployed
-    disagreement = grey.astype(np.uint8)
-    disagreement[differ] = (230, 30, 30)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4.6))
-    panels = [(_blend(pixels, reference, colours), "PyTorch reference (float32)"),
-              (_blend(pixels, deployed, colours), deployed_label),
-              (disagreement, f"disagreement: {differ.mean():.3%} of pixels")]
-    for ax, (image, label) in zip(axes, panels):
-        ax.imshow(image)
-        ax.set_title(label, fontsize=10)
-        ax.axis("off")
-    present, counts = np.unique(np.concatenate([reference.ravel(), deployed.ravel()]), return_counts=True)
+    grey = (np.repeat(pixels.mean(-1, keepdims=True), 3, -1) * 0.6).astype(np.uint8)
+    fig, axes = plt.subplots(len(rows), 3, figsize=(13, 4.3 * len(rows)), squeeze=False)
+    shown: list[np.ndarray] = []
+    for row_axes, (task, reference, deployed) in zip(axes, rows):
+        differ_full = reference != deployed
+        fraction = differ_full.mean()
+        reference, deployed = _shrink(reference), _shrink(deployed)
+        disagreement = grey.copy()
+        disagreement[_shrink_any(differ_full, disagreement.shape[:2])] = (230, 30, 30)
+        panels = [(_blend(pixels, reference, colours), f"{task}: PyTorch reference (float32)"),
+                  (_blend(pixels, deployed, colours), f"{task}: {deployed_label}"),
+                  (disagreement, f"{task}: {fraction:.3%} of pixels differ")]
+        for ax, (image, label) in zip(row_axes, panels):
+            ax.imshow(image)
+            ax.set_title(label, fontsize=10)
+            ax.axis("off")
+        shown += [reference.ravel(), deployed.ravel()]
+    present, counts = np.unique(np.concatenate(shown), return_counts=True)
     top = [int(i) for i in present[np.argsort(-counts)] if i >= 0][:12]
-    handles = [plt.Rectangle((0, 0), 1, 1, color=colours[i] / 255) for i in top]
-    fig.legend(handles, [names[i] for i in top], loc="lower center", ncol=min(6, len(top)), fontsize=8,
-               frameon=False)
+    if top:  # none when every answer is empty
+        handles = [plt.Rectangle((0, 0), 1, 1, color=colours[i] / 255) for i in top]
+        fig.legend(handles, [names[i] for i in top], loc="lower center", ncol=min(6, len(top)), fontsize=8,
+                   frameon=False)
     fig.suptitle(title, fontsize=11)
-    fig.tight_layout(rect=(0, 0.08, 1, 0.95))
+    fig.tight_layout(rect=(0, 0.06, 1, 0.96))
     return _save(fig, path)
 
 

@@ -196,14 +196,15 @@ def _drops(task_metrics: dict[str, Any]) -> dict[str, float]:
 
 def _comparison(out: Path, index: int, stem: str, pixels: np.ndarray, reference: dict[str, Any],
                 deployed: dict[str, Any], names: tuple[str, ...], label: str) -> Path:
-    """Semantic labels when checked, else panoptic segments coloured by class."""
-    if "semantic" in reference:
-        ref_labels, dep_labels = reference["semantic"].semantic_labels, deployed["semantic"].semantic_labels
-    else:
-        task = "panoptic" if "panoptic" in reference else "instance"
-        ref_labels, dep_labels = (_class_map(r, task) for r in (reference[task], deployed[task]))
-    return pictures.comparison_picture(out / f"image{index:03d}_{stem}.png", pixels, ref_labels, dep_labels,
-                                       names, f"{stem}: reference vs {label}", label)
+    """A row per checked task: semantic labels, and panoptic or instance answers as classes."""
+    rows = []
+    for task in reference:
+        if task == "semantic":
+            rows.append((task, reference[task].semantic_labels, deployed[task].semantic_labels))
+        else:
+            rows.append((task, _class_map(reference[task], task), _class_map(deployed[task], task)))
+    return pictures.comparison_picture(out / f"image{index:03d}_{stem}.png", pixels, rows, names,
+                                       f"{stem}: reference vs {label}", label)
 
 
 def _class_map(result: Any, task: str) -> np.ndarray:
