@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from frozenseg_runtime.errors import BackendError
+from frozenseg_runtime.errors import BackendError, CppLibraryError
+
+__all__ = ["CppLibraryError", "CppResult", "CppSegmenter", "find_library"]
 
 TASKS = {"semantic": 0, "panoptic": 1, "instance": 2}
 PIXEL_RGB = 0
@@ -37,14 +39,6 @@ class _Image(ctypes.Structure):
 class _SegmentInfo(ctypes.Structure):
     _fields_ = [("id", ctypes.c_int32), ("category_id", ctypes.c_int32), ("isthing", ctypes.c_int32),
                 ("score", ctypes.c_float)]
-
-
-class CppLibraryError(RuntimeError):
-    """A call of the C API failed; the message is the library's own (fs_last_error)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"status {status}: {message}")
-        self.status = status
 
 
 def _declare(lib: ctypes.CDLL) -> None:

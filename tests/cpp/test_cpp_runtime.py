@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 import shutil
-import os
 import subprocess
 from pathlib import Path
 

@@ -60,6 +60,9 @@ def _options(artifacts, images, cache, **kwargs) -> CheckOptions:
 # threshold a machine's INT8 kernels land on is not this test's to pin, so there the panoptic
 # verdict is held to its own figure and bar, and every other bar must pass.
 THRESHOLD_BOUND = {("int8", "cpp"): {"panoptic.pq"}}
+# ONNX Runtime 1.29's CPU kernels for FP16 graphs are slow (README): the C++ library's FP16 case
+# checks the semantic task alone.
+TASKS = {("fp16", "cpp"): ("semantic",)}
 
 
 @pytest.mark.parametrize("precision, engine", [
@@ -70,16 +73,19 @@ def test_deployments_meet_their_bars(tiny_quantized, images, reference_cache, tm
     artifacts = tiny_quantized[0]
     library = _library() if engine == "cpp" else None
     messages: list[str] = []
+    tasks = TASKS.get((precision, engine), ("semantic", "panoptic", "instance"))
     outcome = run_check(_options(artifacts, images, reference_cache, precision=precision, engine=engine,
-                                 cpp_library=library, out=str(tmp_path / "report")), say=messages.append)
+                                 cpp_library=library, out=str(tmp_path / "report"), tasks=tasks),
+                        say=messages.append)
     loose = THRESHOLD_BOUND.get((precision, engine), set())
     failed = {v.metric for v in outcome.verdicts if not v.passed}
     assert failed <= loose, outcome.failures()
     assert outcome.passed == (not failed)
     report = outcome.report
     metrics = {v.metric for v in outcome.verdicts}
-    assert {"semantic.label_agreement", "panoptic.pq", "instance.matched_fraction",
-            "queries.top1_agreement"} <= metrics
+    expected = {"semantic": "semantic.label_agreement", "panoptic": "panoptic.pq",
+                "instance": "instance.matched_fraction"}
+    assert {expected[t] for t in tasks} | {"queries.top1_agreement"} <= metrics
     for v in outcome.verdicts:  # each verdict is the figure it names against the bar it names
         against = "vs_float32" if precision != "fp32" else "vs_float64"
         if v.metric in report["end_to_end"][against]:
