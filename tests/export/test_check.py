@@ -15,11 +15,13 @@ import pytest
 from onnx import numpy_helper
 from PIL import Image
 
+from frozenseg_export.check.reference import entry_key
 from frozenseg_export.check.run import CheckOptions, run_check
 from frozenseg_export.cli import main
 from frozenseg_export.synthetic_images import structured_images
-from frozenseg_runtime.manifest import sha256_file
+from frozenseg_runtime.manifest import load_manifest, sha256_file
 from frozenseg_runtime.segmenter import Segmenter
+from frozenseg_runtime.text.vocabulary import parse_vocabulary, vocabulary_from_record
 
 ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = Path(os.environ.get("FS_CPP_BUILD", ROOT / "build")) / "libfrozenseg.so"
@@ -126,13 +128,15 @@ def test_reference_is_cached_by_content(tiny_artifacts, tmp_path):
     assert any("1 of 1 images found; PyTorch is not run" in m for m in second[0])
     assert not any(m.startswith("reference float") for m in second[0])
     assert first[1]["tensors"] == second[1]["tensors"] and first[1]["end_to_end"] == second[1]["end_to_end"]
-    # Another vocabulary is other content: a new entry, the old one untouched.
-    messages = []
-    run_check(CheckOptions(artifacts=str(tiny_artifacts[0]), images=(str(folder),), backend="onnxruntime-cpu",
-                           vocabulary="person,sky", reference_cache=str(cache), tasks=("semantic",)),
-              say=messages.append)
-    assert any("0 of 1 images found" in m for m in messages)
-    assert len(list(cache.glob("*.npz"))) == 2
+    # Another vocabulary, image or code is other content: another key.
+    manifest = load_manifest(tiny_artifacts[0])
+    train = vocabulary_from_record(manifest.constants["train_vocabulary"])
+    vocab = parse_vocabulary(str(VOCABULARY))
+    key = entry_key(manifest, "image", vocab, train, None, "code")
+    assert len({key, entry_key(manifest, "image", parse_vocabulary("person,sky"), train, None, "code"),
+                entry_key(manifest, "other image", vocab, train, None, "code"),
+                entry_key(manifest, "image", vocab, train, None, "other code")}) == 4
+    assert key == entry_key(load_manifest(tiny_artifacts[0]), "image", vocab, train, None, "code")
 
 
 def _corrupt_decoder(src: Path, dst: Path, update_manifest: bool) -> None:
@@ -253,8 +257,6 @@ def test_ade20k_ground_truth_gives_miou_of_both(tiny_artifacts, images, referenc
 
 def test_coco_panoptic_ground_truth_gives_pq_things_and_stuff(tiny_artifacts, images, reference_cache,
                                                               runtime_answers, tmp_path):
-    from frozenseg_runtime.text.vocabulary import parse_vocabulary
-
     vocab = parse_vocabulary(str(VOCABULARY))
     truth = tmp_path / "coco"
     (truth / "panoptic").mkdir(parents=True)
