@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import ctypes
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from frozenseg_runtime.errors import BackendError, CppLibraryError
+from frozenseg_runtime.output.postprocess import SegmentationResult
+from frozenseg_runtime.text.vocabulary import Vocabulary, parse_vocabulary
 
-__all__ = ["CppLibraryError", "CppResult", "CppSegmenter", "find_library"]
+__all__ = ["CppLibraryError", "CppSegmenter", "find_library"]
 
 TASKS = {"semantic": 0, "panoptic": 1, "instance": 2}
 PIXEL_RGB = 0
@@ -77,21 +77,6 @@ def find_library(path: str | os.PathLike | None = None) -> Path:
     return chosen
 
 
-@dataclass
-class CppResult:
-    """One result copied out of the library (the views die with fs_result_release)."""
-
-    task: str
-    image_size: tuple[int, int]
-    semantic_labels: np.ndarray | None = None  # (H, W) int32
-    panoptic_seg: np.ndarray | None = None  # (H, W) int32, 0 = no segment
-    segments_info: list[dict[str, Any]] = field(default_factory=list)
-    instance_masks: np.ndarray | None = None  # (N, H, W) bool
-    instance_scores: np.ndarray | None = None  # (N,) float32
-    instance_classes: np.ndarray | None = None  # (N,) int64
-    timings: dict[str, float] = field(default_factory=dict)
-
-
 class CppSegmenter:
     """One `fs_segmenter` over an artifacts folder."""
 
@@ -112,7 +97,10 @@ class CppSegmenter:
             raise CppLibraryError(status, self.lib.fs_last_error().decode())
 
     def set_vocabulary(self, source: str) -> None:
+        """Classes as text (the library parses it as `parse_vocabulary(str)` does); parsed here
+        too, for the names and thing flags a `SegmentationResult` carries."""
         self._check(self.lib.fs_segmenter_set_vocabulary_text(self.handle, source.encode()))
+        self.vocabulary: Vocabulary = parse_vocabulary(source)
 
     def _run(self, image: np.ndarray, resize: tuple[int, int] | None, task: str) -> ctypes.c_void_p:
         pixels = np.ascontiguousarray(image, dtype=np.uint8)
@@ -132,19 +120,21 @@ class CppSegmenter:
         finally:
             self.lib.fs_result_release(result)
 
-    def segment_result(self, image: np.ndarray, resize: tuple[int, int] | None, task: str) -> CppResult:
-        """Segment an (H, W, 3) uint8 RGB array and copy the task's answer out."""
+    def segment_result(self, image: np.ndarray, resize: tuple[int, int] | None, task: str) -> SegmentationResult:
+        """Segment an (H, W, 3) uint8 RGB array and copy the task's answer out, in the Python
+        runtime's result type."""
         result = self._run(image, resize, task)
         try:
             return self._copy(result, task)
         finally:
             self.lib.fs_result_release(result)
 
-    def _copy(self, result: ctypes.c_void_p, task: str) -> CppResult:
+    def _copy(self, result: ctypes.c_void_p, task: str) -> SegmentationResult:
         h, w = ctypes.c_int32(), ctypes.c_int32()
         self._check(self.lib.fs_result_size(result, ctypes.byref(h), ctypes.byref(w)))
         size = (h.value, w.value)
-        out = CppResult(task=task, image_size=size, timings=self._timings(result))
+        out = SegmentationResult(task=task, class_names=self.vocabulary.display_names,
+                                 isthing=self.vocabulary.isthing, image_size=size, timings=self._timings(result))
         pixels = size[0] * size[1]
         if task == "semantic":
             labels = self.lib.fs_result_semantic_labels(result)

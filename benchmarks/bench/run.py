@@ -48,7 +48,6 @@ from frozenseg_runtime.schedule import plan_encoders
 from frozenseg_runtime.text.vocabulary import parse_vocabulary
 
 SCHEMA = "frozenseg-bench/1"
-DEFAULT_CPP_LIBRARY = DEFAULT_LIBRARY
 
 
 @dataclass(frozen=True)
@@ -152,7 +151,7 @@ def plan_contenders(options: BenchOptions, manifest: Manifest) -> tuple[list[Con
     available = [p for p in precisions if p in manifest.precisions]
     for backend in options.backends or runtime_backends():
         contenders += [RuntimeContender(options.artifacts, backend, p, options.threads) for p in available]
-    library = options.cpp_library or DEFAULT_CPP_LIBRARY
+    library = options.cpp_library or DEFAULT_LIBRARY
     if library.is_file():
         cpp_backends = [b for b in (options.backends or runtime_backends()) if b in ("onnxruntime-cpu", "tensorrt")]
         contenders += [CppContender(library, options.artifacts, backend, p, options.threads)

@@ -84,8 +84,8 @@ class AgreementTally:
 
     def add(self, deployed: dict[str, Any], reference: dict[str, Any],
             class_probs: tuple[np.ndarray, np.ndarray] | None) -> dict[str, float]:
-        """One image: `deployed` and `reference` map each task to its result (SegmentationResult
-        or CppResult); `class_probs` = (deployed, reference) raw class probabilities, if known."""
+        """One image: `deployed` and `reference` map each task to its result (SegmentationResult,
+        from either runtime); `class_probs` = (deployed, reference) raw class probabilities, if known."""
         image: dict[str, float] = {}
         if "semantic" in deployed:
             d, r = deployed["semantic"].semantic_labels, reference["semantic"].semantic_labels

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -22,14 +21,14 @@ from frozenseg_runtime.cpp_library import CppLibraryError, CppSegmenter, find_li
 from frozenseg_runtime.errors import BackendError
 from frozenseg_runtime.image.preprocess import PreparedImage
 from frozenseg_runtime.manifest import Manifest
-from frozenseg_runtime.segmenter import Segmenter, VocabularyState
+from frozenseg_runtime.segmenter import SegmentationResult, Segmenter, VocabularyState
 from frozenseg_runtime.text.vocabulary import Vocabulary
 
 
 @dataclass
 class DeployedImage:
     tensors: dict[str, np.ndarray]  # `graph/output`, batch dropped
-    results: dict[str, Any]  # task -> SegmentationResult or CppResult
+    results: dict[str, SegmentationResult]  # task -> answer, from either runtime
 
 
 def vocabulary_json(vocabulary: Vocabulary) -> str:
@@ -72,10 +71,7 @@ class Deployment:
         if self.cpp is None:
             results = {t: self.segmenter.postprocess(raw, prepared, t, self.state.vocabulary) for t in tasks}
         else:
-            try:
-                results = {t: self.cpp.segment_result(pixels, resize, t) for t in tasks}
-            except CppLibraryError as exc:
-                raise BackendError(f"the C++ library failed: {exc}") from exc
+            results = {t: self.cpp.segment_result(pixels, resize, t) for t in tasks}
         return DeployedImage(tensors, results)
 
     def decode_reference_inputs(self, reference: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from frozenseg_runtime.errors import ArtifactError
 from frozenseg_runtime.image.preprocess import PreparedImage
 from frozenseg_runtime.manifest import Manifest
 from frozenseg_runtime.progress import Say
+from frozenseg_runtime.text.cache import default_cache_dir as vocabulary_cache_dir
 from frozenseg_runtime.text.vocabulary import Vocabulary
 
 CACHE_SCHEMA = 2
@@ -35,8 +35,8 @@ PRECISIONS = ("float32", "float64", "isolated64")
 
 
 def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "frozenseg-deploy" / "reference"
+    """Beside the runtime's vocabulary cache: ~/.cache/frozenseg-deploy/reference."""
+    return vocabulary_cache_dir().parent / "reference"
 
 
 def code_version() -> str:
@@ -64,11 +64,10 @@ def _vocabulary_record(vocabulary: Vocabulary) -> list[Any]:
     return [list(map(list, vocabulary.names)), list(vocabulary.isthing)]
 
 
-def entry_key(manifest: Manifest, image: str, vocabulary: Vocabulary, train: Vocabulary,
-              resize: tuple[int, int] | None, code: str) -> str:
+def entry_key(manifest: Manifest, image: str, vocabulary: Vocabulary, train: Vocabulary, code: str) -> str:
     record = [CACHE_SCHEMA, manifest.raw["weights"], manifest.raw["preset"]["name"], image,
               _vocabulary_record(vocabulary), _vocabulary_record(train),
-              manifest.constants["preprocessing"], resize, code]
+              manifest.constants["preprocessing"], code]
     return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -120,12 +119,12 @@ class ReferenceCache:
 
 def reference_tensors(manifest: Manifest, checkpoint: str | None, prepared: Sequence[PreparedImage],
                       digests: Sequence[str], vocabulary: Vocabulary, train: Vocabulary,
-                      resize: tuple[int, int] | None, cache: ReferenceCache,
+                      cache: ReferenceCache,
                       say: Say) -> tuple[list[Callable[[], ReferenceTensors]], int]:
     """A loader of each image's reference tensors (from disk when the cache is on, so only one
     image's float64 tensors are in memory at a time), and the number of cache hits."""
     code = code_version()
-    keys = [entry_key(manifest, d, vocabulary, train, resize, code) for d in digests]
+    keys = [entry_key(manifest, d, vocabulary, train, code) for d in digests]
     present = [cache.has(k) for k in keys]
     missing = [i for i, f in enumerate(present) if not f]
     hits = len(keys) - len(missing)

@@ -96,7 +96,7 @@ def _check(options: CheckOptions, inputs: CheckInputs, deployment: Deployment, s
     deployment.set_vocabulary(vocab)
     prepared = [preprocess_with_constants(load_image(i.path), c["preprocessing"]) for i in inputs.images]
     refs, hits = reference_tensors(manifest, options.checkpoint, prepared, [i.digest for i in inputs.images],
-                                   vocab, inputs.train_vocabulary, None, _cache(options.reference_cache), say)
+                                   vocab, inputs.train_vocabulary, _cache(options.reference_cache), say)
     constants = InferenceConstants.from_record(c["inference"])
     tallies = {"vs_float32": AgreementTally(vocab.num_classes), "vs_float64": AgreementTally(vocab.num_classes),
                "floor": AgreementTally(vocab.num_classes)}

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from frozenseg_export.noise_floor import max_relative_error
 from frozenseg_export.onnx.parity import cosine_similarity
 from frozenseg_runtime import graphs
 
@@ -28,16 +27,31 @@ HISTOGRAM_EDGES = np.concatenate([[0.0], np.logspace(-12, 2, 57)])
 
 def error_stats(value: np.ndarray, reference: np.ndarray) -> dict[str, float]:
     """max and mean absolute error, the 99th percentile, relative error and cosine similarity."""
+    return _compare(value, reference)[0]
+
+
+def _compare(value: np.ndarray, reference: np.ndarray, per_query: bool | None = None,
+             histogram: bool = False) -> tuple[dict[str, float], np.ndarray | None]:
+    """`error_stats` (plus `judged` when `per_query` is given) and the error histogram, from one
+    float64 difference: full-size mask tensors are too large to subtract again for each figure."""
     a = np.asarray(value, dtype=np.float64)
     b = np.asarray(reference, dtype=np.float64)
     if a.shape != b.shape:
         raise ValueError(f"shapes differ: {a.shape} vs {b.shape}")
     if a.size == 0:
-        return {"max_abs": 0.0, "mean_abs": 0.0, "p99_abs": 0.0, "relative": 0.0, "cosine": 1.0}
+        stats = {"max_abs": 0.0, "mean_abs": 0.0, "p99_abs": 0.0, "relative": 0.0, "cosine": 1.0}
+        return ({**stats, "judged": 0.0} if per_query is not None else stats,
+                np.zeros(len(HISTOGRAM_EDGES) - 1, np.int64) if histogram else None)
     diff = np.abs(a - b)
-    return {"max_abs": float(diff.max()), "mean_abs": float(diff.mean()),
-            "p99_abs": float(np.quantile(diff, 0.99)), "relative": max_relative_error(a, b),
-            "cosine": cosine_similarity(a, b)}
+    scale = float(np.abs(b).max())
+    stats = {"max_abs": float(diff.max()), "mean_abs": float(diff.mean()),
+             "p99_abs": float(np.quantile(diff, 0.99)),
+             "relative": float(diff.max()) / scale if scale > 0 else float(diff.max()),  # max_relative_error
+             "cosine": cosine_similarity(a, b)}
+    if per_query is not None:
+        stats["judged"] = _judged(diff / (scale if scale > 0 else 1.0), per_query)
+    counts = np.histogram(np.clip(diff.ravel(), 0.0, HISTOGRAM_EDGES[-1]), HISTOGRAM_EDGES)[0] if histogram else None
+    return stats, counts
 
 
 def graph_of(tensor: str) -> str:
@@ -56,12 +70,11 @@ def judged_error(value: np.ndarray, truth: np.ndarray, per_query: bool) -> float
     fewer; the median query's error is what the arithmetic costs, and a wrong weight moves it.
     Maxima are reported beside it; whether the steps change an answer is the end-to-end layer's
     to judge."""
-    a = np.asarray(value, np.float64)
-    b = np.asarray(truth, np.float64)
-    scale = float(np.abs(b).max()) if b.size else 0.0
-    diff = np.abs(a - b) / (scale if scale > 0 else 1.0)
-    if diff.size == 0:
-        return 0.0
+    return _compare(value, truth, per_query)[0]["judged"]
+
+
+def _judged(diff: np.ndarray, per_query: bool) -> float:
+    """`judged_error` of an elementwise error already in units of the truth's range."""
     if per_query and diff.ndim >= 2:
         return float(np.median(diff.reshape(diff.shape[0], -1).max(-1)))
     return float(diff.max())
@@ -88,12 +101,13 @@ class TensorTally:
         if chained is not None:
             self.chained_vs_float32.append(error_stats(chained, float32))
         per_query = graph_of(self.name) == graphs.DECODER
-        self.vs_float32.append(error_stats(deployed, float32))
-        self.vs_float64.append({**error_stats(deployed, float64),
-                                "judged": judged_error(deployed, float64, per_query)})
-        self.floor.append({**error_stats(float32, float64), "judged": judged_error(float32, float64, per_query)})
-        self.histogram += _histogram(deployed, float32)
-        self.floor_histogram += _histogram(float32, float64)
+        stats, counts = _compare(deployed, float32, histogram=True)
+        self.vs_float32.append(stats)
+        self.histogram += counts
+        self.vs_float64.append(_compare(deployed, float64, per_query)[0])
+        stats, counts = _compare(float32, float64, per_query, histogram=True)
+        self.floor.append(stats)
+        self.floor_histogram += counts
 
     def margin(self) -> float:
         """The worst image's judged error against float64 (`judged_error`), over the graph's
@@ -112,11 +126,6 @@ class TensorTally:
                 "float32_floor": worst(self.floor), "floor_margin": self.margin(), "images": len(self.floor),
                 "histogram": {"edges": HISTOGRAM_EDGES.tolist(), "deployed_vs_float32": self.histogram.tolist(),
                               "float32_vs_float64": self.floor_histogram.tolist()}}
-
-
-def _histogram(value: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    diff = np.abs(np.asarray(value, np.float64) - np.asarray(reference, np.float64)).ravel()
-    return np.histogram(np.clip(diff, 0.0, HISTOGRAM_EDGES[-1]), HISTOGRAM_EDGES)[0]
 
 
 def valid_text_rows(embeddings: np.ndarray, synonym_mask: np.ndarray) -> np.ndarray:

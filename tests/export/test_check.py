@@ -132,11 +132,11 @@ def test_reference_is_cached_by_content(tiny_artifacts, tmp_path):
     manifest = load_manifest(tiny_artifacts[0])
     train = vocabulary_from_record(manifest.constants["train_vocabulary"])
     vocab = parse_vocabulary(str(VOCABULARY))
-    key = entry_key(manifest, "image", vocab, train, None, "code")
-    assert len({key, entry_key(manifest, "image", parse_vocabulary("person,sky"), train, None, "code"),
-                entry_key(manifest, "other image", vocab, train, None, "code"),
-                entry_key(manifest, "image", vocab, train, None, "other code")}) == 4
-    assert key == entry_key(load_manifest(tiny_artifacts[0]), "image", vocab, train, None, "code")
+    key = entry_key(manifest, "image", vocab, train, "code")
+    assert len({key, entry_key(manifest, "image", parse_vocabulary("person,sky"), train, "code"),
+                entry_key(manifest, "other image", vocab, train, "code"),
+                entry_key(manifest, "image", vocab, train, "other code")}) == 4
+    assert key == entry_key(load_manifest(tiny_artifacts[0]), "image", vocab, train, "code")
 
 
 def _corrupt_decoder(src: Path, dst: Path, update_manifest: bool) -> None:
