@@ -15,10 +15,12 @@ from collections.abc import Sequence
 from frozenseg_bench.command import add_bench_command
 from frozenseg_export.check.command import add_check_command
 from frozenseg_export.tensorrt.command import add_build_command
+from frozenseg_export.triton.command import add_triton_commands
 from frozenseg_runtime import graphs
 from frozenseg_runtime.errors import EXIT_CODES, FrozenSegError
 from frozenseg_runtime.manifest import GRAPH_PRECISIONS, QUANTIZED_PRECISIONS
 from frozenseg_runtime.segment_command import add_segment_command, resize_arg
+from frozenseg_runtime.triton.client import add_triton_client_command
 
 
 class _ReferenceChoices(Sequence[str]):
@@ -187,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_build_command(sub)
     add_bench_command(sub)
     add_check_command(sub)
+    add_triton_commands(sub)
+    add_triton_client_command(sub)
     return parser
 
 

@@ -112,6 +112,15 @@ class CudaError(BackendError):
     """A CUDA runtime call failed."""
 
 
+class ServerError(BackendError):
+    """A Triton server refused or failed a request (`frozenseg_runtime.triton.client`); the message
+    is the server's own, `status` its status (HTTP status or gRPC code) when it gave one."""
+
+    def __init__(self, message: str, status: str | None = None) -> None:
+        super().__init__(message if status is None else f"{message} (status {status})")
+        self.status = status
+
+
 # -- the tool's own checks ---------------------------------------------------------------------------
 class CppLibraryError(BackendError):
     """A call of the C++ library's C API failed (`frozenseg_runtime.cpp_library`); the message is

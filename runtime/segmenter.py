@@ -66,9 +66,12 @@ class Segmenter:
                  cache_dir: str | os.PathLike | None | bool = None,
                  threads: int | None = None, memory_arena: bool = True,
                  cuda_graph: bool = False, max_image_pixels: int | None | str = "default",
-                 encoder_schedule: str = "auto") -> None:
+                 encoder_schedule: str = "auto",
+                 runners: Mapping[str, Runner] | None = None) -> None:
+        """`runners`: active runners of every graph opened elsewhere (a Triton server's models,
+        runtime/triton/bls.py); `backend` then only names them, and `close` leaves them open."""
         self.manifest = manifest
-        self.backend = resolve_backend(backend)
+        self.backend = resolve_backend(backend) if runners is None else backend
         self.encoder_plan = plan_encoders(encoder_schedule, self.backend, threads)
         if cuda_graph and self.backend != "tensorrt":
             raise UsageError(f"CUDA graphs replay TensorRT engines: use backend 'tensorrt' with "
@@ -90,8 +93,9 @@ class Segmenter:
         self.prompts_per_call = min(PROMPTS_PER_TEXT_CALL,
                                     manifest.graphs[graphs.CLIP_TEXT].dims["batch"]["max"])
         # Runners last: everything above only reads the manifest, so a bad one leaves no engine.
+        self._owns_runners = runners is None
         self._runners = _open_runners(manifest, self.backend, threads, memory_arena, cuda_graph,
-                                      self.encoder_plan.image_threads)
+                                      self.encoder_plan.image_threads) if runners is None else dict(runners)
         self._pool = ThreadPoolExecutor(
             max_workers=len(graphs.graphs_of_stage(graphs.STAGE_IMAGE)),
             thread_name_prefix="frozenseg-encoder")
@@ -263,8 +267,9 @@ class Segmenter:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
-        for runner in self._runners.values():
-            runner.deactivate()
+        if self._owns_runners:
+            for runner in self._runners.values():
+                runner.deactivate()
 
     def __enter__(self) -> "Segmenter":
         return self

@@ -1,0 +1,1 @@
+"""`frozenseg-deploy triton`: a Triton Inference Server model repository from exported artifacts."""

@@ -1,0 +1,99 @@
+"""`frozenseg-deploy triton` (write a model repository) and `triton-serve` (run it locally)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+from frozenseg_export.triton.model_config import GRAPH_BACKENDS, INSTANCE_KINDS, Deployment, instance_kind
+from frozenseg_runtime.errors import UsageError
+from frozenseg_runtime.manifest import PRECISIONS
+from frozenseg_runtime.progress import progress
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
+def add_triton_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "triton",
+        help="write a Triton Inference Server model repository from exported artifacts",
+        description="One Triton model per graph and the `frozenseg` pipeline model (Python backend, "
+                    "BLS): it decodes the image, runs the CLIP and SAM models at once, encodes the "
+                    "request's vocabulary only on a cache miss, runs the decoder and post-processes "
+                    "the task. Serve the folder with tritonserver (docs/triton.md).")
+    p.add_argument("--artifacts", required=True, help="folder written by `frozenseg-deploy export`")
+    p.add_argument("--out", required=True, help="the model repository to write")
+    p.add_argument("--backend", choices=GRAPH_BACKENDS, default="onnxruntime",
+                   help="the graph models' Triton backend: onnxruntime (onnxruntime_onnx), tensorrt "
+                        "(tensorrt_plan; plans built by the repository's build_engines.sh in the "
+                        "serving container) or python (ONNX Runtime inside Python-backend models, for "
+                        "servers without those backends). Default onnxruntime")
+    p.add_argument("--precision", choices=PRECISIONS, default=PRECISIONS[0],
+                   help="graphs from the manifest: fp32, or fp16/int8/mixed after `quantize`")
+    p.add_argument("--instances", type=_positive, default=1, help="instances of every model (default 1)")
+    p.add_argument("--instance-kind", choices=INSTANCE_KINDS, default="auto",
+                   help="where the graph models run (auto: GPU, CPU for --backend python)")
+    p.add_argument("--python-env", help="a venv with numpy<2, Pillow (and onnxruntime for --backend "
+                   "python) for the Python-backend models (EXECUTION_ENV_PATH); default: the "
+                   "server's own Python")
+    p.add_argument("--threads", type=_positive, help="ONNX Runtime intra-op threads per graph instance")
+    p.add_argument("--vocabulary-cache-dir", default="",
+                   help="a server-side folder for the vocabulary cache (default: memory, per instance)")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.set_defaults(run=run_triton)
+
+    s = sub.add_parser(
+        "triton-serve",
+        help="serve a model repository on this machine with nvidia-pytriton's bundled tritonserver",
+        description="Starts the Triton server that the nvidia-pytriton wheel carries (Python backend "
+                    "only: a --backend python repository) and serves until interrupted.")
+    s.add_argument("--repository", required=True)
+    s.add_argument("--python-env", required=True, help="the venv the repository's models run in")
+    s.add_argument("--address", default="127.0.0.1", help="listen address (default loopback only)")
+    s.add_argument("--http-port", type=_positive, default=8000)
+    s.add_argument("--grpc-port", type=_positive, default=8001)
+    s.set_defaults(run=run_triton_serve)
+
+
+def run_triton(args: argparse.Namespace) -> int:
+    from frozenseg_export.triton.repository import RepositoryOptions, write_repository
+
+    say = progress("triton")
+    python_env = os.path.abspath(args.python_env) if args.python_env else None
+    if python_env and not (Path(python_env) / "bin" / "python").exists():
+        raise UsageError(f"--python-env {args.python_env}: no bin/python there (a venv folder)")
+    deployment = Deployment(backend=args.backend, precision=args.precision, instances=args.instances,
+                            instance_kind=instance_kind(args.backend, args.instance_kind),
+                            python_env=python_env, intra_op_threads=args.threads)
+    start = time.perf_counter()
+    out = write_repository(args.artifacts, args.out,
+                           RepositoryOptions(deployment, args.vocabulary_cache_dir, args.force), say)
+    say(f"model repository {out} written in {time.perf_counter() - start:.1f} s; serving: {out}/README.md")
+    return 0
+
+
+def run_triton_serve(args: argparse.Namespace) -> int:
+    from frozenseg_export.triton.local_server import LocalTritonServer
+
+    say = progress("triton-serve")
+    server = LocalTritonServer(args.repository, args.python_env, address=args.address,
+                               http_port=args.http_port, grpc_port=args.grpc_port)
+    with server:
+        say(f"serving {args.repository}: HTTP {server.http_url}, gRPC {server.grpc_url}; "
+            f"log {server.log_file}; Ctrl-C stops")
+        try:
+            while server.running:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+    return 0

@@ -1,0 +1,73 @@
+"""A `Runner` over a Triton model, called with BLS from inside a Python-backend model.
+
+The pipeline model's `Segmenter` sees the graph models through this, as it sees ONNX Runtime or
+TensorRT runners locally: the same feeds, the same stages, the same vocabulary cache. Importable
+only inside Triton's Python backend stub (`triton_python_backend_utils`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from frozenseg_runtime.backends.base import check_feed
+from frozenseg_runtime.errors import BackendError
+from frozenseg_runtime.manifest import GraphSpec
+
+try:
+    import triton_python_backend_utils as pb_utils
+except ImportError:  # outside the stub: the module stays importable for documentation and typing
+    pb_utils = None
+
+
+class TritonModelRunner:
+    """One graph served as the Triton model `model_name`."""
+
+    def __init__(self, spec: GraphSpec, model_name: str, max_shapes: Mapping[str, tuple[int, ...]] | None = None) -> None:
+        self.spec = spec
+        self.model_name = model_name
+        self._max_shapes = dict(max_shapes or {})  # a TensorRT plan's built range, per input
+
+    def activate(self) -> "TritonModelRunner":
+        return self  # the graph model is loaded by the server
+
+    def deactivate(self) -> None:
+        pass
+
+    def __enter__(self) -> "TritonModelRunner":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def max_shape(self, input_name: str) -> tuple[int, ...] | None:
+        return self._max_shapes.get(input_name)
+
+    def request(self, feed: Mapping[str, np.ndarray]) -> Any:
+        """The BLS request of one feed, asking for CPU outputs (the pipeline post-processes
+        them with numpy)."""
+        check_feed(self.spec, feed)
+        inputs = [pb_utils.Tensor(t.name, np.ascontiguousarray(feed[t.name])) for t in self.spec.inputs]
+        return pb_utils.InferenceRequest(
+            model_name=self.model_name, inputs=inputs,
+            requested_output_names=[t.name for t in self.spec.outputs],
+            preferred_memory=pb_utils.PreferredMemory(pb_utils.TRITONSERVER_MEMORY_CPU, 0))
+
+    def outputs(self, response: Any) -> dict[str, np.ndarray]:
+        """A BLS response's outputs, or the graph model's error as a BackendError."""
+        if response.has_error():
+            raise BackendError(f"Triton model {self.model_name!r}: {response.error().message()}")
+        out = {}
+        for t in self.spec.outputs:
+            tensor = pb_utils.get_output_tensor_by_name(response, t.name)
+            if tensor is None:
+                raise BackendError(f"Triton model {self.model_name!r} returned no {t.name!r}")
+            out[t.name] = tensor.as_numpy()
+        return out
+
+    def infer(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return self.outputs(self.request(feed).exec())
+
+    async def infer_async(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return self.outputs(await self.request(feed).async_exec())

@@ -1,0 +1,57 @@
+"""One exported graph as a Triton Python-backend model on ONNX Runtime (`--backend python`).
+
+For servers without Triton's ONNX Runtime or TensorRT backends (the `nvidia-pytriton` build, a
+custom image): the graph runs on the runtime's own `OnnxRuntimeRunner`, so its feeds are checked
+against the manifest and its session options are the runtime's. On a GPU instance the CUDA
+execution provider is used when the installed ONNX Runtime has it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from frozenseg_runtime.backends.onnxrt import OnnxRuntimeRunner, available_providers
+from frozenseg_runtime.errors import FrozenSegError, UsageError
+from frozenseg_runtime.manifest import load_manifest, sha256_file
+from frozenseg_runtime.triton.bls import pb_utils
+from frozenseg_runtime.triton.pipeline_model import PRECISION, parameters
+
+GRAPH = "graph"  # config.pbtxt parameter: which manifest graph this model is
+GRAPH_FILE = "model.onnx"
+THREADS = "intra_op_threads"  # "" = ONNX Runtime's default (every core)
+
+
+class TritonPythonModel:
+    def initialize(self, args: dict[str, str]) -> None:
+        params = parameters(json.loads(args["model_config"]))
+        version_dir = Path(args["model_repository"]) / args["model_version"]
+        spec = load_manifest(version_dir).with_precision(params[PRECISION]).graphs[params[GRAPH]]
+        path = version_dir / GRAPH_FILE
+        if sha256_file(path) != spec.sha256:  # the graph the manifest vouches for, or none
+            raise FrozenSegError(f"{path} does not match the sha256 of graph {spec.name!r} "
+                                 f"({spec.precision}) in the manifest: regenerate the repository")
+        backend = "onnxruntime-cpu"
+        if args.get("model_instance_kind") == "GPU" and "CUDAExecutionProvider" in available_providers():
+            backend = "onnxruntime-cuda"
+        threads = int(params[THREADS]) if params.get(THREADS) else None
+        self.runner = OnnxRuntimeRunner(path, spec, backend, threads).activate()
+
+    def execute(self, requests: list[Any]) -> list[Any]:
+        responses = []
+        for request in requests:
+            try:
+                feed = {t.name: pb_utils.get_input_tensor_by_name(request, t.name).as_numpy()
+                        for t in self.runner.spec.inputs}
+                outputs = self.runner.infer(feed)
+            except Exception as exc:  # this request fails, the model keeps serving
+                code = pb_utils.TritonError.INVALID_ARG if isinstance(exc, UsageError) else pb_utils.TritonError.INTERNAL
+                responses.append(pb_utils.InferenceResponse(
+                    error=pb_utils.TritonError(f"{self.runner.spec.name}: {exc}", code)))
+                continue
+            responses.append(pb_utils.InferenceResponse([pb_utils.Tensor(n, v) for n, v in outputs.items()]))
+        return responses
+
+    def finalize(self) -> None:
+        self.runner.deactivate()
