@@ -9,8 +9,10 @@ from pathlib import Path
 
 from frozenseg_export.triton.model_config import GRAPH_BACKENDS, INSTANCE_KINDS, Deployment, instance_kind
 from frozenseg_runtime.errors import UsageError
+from frozenseg_runtime.image.loading import MAX_IMAGE_PIXELS
 from frozenseg_runtime.manifest import PRECISIONS
 from frozenseg_runtime.progress import progress
+from frozenseg_runtime.segment_command import pixel_limit_arg
 
 
 def _positive(text: str) -> int:
@@ -49,6 +51,9 @@ def add_triton_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=_positive, help="ONNX Runtime intra-op threads per graph instance")
     p.add_argument("--vocabulary-cache-dir", default="",
                    help="a server-side folder for the vocabulary cache (default: memory, per instance)")
+    p.add_argument("--max-image-pixels", type=pixel_limit_arg, default=MAX_IMAGE_PIXELS, metavar="N|none",
+                   help="the pipeline refuses images of more pixels, checked before decoding "
+                        "(decompression bombs; default %(default)s)")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.set_defaults(run=run_triton)
 
@@ -69,6 +74,8 @@ def run_triton(args: argparse.Namespace) -> int:
     from frozenseg_export.triton.repository import RepositoryOptions, write_repository
 
     say = progress("triton")
+    if args.backend == "tensorrt" and args.instance_kind == "cpu":
+        raise UsageError("TensorRT plans run on a GPU: --backend tensorrt takes --instance-kind gpu (or auto)")
     python_env = os.path.abspath(args.python_env) if args.python_env else None
     if python_env and not (Path(python_env) / "bin" / "python").exists():
         raise UsageError(f"--python-env {args.python_env}: no bin/python there (a venv folder)")
@@ -77,7 +84,9 @@ def run_triton(args: argparse.Namespace) -> int:
                             python_env=python_env, intra_op_threads=args.threads)
     start = time.perf_counter()
     out = write_repository(args.artifacts, args.out,
-                           RepositoryOptions(deployment, args.vocabulary_cache_dir, args.force), say)
+                           RepositoryOptions(deployment, args.vocabulary_cache_dir,
+                                             "none" if args.max_image_pixels is None else str(args.max_image_pixels),
+                                             args.force), say)
     say(f"model repository {out} written in {time.perf_counter() - start:.1f} s; serving: {out}/README.md")
     return 0
 

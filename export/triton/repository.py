@@ -51,6 +51,7 @@ Say = Callable[[str], None]
 class RepositoryOptions:
     deployment: Deployment
     vocabulary_cache_dir: str = ""  # "" = each pipeline instance caches in memory
+    max_image_pixels: str = ""  # "" = the runtime's default limit, "none" = no limit, or a count
     force: bool = False
 
 
@@ -105,6 +106,7 @@ def _write(manifest: Manifest, root: Path, options: RepositoryOptions, say: Say)
         pipeline_model.GRAPH_MODELS: json.dumps(models),
         pipeline_model.GRAPH_BACKEND: deployment.backend,
         pipeline_model.VOCABULARY_CACHE_DIR: options.vocabulary_cache_dir,
+        pipeline_model.MAX_IMAGE_PIXELS: options.max_image_pixels,
     }
     pipeline = root / protocol.PIPELINE_MODEL
     (pipeline / VERSION).mkdir(parents=True)
@@ -172,11 +174,11 @@ def _write_executable(path: Path, text: str) -> None:
 
 def serving_readme(deployment: Deployment) -> str:
     """The commands that serve this repository (docs/triton.md has the whole story)."""
-    packages = "numpy<2 pillow" + (" onnxruntime" if deployment.backend == "python" else "")
+    packages = "'numpy<2' pillow" + (" onnxruntime" if deployment.backend == "python" else "")
     steps = []
     if deployment.backend == "tensorrt":
         steps.append(f"bash /models/{BUILD_SCRIPT}   # once, inside the container: the plans")
-    steps += [f"pip install '{packages}'", "tritonserver --model-repository /models"]
+    steps += [f"pip install {packages}", "tritonserver --model-repository /models"]
     return (
         f"# FrozenSeg on Triton ({deployment.backend} graphs, {deployment.precision})\n\n"
         "Written by `frozenseg-deploy triton`. In NVIDIA's Triton container:\n\n"

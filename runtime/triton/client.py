@@ -91,7 +91,7 @@ class TritonSegmentClient:
             else:
                 response = self._client.infer(self.model, inputs, outputs=requested)
         except InferenceServerException as exc:
-            raise ServerError(f"{self.model}: {exc.message()}", exc.status()) from exc
+            raise ServerError(exc.message(), exc.status()) from exc  # "frozenseg: ..." from the server
         return {name: response.as_numpy(name) for name in outputs}
 
     def segment(self, image: str | os.PathLike[str] | bytes, vocabulary: Any, task: str = "semantic",

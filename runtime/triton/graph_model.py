@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from frozenseg_runtime.backends.onnxrt import OnnxRuntimeRunner, available_providers
-from frozenseg_runtime.errors import FrozenSegError, UsageError
+from frozenseg_runtime.errors import ArtifactError, UsageError
 from frozenseg_runtime.manifest import load_manifest, sha256_file
 from frozenseg_runtime.triton.bls import pb_utils
 from frozenseg_runtime.triton.pipeline_model import PRECISION, parameters
@@ -30,7 +30,7 @@ class TritonPythonModel:
         spec = load_manifest(version_dir).with_precision(params[PRECISION]).graphs[params[GRAPH]]
         path = version_dir / GRAPH_FILE
         if sha256_file(path) != spec.sha256:  # the graph the manifest vouches for, or none
-            raise FrozenSegError(f"{path} does not match the sha256 of graph {spec.name!r} "
+            raise ArtifactError(f"{path} does not match the sha256 of graph {spec.name!r} "
                                  f"({spec.precision}) in the manifest: regenerate the repository")
         backend = "onnxruntime-cpu"
         if args.get("model_instance_kind") == "GPU" and "CUDAExecutionProvider" in available_providers():

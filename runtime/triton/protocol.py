@@ -136,7 +136,8 @@ def result_tensors(result: SegmentationResult, extra_info: Mapping[str, Any] | N
         out[SEGMENTS_INFO] = _json_tensor(result.segments_info)
     else:
         masks = np.asarray(result.instance_masks, dtype=bool)
-        out[INSTANCE_MASKS] = np.packbits(masks.reshape(len(masks), -1), axis=1)
+        height, width = result.image_size  # not -1: there may be no instance (no thing class)
+        out[INSTANCE_MASKS] = np.packbits(masks.reshape(len(masks), height * width), axis=1)
         out[INSTANCE_SCORES] = np.ascontiguousarray(result.instance_scores, dtype=np.float32)
         out[INSTANCE_CLASSES] = np.ascontiguousarray(result.instance_classes, dtype=np.int64)
     return out
