@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import threading
 import time
 from pathlib import Path
 
@@ -97,12 +99,16 @@ def run_triton_serve(args: argparse.Namespace) -> int:
     say = progress("triton-serve")
     server = LocalTritonServer(args.repository, args.python_env, address=args.address,
                                http_port=args.http_port, grpc_port=args.grpc_port)
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # a service manager's stop, like Ctrl-C
+        signal.signal(sig, lambda *_: stopping.set())
     with server:
         say(f"serving {args.repository}: HTTP {server.http_url}, gRPC {server.grpc_url}; "
             f"log {server.log_file}; Ctrl-C stops")
         try:
-            while server.running:
-                time.sleep(1)
+            while server.running and not stopping.wait(1.0):
+                pass
         except KeyboardInterrupt:
             pass
+        say("stopping the server (in-flight requests finish first)")
     return 0

@@ -16,6 +16,7 @@ numpy<2, which the server's venv has, not the tool's).
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import os
 import signal
@@ -54,6 +55,16 @@ def python_of(env: str | os.PathLike[str]) -> tuple[str, str]:
     except (OSError, subprocess.SubprocessError, ValueError) as exc:
         raise BackendError(f"cannot run the server's Python {python}: {exc}") from exc
     return version, libdir
+
+
+def _stop_with_parent() -> None:
+    """In the server's process before exec: SIGTERM when the process that started it dies, so a
+    killed test run or `triton-serve` never leaves a server behind (Linux; elsewhere a no-op)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def free_port() -> int:
@@ -114,7 +125,7 @@ class LocalTritonServer:
         args, env = self.command()
         with open(self.log_file, "wb") as log:
             self._process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                             start_new_session=True)
+                                             start_new_session=True, preexec_fn=_stop_with_parent)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

@@ -59,23 +59,22 @@ def make_repository(artifacts, out, env, instances):
     return out
 
 
-def start_server(repo, env, log):
+def serving(env, artifacts, base, instances):
+    """A repository with `instances` of every model, served on loopback until the generator
+    closes; then the server must have stopped."""
     from frozenseg_export.triton.local_server import LocalTritonServer
 
-    server = LocalTritonServer(repo, env, log_file=log)
+    repo = make_repository(artifacts, base / "repository", env, instances)
+    server = LocalTritonServer(repo, env, log_file=base / "tritonserver.log")
     server.start()
     assert server.address == "127.0.0.1"  # loopback only
-    return server
+    yield repo, server
+    assert server.stop() is not None and not server.running
 
 
 @pytest.fixture(scope="module")
 def served(triton_env, tiny_artifacts, tmp_path_factory):
-    env = triton_env
-    base = tmp_path_factory.mktemp("triton")
-    repo = make_repository(tiny_artifacts[0], base / "repository", env, instances=1)
-    server = start_server(repo, env, base / "tritonserver.log")
-    yield repo, server
-    assert server.stop() is not None and not server.running
+    yield from serving(triton_env, tiny_artifacts[0], tmp_path_factory.mktemp("triton"), instances=1)
 
 
 def jobs_for(images):
@@ -245,13 +244,9 @@ def test_bad_requests_get_clear_errors_and_the_server_keeps_serving(served, refe
 
 @pytest.fixture(scope="module")
 def served_twice(triton_env, tiny_artifacts, tmp_path_factory):
-    """The repository with two instances of every model, for the load test."""
-    env = triton_env
-    base = tmp_path_factory.mktemp("triton-load")
-    repo = make_repository(tiny_artifacts[0], base / "repository", env, instances=2)
-    server = start_server(repo, env, base / "tritonserver.log")
-    yield server
-    assert server.stop() is not None and not server.running
+    """Two instances of every model, for the load test."""
+    for _, server in serving(triton_env, tiny_artifacts[0], tmp_path_factory.mktemp("triton-load"), instances=2):
+        yield server
 
 
 def test_load(served_twice, reference, images, tmp_path):
