@@ -67,9 +67,11 @@ class Segmenter:
                  threads: int | None = None, memory_arena: bool = True,
                  cuda_graph: bool = False, max_image_pixels: int | None | str = "default",
                  encoder_schedule: str = "auto",
-                 runners: Mapping[str, Runner] | None = None) -> None:
+                 runners: Mapping[str, Runner] | None = None, cache_rows: int | None = None) -> None:
         """`runners`: active runners of every graph opened elsewhere (a Triton server's models,
-        runtime/triton/bls.py); `backend` then only names them, and `close` leaves them open."""
+        runtime/triton/bls.py); `backend` then only names them, and `close` leaves them open.
+        `cache_rows`: the most synonym embeddings kept in memory (None: all; a long-running
+        server bounds it)."""
         self.manifest = manifest
         self.backend = resolve_backend(backend) if runners is None else backend
         self.encoder_plan = plan_encoders(encoder_schedule, self.backend, threads)
@@ -89,7 +91,7 @@ class Segmenter:
         directory = None if cache_dir is False else Path(cache_dir or default_cache_dir())
         self.cache = VocabularyCache(encoder_key(
             manifest.graphs[graphs.CLIP_TEXT].sha256, self._templates,
-            c["text"]["bpe_sha256"], c["text"]["context_length"]), directory)
+            c["text"]["bpe_sha256"], c["text"]["context_length"]), directory, max_rows=cache_rows)
         self.prompts_per_call = min(PROMPTS_PER_TEXT_CALL,
                                     manifest.graphs[graphs.CLIP_TEXT].dims["batch"]["max"])
         # Runners last: everything above only reads the manifest, so a bad one leaves no engine.

@@ -10,11 +10,12 @@ import time
 from pathlib import Path
 
 from frozenseg_export.triton.model_config import GRAPH_BACKENDS, INSTANCE_KINDS, Deployment, instance_kind
-from frozenseg_runtime.errors import UsageError
+from frozenseg_runtime.errors import BackendError, UsageError
 from frozenseg_runtime.image.loading import MAX_IMAGE_PIXELS
 from frozenseg_runtime.manifest import PRECISIONS
 from frozenseg_runtime.progress import progress
 from frozenseg_runtime.segment_command import pixel_limit_arg
+from frozenseg_runtime.triton.pipeline_model import DEFAULT_CACHE_ROWS
 
 
 def _positive(text: str) -> int:
@@ -53,6 +54,9 @@ def add_triton_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=_positive, help="ONNX Runtime intra-op threads per graph instance")
     p.add_argument("--vocabulary-cache-dir", default="",
                    help="a server-side folder for the vocabulary cache (default: memory, per instance)")
+    p.add_argument("--vocabulary-cache-rows", type=_positive, default=DEFAULT_CACHE_ROWS,
+                   help="synonym embeddings each pipeline instance keeps in memory, least recently "
+                        "used out (default %(default)s)")
     p.add_argument("--max-image-pixels", type=pixel_limit_arg, default=MAX_IMAGE_PIXELS, metavar="N|none",
                    help="the pipeline refuses images of more pixels, checked before decoding "
                         "(decompression bombs; default %(default)s)")
@@ -88,7 +92,7 @@ def run_triton(args: argparse.Namespace) -> int:
     out = write_repository(args.artifacts, args.out,
                            RepositoryOptions(deployment, args.vocabulary_cache_dir,
                                              "none" if args.max_image_pixels is None else str(args.max_image_pixels),
-                                             args.force), say)
+                                             args.vocabulary_cache_rows, args.force), say)
     say(f"model repository {out} written in {time.perf_counter() - start:.1f} s; serving: {out}/README.md")
     return 0
 
@@ -110,5 +114,7 @@ def run_triton_serve(args: argparse.Namespace) -> int:
                 pass
         except KeyboardInterrupt:
             pass
+        if not server.running:  # it ended by itself: a failure, with its reason
+            raise BackendError(f"tritonserver stopped unasked:\n{server.log_tail()}")
         say("stopping the server (in-flight requests finish first)")
     return 0

@@ -17,6 +17,7 @@ numpy<2, which the server's venv has, not the tool's).
 from __future__ import annotations
 
 import ctypes
+import http.client
 import importlib.util
 import os
 import signal
@@ -25,12 +26,18 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from frozenseg_runtime.errors import BackendError
 
 READY_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 30.0
+PORT_ATTEMPTS = 3
+
+
+class _PortTaken(Exception):
+    """The server could not bind a port picked for it (another process took it meanwhile)."""
 
 
 def bundled_server_dir() -> Path:
@@ -57,14 +64,15 @@ def python_of(env: str | os.PathLike[str]) -> tuple[str, str]:
     return version, libdir
 
 
-def _stop_with_parent() -> None:
-    """In the server's process before exec: SIGTERM when the process that started it dies, so a
-    killed test run or `triton-serve` never leaves a server behind (Linux; elsewhere a no-op)."""
+def _parent_death_signal() -> Callable[[], None] | None:
+    """What the server's process runs before exec: SIGTERM when the thread that started it ends,
+    so a killed test run or `triton-serve` never leaves a server behind (Linux; None elsewhere).
+    Resolved here, not after fork: the child of a threaded parent must not load libraries."""
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
-        pass
+        return None
+    return lambda: prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def free_port() -> int:
@@ -82,6 +90,7 @@ class LocalTritonServer:
         self.repository = Path(repository)
         self.python_env = Path(python_env)
         self.address = address
+        self._auto_ports = http_port is None and grpc_port is None
         self.http_port = http_port or free_port()
         self.grpc_port = grpc_port or free_port()
         self._work = tempfile.TemporaryDirectory(prefix="frozenseg-triton-")
@@ -119,29 +128,52 @@ class LocalTritonServer:
                 "--backend-directory", str(self._backends(server, version)),
                 "--http-address", self.address, "--http-port", str(self.http_port),
                 "--grpc-address", self.address, "--grpc-port", str(self.grpc_port),
-                "--allow-metrics", "false", "--log-verbose", "0"], env
+                "--allow-metrics", "false", "--log-verbose", "0",
+                # Triton drains in-flight requests for this long, before stop() would kill it.
+                "--exit-timeout-secs", str(int(STOP_TIMEOUT_S * 2 / 3))], env
 
     def start(self, timeout_s: float = READY_TIMEOUT_S) -> "LocalTritonServer":
+        """Start and wait until every model is ready. Ports picked here that another process took
+        meanwhile are picked again (up to PORT_ATTEMPTS times)."""
+        if self._process is not None:
+            raise BackendError("this server is already started")
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            try:
+                return self._start_once(timeout_s)
+            except _PortTaken:
+                if not self._auto_ports or attempt == PORT_ATTEMPTS:
+                    raise BackendError(f"tritonserver could not bind its ports:\n{self.log_tail()}") from None
+                self.http_port, self.grpc_port = free_port(), free_port()
+        raise AssertionError("unreachable")
+
+    def _start_once(self, timeout_s: float) -> "LocalTritonServer":
         args, env = self.command()
         with open(self.log_file, "wb") as log:
             self._process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                             start_new_session=True, preexec_fn=_stop_with_parent)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise BackendError(f"tritonserver exited with status {self._process.returncode} before "
-                                   f"it was ready:\n{self.log_tail()}")
-            if self._ready():
-                return self
-            time.sleep(0.5)
-        self.stop()
-        raise BackendError(f"tritonserver was not ready within {timeout_s:.0f} s:\n{self.log_tail()}")
+                                             start_new_session=True, preexec_fn=_parent_death_signal())
+        try:
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                if self._process.poll() is not None:
+                    if "Address already in use" in self.log_tail():
+                        raise _PortTaken()
+                    raise BackendError(f"tritonserver exited with status {self._process.returncode} before "
+                                       f"it was ready:\n{self.log_tail()}")
+                if self._ready():
+                    return self
+                time.sleep(0.5)
+            raise BackendError(f"tritonserver was not ready within {timeout_s:.0f} s:\n{self.log_tail()}")
+        except BaseException:  # not ready, interrupted, or a port taken: never leave it running
+            self.stop()
+            raise
 
     def _ready(self) -> bool:
+        """GET /v2/health/ready, never through a proxy the environment may name."""
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         try:
-            with urllib.request.urlopen(f"http://{self.http_url}/v2/health/ready", timeout=2) as reply:
+            with opener.open(f"http://{self.http_url}/v2/health/ready", timeout=2) as reply:
                 return reply.status == 200
-        except OSError:
+        except (OSError, http.client.HTTPException):
             return False
 
     def log_tail(self, lines: int = 40) -> str:

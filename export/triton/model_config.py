@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from frozenseg_runtime.backends.tensorrt.profiles import profile_from_spec, shape_text
 from frozenseg_runtime.manifest import GraphSpec, TensorSpec
 from frozenseg_runtime.triton import protocol
 
@@ -86,7 +87,7 @@ def graph_config(name: str, spec: GraphSpec, deployment: Deployment,
     lines += ["max_batch_size: 0", _block("input", [_tensor(t) for t in spec.inputs]),
               _block("output", [_tensor(t) for t in spec.outputs]),
               _instance_group(deployment.instances, deployment.instance_kind)]
-    lines += _optimization(deployment, spec.precision)
+    lines += _optimization(deployment, spec)
     params = dict(extra_parameters or {})
     if deployment.backend == "python" and deployment.python_env:
         params["EXECUTION_ENV_PATH"] = deployment.python_env
@@ -96,16 +97,20 @@ def graph_config(name: str, spec: GraphSpec, deployment: Deployment,
     return "\n".join(lines) + "\n"
 
 
-def _optimization(deployment: Deployment, graph_precision: str) -> list[str]:
+def _optimization(deployment: Deployment, spec: GraphSpec) -> list[str]:
     """The backend's documented optimisation settings.
 
     onnxruntime on a GPU: ONNX Runtime's TensorRT execution provider with its engine cache (the
-    first request of each shape builds an engine; later loads reuse it) and pinned host buffers.
+    first shape builds an engine for the manifest's whole profile, which later shapes and loads
+    reuse while the cache folder lives) and pinned host buffers.
     tensorrt: pinned host buffers and a separate stream for copying outputs to the host. CUDA
     graphs are left off: the image size varies per request and a graph is captured per shape."""
     gpu = deployment.instance_kind == "KIND_GPU"
     if deployment.backend == "onnxruntime" and gpu:
-        precision = ORT_TRT_PRECISION[graph_precision]
+        precision = ORT_TRT_PRECISION[spec.precision]
+        profile = profile_from_spec(spec)
+        shapes = {which: ",".join(f"{name}:{shape_text(getattr(rng, which))}" for name, rng in profile.items())
+                  for which in ("min", "opt", "max")}
         return [
             "optimization {",
             "  execution_accelerators {",
@@ -115,6 +120,8 @@ def _optimization(deployment: Deployment, graph_precision: str) -> list[str]:
             f'      parameters {{ key: "max_workspace_size_bytes" value: "{ORT_TRT_WORKSPACE_BYTES}" }}',
             '      parameters { key: "trt_engine_cache_enable" value: "1" }',
             '      parameters { key: "trt_engine_cache_path" value: "/tmp/frozenseg-trt-cache" }',
+            *(f'      parameters {{ key: "trt_profile_{which}_shapes" value: "{text}" }}'
+              for which, text in shapes.items()),
             "    } ]",
             "  }",
             "  input_pinned_memory { enable: true }",

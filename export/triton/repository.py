@@ -52,6 +52,7 @@ class RepositoryOptions:
     deployment: Deployment
     vocabulary_cache_dir: str = ""  # "" = each pipeline instance caches in memory
     max_image_pixels: str = ""  # "" = the runtime's default limit, "none" = no limit, or a count
+    vocabulary_cache_rows: int = pipeline_model.DEFAULT_CACHE_ROWS  # per pipeline instance
     force: bool = False
 
 
@@ -63,25 +64,39 @@ def graph_model_name(graph: str) -> str:
 def write_repository(artifacts: str | os.PathLike[str], out: str | os.PathLike[str],
                      options: RepositoryOptions, say: Say = print) -> Path:
     deployment = options.deployment
-    manifest = load_manifest(artifacts).with_precision(deployment.precision)
-    verify_artifacts(manifest)  # a corrupt graph is refused here, not at server start
     out = Path(out)
     if out.exists() and not options.force:
         raise UsageError(f"{out} exists: pass --force to replace it")
+    source = Path(artifacts).resolve()
+    if source == out.resolve() or source.is_relative_to(out.resolve()):
+        raise UsageError(f"--out {out} holds the artifacts {artifacts}: replacing it would delete them")
+    manifest = load_manifest(artifacts).with_precision(deployment.precision)
+    verify_artifacts(manifest)  # a corrupt graph is refused here, not at server start
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
         _write(manifest, tmp, options, say)
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        if out.exists():
-            out.rename(old)
-        tmp.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    _swap_into_place(tmp, out)
     return out
+
+
+def _swap_into_place(tmp: Path, out: Path) -> None:
+    """`out` becomes `tmp`; the previous repository comes back if the rename fails."""
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    if out.exists():
+        out.rename(old)
+    try:
+        tmp.rename(out)
+    except BaseException:
+        if old.exists():
+            old.rename(out)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _write(manifest: Manifest, root: Path, options: RepositoryOptions, say: Say) -> None:
@@ -107,6 +122,7 @@ def _write(manifest: Manifest, root: Path, options: RepositoryOptions, say: Say)
         pipeline_model.GRAPH_BACKEND: deployment.backend,
         pipeline_model.VOCABULARY_CACHE_DIR: options.vocabulary_cache_dir,
         pipeline_model.MAX_IMAGE_PIXELS: options.max_image_pixels,
+        pipeline_model.VOCABULARY_CACHE_ROWS: str(options.vocabulary_cache_rows),
     }
     pipeline = root / protocol.PIPELINE_MODEL
     (pipeline / VERSION).mkdir(parents=True)
@@ -183,7 +199,7 @@ def serving_readme(deployment: Deployment) -> str:
         f"# FrozenSeg on Triton ({deployment.backend} graphs, {deployment.precision})\n\n"
         "Written by `frozenseg-deploy triton`. In NVIDIA's Triton container:\n\n"
         "```bash\n"
-        "docker run --gpus all --rm -it -p 8000:8000 -p 8001:8001 -p 8002:8002 -v $PWD:/models \\\n"
+        "docker run --gpus all --rm -it --shm-size=2g -p 8000:8000 -p 8001:8001 -p 8002:8002 -v $PWD:/models \\\n"
         "  nvcr.io/nvidia/tritonserver:<yy.mm>-py3 bash\n"
         + "".join(f"{s}\n" for s in steps) + "```\n\n"
         "Then, from any machine with frozenseg-deploy:\n\n"

@@ -14,6 +14,7 @@ import json
 import os
 import threading
 import zipfile
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,10 +57,22 @@ class VocabularyCache:
     encoder_key: str  # hash of text graph sha256 + templates + tokenizer identity
     directory: Path | None = None  # None: memory only
     stats: CacheStats = field(default_factory=CacheStats)
+    max_rows: int | None = None  # memory holds at most this many synonyms, least recently used out
 
     def __post_init__(self) -> None:
-        self._rows: dict[str, np.ndarray] = {}
+        self._rows: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+
+    def _touch(self, synonyms: Sequence[str]) -> None:
+        """Mark rows used (most recent last) and drop the oldest beyond `max_rows`; called after
+        a call's rows are taken, so one vocabulary larger than the limit still gets all its rows."""
+        if self.max_rows is None:
+            return
+        for s in synonyms:
+            if s in self._rows:
+                self._rows.move_to_end(s)
+        while len(self._rows) > self.max_rows:
+            self._rows.popitem(last=False)
 
     def vocabulary_key(self, synonyms: Sequence[str]) -> str:
         payload = json.dumps([self.encoder_key, list(synonyms)], ensure_ascii=False)
@@ -70,19 +83,25 @@ class VocabularyCache:
         with self._lock:
             if all(s in self._rows for s in synonyms):
                 self.stats.memory_hits += 1
-                return np.stack([self._rows[s] for s in synonyms])
+                rows = np.stack([self._rows[s] for s in synonyms])
+                self._touch(synonyms)
+                return rows
             from_disk = self._read_disk(synonyms)
             if from_disk is not None:
                 self.stats.disk_hits += 1
                 self._rows.update(zip(synonyms, from_disk))
+                self._touch(synonyms)
                 return from_disk
             self.stats.misses += 1
-            missing = list(dict.fromkeys(s for s in synonyms if s not in self._rows))
+            known = {s: self._rows[s] for s in synonyms if s in self._rows}  # eviction-proof
+            missing = list(dict.fromkeys(s for s in synonyms if s not in known))
         new_rows = encode(missing) if missing else np.zeros((0, 0), np.float32)
+        known.update(zip(missing, new_rows))
         with self._lock:
             self.stats.synonyms_encoded += len(missing)
             self._rows.update(zip(missing, new_rows))
-            rows = np.stack([self._rows[s] for s in synonyms]).astype(np.float32)
+            rows = np.stack([known[s] for s in synonyms]).astype(np.float32)
+            self._touch(synonyms)
         self._write_disk(synonyms, rows)
         return rows
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from frozenseg_runtime.backends.base import check_feed
+from frozenseg_runtime.backends.tensorrt.profiles import ShapeRange, check_feed_shapes
 from frozenseg_runtime.errors import BackendError
 from frozenseg_runtime.manifest import GraphSpec
 
@@ -24,10 +25,11 @@ except ImportError:  # outside the stub: the module stays importable for documen
 class TritonModelRunner:
     """One graph served as the Triton model `model_name`."""
 
-    def __init__(self, spec: GraphSpec, model_name: str, max_shapes: Mapping[str, tuple[int, ...]] | None = None) -> None:
+    def __init__(self, spec: GraphSpec, model_name: str, profile: Mapping[str, ShapeRange] | None = None) -> None:
+        """`profile`: the range a TensorRT plan was built for (None: any shape runs)."""
         self.spec = spec
         self.model_name = model_name
-        self._max_shapes = dict(max_shapes or {})  # a TensorRT plan's built range, per input
+        self.profile = dict(profile) if profile is not None else None
 
     def activate(self) -> "TritonModelRunner":
         return self  # the graph model is loaded by the server
@@ -42,12 +44,14 @@ class TritonModelRunner:
         pass
 
     def max_shape(self, input_name: str) -> tuple[int, ...] | None:
-        return self._max_shapes.get(input_name)
+        return None if self.profile is None else self.profile[input_name].max
 
     def request(self, feed: Mapping[str, np.ndarray]) -> Any:
         """The BLS request of one feed, asking for CPU outputs (the pipeline post-processes
         them with numpy)."""
         check_feed(self.spec, feed)
+        if self.profile is not None:  # a shape the plan refuses is the request's fault, said here
+            check_feed_shapes({name: value.shape for name, value in feed.items()}, self.profile)
         inputs = [pb_utils.Tensor(t.name, np.ascontiguousarray(feed[t.name])) for t in self.spec.inputs]
         return pb_utils.InferenceRequest(
             model_name=self.model_name, inputs=inputs,

@@ -1,6 +1,6 @@
 """Segment over Triton: the `frozenseg` model's client, and `frozenseg-deploy triton-client`.
 
-    with TritonSegmentClient("localhost:8001", protocol="grpc") as client:
+    with TritonSegmentClient("localhost:8001", "grpc") as client:
         result, info = client.segment("photo.jpg", "cat,dog,grass", task="panoptic")
 
 `result` is the runtime's `SegmentationResult`, so `save_result` writes the files `segment` writes.
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from frozenseg_runtime.atomic import write_bytes_atomic
-from frozenseg_runtime.errors import BackendError, ServerError
+from frozenseg_runtime.errors import BackendError, ServerError, UsageError
 from frozenseg_runtime.image.loading import load_image
 from frozenseg_runtime.output.files import save_result
 from frozenseg_runtime.output.postprocess import TASKS, SegmentationResult
@@ -92,6 +92,8 @@ class TritonSegmentClient:
                 response = self._client.infer(self.model, inputs, outputs=requested)
         except InferenceServerException as exc:
             raise ServerError(exc.message(), exc.status()) from exc  # "frozenseg: ..." from the server
+        except (OSError, TimeoutError) as exc:  # tritonclient.http lets connection errors through
+            raise ServerError(f"no answer from the Triton server: {type(exc).__name__}: {exc}") from exc
         return {name: response.as_numpy(name) for name in outputs}
 
     def segment(self, image: str | os.PathLike[str] | bytes, vocabulary: Any, task: str = "semantic",
@@ -163,7 +165,7 @@ def add_triton_client_command(sub: argparse._SubParsersAction) -> argparse.Argum
     p.add_argument("--protocol", choices=PROTOCOLS, default=PROTOCOLS[0])
     p.add_argument("--vocabulary", required=True, help="class list: file or 'cat,dog,grass'")
     p.add_argument("--task", choices=TASKS, default=TASKS[0])
-    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--out", help="output folder (required unless --perf-input)")
     p.add_argument("--resize", type=lambda t: "none" if t.strip().lower() == "none" else resize_arg(t),
                    default=None, metavar="SHORT,MAX|none",
                    help="test-time resize (default: the manifest's, i.e. the official 800,1333)")
@@ -185,6 +187,8 @@ def run_triton_client(args: argparse.Namespace) -> int:
             perf_analyzer_input(args.images, vocabulary, args.task, resize)).encode())
         say(f"{args.perf_input}: {len(args.images)} requests for perf_analyzer --input-data")
         return 0
+    if not args.out:
+        raise UsageError("--out is required (the folder for the files), unless --perf-input")
     with TritonSegmentClient(url, args.protocol, args.model, args.timeout) as client:
         total = len(args.images)
         for i, path in enumerate(args.images, 1):

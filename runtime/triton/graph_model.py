@@ -29,9 +29,11 @@ class TritonPythonModel:
         version_dir = Path(args["model_repository"]) / args["model_version"]
         spec = load_manifest(version_dir).with_precision(params[PRECISION]).graphs[params[GRAPH]]
         path = version_dir / GRAPH_FILE
-        if sha256_file(path) != spec.sha256:  # the graph the manifest vouches for, or none
-            raise ArtifactError(f"{path} does not match the sha256 of graph {spec.name!r} "
-                                 f"({spec.precision}) in the manifest: regenerate the repository")
+        # The graph the manifest vouches for, weights included, or none.
+        for file, digest in [(path, spec.sha256)] + [(version_dir / Path(f).name, d) for f, d in spec.external_data]:
+            if not file.is_file() or sha256_file(file) != digest:
+                raise ArtifactError(f"{file} does not match the sha256 of graph {spec.name!r} "
+                                    f"({spec.precision}) in the manifest: regenerate the repository")
         backend = "onnxruntime-cpu"
         if args.get("model_instance_kind") == "GPU" and "CUDAExecutionProvider" in available_providers():
             backend = "onnxruntime-cuda"

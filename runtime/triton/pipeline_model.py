@@ -22,6 +22,8 @@ from typing import Any
 from frozenseg_runtime import graphs
 from frozenseg_runtime.backends.tensorrt.profiles import profile_from_spec
 from frozenseg_runtime.errors import FrozenSegError, UsageError
+from frozenseg_runtime.image.loading import load_image
+from frozenseg_runtime.image.preprocess import resized_shape
 from frozenseg_runtime.manifest import load_manifest
 from frozenseg_runtime.segmenter import Segmenter, decoder_feed
 from frozenseg_runtime.triton import protocol
@@ -33,6 +35,8 @@ GRAPH_MODELS = "graph_models"  # JSON {graph: Triton model name}
 GRAPH_BACKEND = "graph_backend"  # python, onnxruntime or tensorrt
 VOCABULARY_CACHE_DIR = "vocabulary_cache_dir"  # "" = memory only
 MAX_IMAGE_PIXELS = "max_image_pixels"  # "" = the runtime's default
+VOCABULARY_CACHE_ROWS = "vocabulary_cache_rows"  # synonyms kept in memory, least recently used out
+DEFAULT_CACHE_ROWS = 50_000  # about 150 MB of 768-wide float32 rows
 
 
 def parameters(model_config: dict[str, Any]) -> dict[str, str]:
@@ -46,46 +50,55 @@ class TritonPythonModel:
         version_dir = Path(args["model_repository"]) / args["model_version"]
         manifest = load_manifest(version_dir).with_precision(params[PRECISION])
         models = json.loads(params[GRAPH_MODELS])
-        tensorrt = params.get(GRAPH_BACKEND) == "tensorrt"  # a plan refuses shapes beyond its profile
-        self.runners = {
-            name: TritonModelRunner(spec, models[name], {n: r.max for n, r in profile_from_spec(spec).items()}
-                                    if tensorrt else None)
-            for name, spec in manifest.graphs.items()}
+        # A plan, and ONNX Runtime's TensorRT accelerator, refuse shapes beyond the manifest's
+        # profile: such requests are refused here, as the client's fault, before they are sent.
+        profiled = params.get(GRAPH_BACKEND) in ("tensorrt", "onnxruntime")
+        self.runners = {name: TritonModelRunner(spec, models[name], profile_from_spec(spec) if profiled else None)
+                        for name, spec in manifest.graphs.items()}
+        # The largest CLIP input the graphs were exported (and plans built) for: a request must
+        # not make this instance resize an image to any size it likes.
+        self.max_image = profile_from_spec(manifest.graphs[graphs.CLIP_IMAGE])["image"].max[2:]
         cache_dir = params.get(VOCABULARY_CACHE_DIR) or False
         pixels = params.get(MAX_IMAGE_PIXELS) or "default"
+        rows = int(params.get(VOCABULARY_CACHE_ROWS) or DEFAULT_CACHE_ROWS)
         self.segmenter = Segmenter(manifest, backend=f"triton-{params.get(GRAPH_BACKEND, '')}",
-                                   cache_dir=cache_dir, runners=self.runners,
+                                   cache_dir=cache_dir, runners=self.runners, cache_rows=rows,
                                    max_image_pixels=None if pixels == "none" else
                                    (pixels if pixels == "default" else int(pixels)))
         self.instance = f"{args['model_name']} instance {args.get('model_instance_name', '')}".strip()
 
     async def execute(self, requests: list[Any]) -> list[Any]:
-        """Requests of one batch run concurrently; each gets its own response or error."""
+        """Each request gets its own response or error. The stub awaits this coroutine before the
+        next `execute` (max_batch_size 0: one request each), so an instance serves one request
+        at a time and its Segmenter and cache are never shared by two; instances scale it."""
         return list(await asyncio.gather(*(self._respond(r) for r in requests)))
 
     async def _respond(self, request: Any) -> Any:
         try:
             tensors = await self._segment(request)
+            return pb_utils.InferenceResponse([pb_utils.Tensor(n, v) for n, v in tensors.items()])
         except FrozenSegError as exc:
             code = pb_utils.TritonError.INVALID_ARG if isinstance(exc, UsageError) else pb_utils.TritonError.INTERNAL
             return pb_utils.InferenceResponse(error=pb_utils.TritonError(f"frozenseg: {exc}", code))
         except Exception as exc:  # a failure of this request, never of the server
             return pb_utils.InferenceResponse(error=pb_utils.TritonError(
                 f"frozenseg: {type(exc).__name__}: {exc}", pb_utils.TritonError.INTERNAL))
-        return pb_utils.InferenceResponse([pb_utils.Tensor(n, v) for n, v in tensors.items()])
 
     async def _segment(self, request: Any) -> dict[str, Any]:
         seg = self.segmenter
         timings: dict[str, float] = {}
         start = time.perf_counter()
+        # Everything the request says is checked before any graph runs.
         task = protocol.task_name(_input(request, protocol.TASK))
+        resize = protocol.resize_from_tensor(_input(request, protocol.RESIZE, required=False))
         vocabulary = protocol.vocabulary_from_tensor(_input(request, protocol.VOCABULARY))
+        image = load_image(protocol.image_bytes(_input(request, protocol.IMAGE)), max_pixels=seg.max_image_pixels)
+        self._check_size(image.shape[:2], resize)
+        prepared = seg.prepare(image, resize)
+        timings["preprocess"] = time.perf_counter() - start
+        start = time.perf_counter()
         state = seg.encode_vocabulary(vocabulary)  # the text model only on a cache miss
         timings["vocabulary"] = time.perf_counter() - start
-        start = time.perf_counter()
-        resize = protocol.resize_from_tensor(_input(request, protocol.RESIZE, required=False))
-        prepared = seg.prepare(protocol.image_bytes(_input(request, protocol.IMAGE)), resize)
-        timings["preprocess"] = time.perf_counter() - start
         start = time.perf_counter()
         clip, sam = (self.runners[graphs.CLIP_IMAGE], self.runners[graphs.SAM_IMAGE])
         clip_out, sam_out = await asyncio.gather(clip.infer_async({"image": prepared.clip_input}),
@@ -101,6 +114,21 @@ class TritonPythonModel:
         result.timings = timings
         return protocol.result_tensors(result, {"vocabulary_cache": seg.cache.stats.as_dict(),
                                                 "served_by": self.instance, "pid": os.getpid()})
+
+    def _check_size(self, size: tuple[int, int], resize: tuple[int, int] | None | str) -> None:
+        """Refuse a resize that makes the image larger than the graphs' range (a UsageError, so
+        the client hears INVALID_ARG), before any memory is spent on it."""
+        seg = self.segmenter
+        if resize == "default":
+            resize = (seg.preprocessing["resize_short"], seg.preprocessing["resize_max"])
+        height, width = size if resize is None else resized_shape(size[0], size[1], *resize)
+        multiple = int(seg.preprocessing["pad_multiple"])
+        padded = tuple(-(-d // multiple) * multiple for d in (height, width))
+        if padded[0] > self.max_image[0] or padded[1] > self.max_image[1]:
+            raise UsageError(
+                f"the image would be {height}x{width} after resizing (padded {padded[0]}x{padded[1]}); "
+                f"this server's graphs take at most {self.max_image[0]}x{self.max_image[1]}: send a "
+                f"smaller '{protocol.RESIZE}', or leave it out for the manifest's")
 
     def finalize(self) -> None:
         self.segmenter.close()

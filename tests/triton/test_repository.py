@@ -11,7 +11,6 @@ import shlex
 import pytest
 
 from frozenseg_export.cli import main
-from frozenseg_export.triton.model_config import ORT_TRT_PRECISION, TRITON_TYPES
 from frozenseg_export.triton.repository import BUILD_SCRIPT, ONNX_DIR, PLAN_FILE, graph_model_name
 from frozenseg_runtime import graphs
 from frozenseg_runtime.manifest import load_manifest, sha256_file
@@ -33,8 +32,20 @@ def write(artifacts, out, *extra):
     return out
 
 
+# Written out here, not imported from the code under test.
+EXPECTED_TYPES = {"float32": "TYPE_FP32", "float16": "TYPE_FP16", "int64": "TYPE_INT64", "int32": "TYPE_INT32",
+                  "bool": "TYPE_BOOL"}
+EXPECTED_ORT_TRT_PRECISION = {"fp32": "FP32", "fp16": "FP16", "int8": "INT8"}
+
+
 def dtype_enum(name: str) -> int:
-    return model_config_pb2.DataType.Value(TRITON_TYPES[name])
+    return model_config_pb2.DataType.Value(EXPECTED_TYPES[name])
+
+
+def profile_text(spec, which: str) -> str:
+    """`name:1x3x320x320,...` of every input at the manifest's min / opt / max."""
+    return ",".join(f"{t.name}:" + "x".join(str(d if isinstance(d, int) else spec.dims[d][which])
+                                             for d in t.shape) for t in spec.inputs)
 
 
 def check_tensors(declared, specs):
@@ -55,6 +66,7 @@ def check_pipeline(config, instances, precision, backend):
     assert [(g.count, g.kind) for g in config.instance_group] == [(instances, model_config_pb2.ModelInstanceGroup.KIND_CPU)]
     params = {k: v.string_value for k, v in config.parameters.items()}
     assert params["precision"] == precision and params["graph_backend"] == backend
+    assert int(params["vocabulary_cache_rows"]) > 0
     assert json.loads(params["graph_models"]) == {g: graph_model_name(g) for g in graphs.GRAPHS}
 
 
@@ -77,7 +89,9 @@ def test_onnxruntime_repository(tiny_quantized, tmp_path, precision):
             [(3, model_config_pb2.ModelInstanceGroup.KIND_GPU)]
         (accelerator,) = config.optimization.execution_accelerators.gpu_execution_accelerator
         assert accelerator.name == "tensorrt"
-        assert accelerator.parameters["precision_mode"] == ORT_TRT_PRECISION[spec.precision]
+        assert accelerator.parameters["precision_mode"] == EXPECTED_ORT_TRT_PRECISION[spec.precision]
+        for which in ("min", "opt", "max"):  # one engine for the manifest's whole range
+            assert accelerator.parameters[f"trt_profile_{which}_shapes"] == profile_text(spec, which)
         assert accelerator.parameters["trt_engine_cache_enable"] == "1"
         assert int(accelerator.parameters["max_workspace_size_bytes"]) >= 1 << 30
         assert config.optimization.input_pinned_memory.enable
@@ -116,11 +130,7 @@ def test_tensorrt_repository(tiny_artifacts, tmp_path):
         assert args["onnx"] == f"{graph_model_name(name)}/{ONNX_DIR}/model.onnx"
         assert args["saveEngine"] == f"{graph_model_name(name)}/1/{PLAN_FILE}"
         for which in ("min", "opt", "max"):  # the manifest's profile, every input
-            shapes = dict(item.split(":") for item in args[f"{which}Shapes"].split(","))
-            assert list(shapes) == [t.name for t in spec.inputs]
-            for tensor in spec.inputs:
-                want = [d if isinstance(d, int) else spec.dims[d][which] for d in tensor.shape]
-                assert shapes[tensor.name] == "x".join(map(str, want))
+            assert args[f"{which}Shapes"] == profile_text(spec, which)
 
 
 def test_python_repository_is_self_contained(tiny_artifacts, tmp_path):
@@ -171,3 +181,9 @@ def test_refusals_leave_no_repository(tiny_artifacts, clone_artifacts, tmp_path,
     assert not list(tmp_path.glob(".new.tmp-*"))
     assert main(["triton", "--artifacts", str(artifacts), "--out", str(tmp_path / "x"),
                  "--python-env", str(tmp_path / "nowhere")]) == 2
+    assert main(["triton", "--artifacts", str(artifacts), "--out", str(tmp_path / "x"), "--backend",
+                 "tensorrt", "--instance-kind", "cpu"]) == 2
+    # --force on a folder holding the artifacts would delete them: refused, nothing touched.
+    assert main(["triton", "--artifacts", str(broken), "--out", str(tmp_path), "--force"]) == 2
+    assert "would delete them" in capsys.readouterr().err and (broken / "manifest.json").is_file()
+    assert not (tmp_path / "x").exists()

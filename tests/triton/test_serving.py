@@ -65,11 +65,10 @@ def serving(env, artifacts, base, instances):
     from frozenseg_export.triton.local_server import LocalTritonServer
 
     repo = make_repository(artifacts, base / "repository", env, instances)
-    server = LocalTritonServer(repo, env, log_file=base / "tritonserver.log")
-    server.start()
-    assert server.address == "127.0.0.1"  # loopback only
-    yield repo, server
-    assert server.stop() is not None and not server.running
+    with LocalTritonServer(repo, env, log_file=base / "tritonserver.log") as server:
+        assert server.address == "127.0.0.1"  # loopback only
+        yield repo, server
+        assert server.stop() is not None and not server.running
 
 
 @pytest.fixture(scope="module")
@@ -215,6 +214,7 @@ def bad_requests(images):
     bad_task = request_tensors(image, good, "depth", RESIZE)
     bad_resize = request_tensors(image, good, "semantic", RESIZE)
     bad_resize[protocol.RESIZE] = np.array([500, 20], dtype=np.int32)
+    huge = request_tensors(image, good, "semantic", (50000, 50000))  # must not be tried
     return [
         ("not an image", request_tensors(b"GIF89a-but-not-really", good, "semantic", RESIZE), ["image"]),
         ("truncated PNG", request_tensors(image[: len(image) // 3], good, "semantic", RESIZE), ["image"]),
@@ -222,6 +222,7 @@ def bad_requests(images):
         ("duplicate class", duplicate, [duplicate_message]),
         ("unknown task", bad_task, ["'task' must be one of", "depth"]),
         ("resize out of order", bad_resize, ["'resize' must be"]),
+        ("resize beyond the graphs", huge, ["after resizing", "at most 1344x1344"]),
     ]
 
 
