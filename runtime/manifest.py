@@ -225,12 +225,18 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
 def verify_artifacts(manifest: Manifest) -> None:
     """Every graph file (and external-data file) exists and matches its sha256."""
     for spec in manifest.graphs.values():
-        for file, digest in ((spec.file, spec.sha256),) + spec.external_data:
-            path = manifest.root / file
-            if not path.is_file():
-                raise ArtifactError(f"artifact {path} is missing: re-run frozenseg-deploy export")
-            if sha256_file(path) != digest:
-                raise ArtifactError(
-                    f"artifact {path} does not match the sha256 in manifest.json (corrupt or "
-                    f"replaced): re-run frozenseg-deploy export --force"
-                )
+        verify_graph(manifest.root, spec)
+
+
+def verify_graph(root: Path, spec: GraphSpec, remedy: str | None = None) -> None:
+    """One graph's file and external-data files under `root` exist and match their sha256;
+    `remedy` replaces the advice to re-export (e.g. where the files are a copy)."""
+    for file, digest in ((spec.file, spec.sha256),) + spec.external_data:
+        path = root / file
+        if not path.is_file():
+            raise ArtifactError(f"artifact {path} is missing: {remedy or 're-run frozenseg-deploy export'}")
+        if sha256_file(path) != digest:
+            raise ArtifactError(
+                f"artifact {path} does not match the sha256 of graph {spec.name!r} in manifest.json "
+                f"(corrupt or replaced): {remedy or 're-run frozenseg-deploy export --force'}"
+            )

@@ -31,6 +31,14 @@ def resize_arg(text: str) -> tuple[int, int] | None:
     return short, longest
 
 
+def add_resize_option(p: argparse.ArgumentParser) -> None:
+    """`--resize SHORT,MAX|none`; `args.resize` is then what `Segmenter.segment` takes: "default"
+    (the manifest's rule) when not given, None for the image's own size."""
+    p.add_argument("--resize", type=lambda t: "default" if t == "default" else resize_arg(t),
+                   default="default", metavar="SHORT,MAX|none",
+                   help="test-time resize (default: the manifest's, i.e. the official 800,1333)")
+
+
 def pixel_limit_arg(text: str) -> int | None:
     """A positive pixel count, or `none` for no limit."""
     if text.strip().lower() == "none":
@@ -58,9 +66,7 @@ def add_segment_command(sub: argparse._SubParsersAction) -> argparse.ArgumentPar
     p.add_argument("--task", choices=TASKS, default=TASKS[0])
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--backend", default="auto", choices=BACKENDS)
-    p.add_argument("--resize", type=lambda t: "none" if t.strip().lower() == "none" else resize_arg(t),
-                   default=None, metavar="SHORT,MAX|none",
-                   help="test-time resize (default: the manifest's, i.e. the official 800,1333)")
+    add_resize_option(p)
     p.add_argument("--precision", default=PRECISIONS[0], choices=PRECISIONS,
                    help="graph precision from the manifest: fp32, or fp16/int8/mixed after "
                         "`frozenseg-deploy quantize` (default fp32)")
@@ -91,13 +97,11 @@ def run_segment(args: argparse.Namespace) -> int:
         stats = seg.set_vocabulary(args.vocabulary, args.train_vocabulary)
         say(f"vocabulary of {seg.vocabulary.num_classes} classes ready in "
             f"{time.perf_counter() - t:.1f} s (cache {stats.as_dict()})")
-        # None: the manifest's resize rule; "none": the image at its own size.
-        resize = "default" if args.resize is None else (None if args.resize == "none" else args.resize)
         total = len(args.images)
         for i, path in enumerate(args.images, 1):
             t = time.perf_counter()
             image = load_image(path, max_pixels=args.max_image_pixels)
-            result = seg.segment(image, task=args.task, resize=resize)
+            result = seg.segment(image, task=args.task, resize=args.resize)
             files = save_result(result, image, args.out, Path(path).stem)
             say(f"[{i}/{total}] {path}: {time.perf_counter() - t:.1f} s -> "
                 f"{', '.join(f.name for f in files)}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +35,7 @@ from frozenseg_reference.build import build_frozenseg
 from frozenseg_reference.pipeline import default_train_vocabulary
 from frozenseg_reference.presets import DEFAULT_PRESET, get_preset
 from frozenseg_runtime import graphs
-from frozenseg_runtime.atomic import write_bytes_atomic
+from frozenseg_runtime.atomic import folder_atomic, write_bytes_atomic
 from frozenseg_runtime.errors import ArtifactError, ExportError, ManifestError, OnnxExportError
 from frozenseg_runtime.manifest import (
     MANIFEST_NAME,
@@ -120,26 +119,6 @@ def up_to_date(out: Path, key: str) -> bool:
     return True
 
 
-def _clean_stale_temporaries(out: Path) -> None:
-    """Remove temporary folders of exports whose process is gone (e.g. killed)."""
-    for tmp in out.parent.glob(f".{out.name}.tmp-*"):
-        try:
-            pid = int(tmp.name.rsplit("-", 1)[1])
-            os.kill(pid, 0)
-        except (ValueError, ProcessLookupError):
-            shutil.rmtree(tmp, ignore_errors=True)
-        except PermissionError:
-            pass
-
-
-def _move_into_place(tmp: Path, out: Path) -> None:
-    old = out.with_name(f".{out.name}.old-{os.getpid()}")
-    if out.exists():
-        out.rename(old)
-    tmp.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def _export_graph(model, name: str, tmp: Path, say: Say) -> tuple[list[Path], dict]:
     t = time.perf_counter()
     proto = OnnxFromSubgraph(SPECS[name])(model)
@@ -201,12 +180,7 @@ def run_export(out: str | os.PathLike, options: ExportOptions, say: Say = _say) 
     model = build_frozenseg(options.preset, options.checkpoint, seed=options.seed,
                             synthetic=options.synthetic)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _clean_stale_temporaries(out)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    with folder_atomic(out) as tmp:
         entries: dict[str, dict] = {}
         for name in graphs.GRAPHS:
             paths, readiness = _export_graph(model, name, tmp, say)
@@ -244,10 +218,6 @@ def run_export(out: str | os.PathLike, options: ExportOptions, say: Say = _say) 
             manifest["noise_floor"] = {**bars_record(), "sensitivity": sensitivity.to_dict()}
         manifest["export_seconds"] = round(time.perf_counter() - started, 1)
         write_bytes_atomic(tmp / MANIFEST_NAME, json.dumps(manifest, indent=1).encode())
-        _move_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     say(f"wrote {out} in {time.perf_counter() - started:.1f} s")
     return out
 

@@ -24,7 +24,7 @@ from frozenseg_runtime.backends.tensorrt.engine_index import (
     engine_file_name,
     engines_dir,
 )
-from frozenseg_runtime.backends.tensorrt.profiles import ShapeRange, profile_from_spec, shape_text
+from frozenseg_runtime.backends.tensorrt.profiles import ShapeRange, profile_from_spec, profile_shapes
 
 TRTEXEC_DIR = "trtexec"
 
@@ -35,7 +35,7 @@ def script_name(precision: str) -> str:
 
 def shapes_arg(flag: str, profile: Mapping[str, ShapeRange], which: str) -> str:
     """`--minShapes=image:1x3x320x320,...` for which in min / opt / max."""
-    return f"--{flag}=" + ",".join(f"{name}:{shape_text(getattr(rng, which))}" for name, rng in profile.items())
+    return f"--{flag}=" + profile_shapes(profile, which)
 
 
 def trtexec_args(onnx: str, profile: Mapping[str, ShapeRange], engine: str, workspace_mib: int,

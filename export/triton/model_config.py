@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from frozenseg_runtime.backends.tensorrt.profiles import profile_from_spec, shape_text
+from frozenseg_runtime.backends.tensorrt.profiles import profile_from_spec, profile_shapes
 from frozenseg_runtime.manifest import GraphSpec, TensorSpec
 from frozenseg_runtime.triton import protocol
 
@@ -109,8 +109,7 @@ def _optimization(deployment: Deployment, spec: GraphSpec) -> list[str]:
     if deployment.backend == "onnxruntime" and gpu:
         precision = ORT_TRT_PRECISION[spec.precision]
         profile = profile_from_spec(spec)
-        shapes = {which: ",".join(f"{name}:{shape_text(getattr(rng, which))}" for name, rng in profile.items())
-                  for which in ("min", "opt", "max")}
+        shapes = {which: profile_shapes(profile, which) for which in ("min", "opt", "max")}
         return [
             "optimization {",
             "  execution_accelerators {",

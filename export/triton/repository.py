@@ -12,8 +12,8 @@
                                           serving container, from OUT/frozenseg_<graph>/onnx/
     OUT/README.md                         how to serve this repository
 
-The repository is built in a temporary sibling folder and renamed into place, so a failed or
-interrupted run never leaves half a repository where a server would load it.
+The repository is built in a temporary sibling folder and renamed into place (`folder_atomic`), so
+a failed or interrupted run never leaves half a repository where a server would load it.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import frozenseg_runtime
 from frozenseg_export.tensorrt.builder import DEFAULT_OPT_LEVEL, DEFAULT_WORKSPACE_MIB
 from frozenseg_export.tensorrt.trtexec import trtexec_args
 from frozenseg_export.triton.model_config import Deployment, graph_config, pipeline_config
+from frozenseg_runtime.atomic import folder_atomic
 from frozenseg_runtime.backends.tensorrt.profiles import profile_from_spec
 from frozenseg_runtime.errors import UsageError
 from frozenseg_runtime.manifest import MANIFEST_NAME, Manifest, load_manifest, verify_artifacts
@@ -72,31 +73,9 @@ def write_repository(artifacts: str | os.PathLike[str], out: str | os.PathLike[s
         raise UsageError(f"--out {out} holds the artifacts {artifacts}: replacing it would delete them")
     manifest = load_manifest(artifacts).with_precision(deployment.precision)
     verify_artifacts(manifest)  # a corrupt graph is refused here, not at server start
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+    with folder_atomic(out) as tmp:
         _write(manifest, tmp, options, say)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    _swap_into_place(tmp, out)
     return out
-
-
-def _swap_into_place(tmp: Path, out: Path) -> None:
-    """`out` becomes `tmp`; the previous repository comes back if the rename fails."""
-    old = out.with_name(f".{out.name}.old-{os.getpid()}")
-    if out.exists():
-        out.rename(old)
-    try:
-        tmp.rename(out)
-    except BaseException:
-        if old.exists():
-            old.rename(out)
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _write(manifest: Manifest, root: Path, options: RepositoryOptions, say: Say) -> None:

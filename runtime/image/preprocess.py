@@ -104,13 +104,17 @@ def normalize(image: np.ndarray, mean: Sequence[float], std: Sequence[float]) ->
     return (chw - mean_arr) / std_arr
 
 
+def padded_shape(h: int, w: int, multiple: int) -> tuple[int, int]:
+    """(H, W) rounded up to a multiple, as `pad_bottom_right` pads."""
+    if multiple <= 1:
+        return h, w
+    return (h + multiple - 1) // multiple * multiple, (w + multiple - 1) // multiple * multiple
+
+
 def pad_bottom_right(x: np.ndarray, multiple: int) -> np.ndarray:
     """Zero-pad (C, H, W) bottom and right up to a multiple, like `ImageList.from_tensors`."""
-    if multiple <= 1:
-        return x
     h, w = x.shape[-2:]
-    hp = (h + multiple - 1) // multiple * multiple
-    wp = (w + multiple - 1) // multiple * multiple
+    hp, wp = padded_shape(h, w, multiple)
     if (hp, wp) == (h, w):
         return x
     out = np.zeros(x.shape[:-2] + (hp, wp), dtype=x.dtype)
@@ -175,13 +179,29 @@ def preprocess(
     return replace(prepared, output_size=out_size)
 
 
+def resize_rule(preprocessing: Mapping[str, Any],
+                resize: tuple[int, int] | None | str = "default") -> tuple[int, int] | None:
+    """`resize="default"` is the manifest's rule (the official 800 shortest edge, 1333 at most);
+    (short, max) and None (keep the size) are kept."""
+    if resize == "default":
+        return preprocessing["resize_short"], preprocessing["resize_max"]
+    return resize  # type: ignore[return-value]
+
+
+def encoder_input_shape(size: tuple[int, int], preprocessing: Mapping[str, Any],
+                        resize: tuple[int, int] | None | str = "default") -> tuple[int, int]:
+    """(H, W) of the CLIP input an image of `size` becomes (resized, then padded), without
+    touching a pixel: what a server checks before spending memory on a request."""
+    rule = resize_rule(preprocessing, resize)
+    h, w = size if rule is None else resized_shape(size[0], size[1], *rule)
+    return padded_shape(h, w, int(preprocessing["pad_multiple"]))
+
+
 def preprocess_with_constants(
     image: np.ndarray,
     preprocessing: Mapping[str, Any],
     resize: tuple[int, int] | None | str = "default",
 ) -> PreparedImage:
-    """`preprocess` with the manifest's `constants.preprocessing`; `resize="default"` is its
-    resize rule (the official 800 shortest edge, 1333 at most), None keeps the size."""
-    if resize == "default":
-        resize = (preprocessing["resize_short"], preprocessing["resize_max"])
-    return preprocess(image, resize=resize, **prepare_kwargs(preprocessing))  # type: ignore[arg-type]
+    """`preprocess` with the manifest's `constants.preprocessing` and its resize rule
+    (`resize_rule`)."""
+    return preprocess(image, resize=resize_rule(preprocessing, resize), **prepare_kwargs(preprocessing))

@@ -13,7 +13,7 @@ import numpy as np
 
 from frozenseg_runtime.backends.base import check_feed
 from frozenseg_runtime.backends.tensorrt.profiles import ShapeRange, check_feed_shapes
-from frozenseg_runtime.errors import BackendError
+from frozenseg_runtime.errors import BackendError, FrozenSegError, UsageError
 from frozenseg_runtime.manifest import GraphSpec
 
 try:
@@ -75,3 +75,11 @@ class TritonModelRunner:
 
     async def infer_async(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         return self.outputs(await self.request(feed).async_exec())
+
+
+def error_response(exc: BaseException, prefix: str) -> Any:
+    """A request's failure as Triton's error response: INVALID_ARG for what the request got wrong
+    (UsageError), INTERNAL for the rest; the message starts with `prefix`."""
+    code = pb_utils.TritonError.INVALID_ARG if isinstance(exc, UsageError) else pb_utils.TritonError.INTERNAL
+    detail = str(exc) if isinstance(exc, FrozenSegError) else f"{type(exc).__name__}: {exc}"
+    return pb_utils.InferenceResponse(error=pb_utils.TritonError(f"{prefix}: {detail}", code))

@@ -25,7 +25,7 @@ from frozenseg_runtime.image.loading import load_image
 from frozenseg_runtime.output.files import save_result
 from frozenseg_runtime.output.postprocess import TASKS, SegmentationResult
 from frozenseg_runtime.progress import progress
-from frozenseg_runtime.segment_command import resize_arg
+from frozenseg_runtime.segment_command import add_resize_option
 from frozenseg_runtime.text.vocabulary import Vocabulary, parse_vocabulary
 from frozenseg_runtime.triton import protocol
 
@@ -101,7 +101,7 @@ class TritonSegmentClient:
         """One image (a file path or its bytes, sent as they are: the server decodes them) with
         a vocabulary in any form `parse_vocabulary` takes; `resize` as `Segmenter.segment`'s."""
         if task not in TASKS:
-            raise BackendError(f"task must be one of {TASKS}, got {task!r}")
+            raise UsageError(f"task must be one of {TASKS}, got {task!r}")
         vocab = parse_vocabulary(vocabulary)
         data = image if isinstance(image, bytes) else Path(image).read_bytes()
         outputs = self.infer(request_tensors(data, vocab, task, resize), protocol.TASK_OUTPUTS[task])
@@ -166,9 +166,7 @@ def add_triton_client_command(sub: argparse._SubParsersAction) -> argparse.Argum
     p.add_argument("--vocabulary", required=True, help="class list: file or 'cat,dog,grass'")
     p.add_argument("--task", choices=TASKS, default=TASKS[0])
     p.add_argument("--out", help="output folder (required unless --perf-input)")
-    p.add_argument("--resize", type=lambda t: "none" if t.strip().lower() == "none" else resize_arg(t),
-                   default=None, metavar="SHORT,MAX|none",
-                   help="test-time resize (default: the manifest's, i.e. the official 800,1333)")
+    add_resize_option(p)
     p.add_argument("--model", default=protocol.PIPELINE_MODEL, help="the pipeline model's name")
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per request")
     p.add_argument("--perf-input", metavar="FILE",
@@ -181,10 +179,9 @@ def run_triton_client(args: argparse.Namespace) -> int:
     say = progress("triton-client")
     url = args.url or f"localhost:{DEFAULT_PORTS[args.protocol]}"
     vocabulary = parse_vocabulary(args.vocabulary)
-    resize = "default" if args.resize is None else (None if args.resize == "none" else args.resize)
     if args.perf_input:
         write_bytes_atomic(args.perf_input, json.dumps(
-            perf_analyzer_input(args.images, vocabulary, args.task, resize)).encode())
+            perf_analyzer_input(args.images, vocabulary, args.task, args.resize)).encode())
         say(f"{args.perf_input}: {len(args.images)} requests for perf_analyzer --input-data")
         return 0
     if not args.out:
@@ -193,8 +190,9 @@ def run_triton_client(args: argparse.Namespace) -> int:
         total = len(args.images)
         for i, path in enumerate(args.images, 1):
             start = time.perf_counter()
-            image = load_image(path)  # for the overlay; the server decodes the file itself
-            result, info = client.segment(path, vocabulary, args.task, resize)
+            data = Path(path).read_bytes()  # sent as it is; decoded here only for the overlay
+            result, info = client.segment(data, vocabulary, args.task, args.resize)
+            image = load_image(data)
             files = save_result(result, image, args.out, Path(path).stem)
             say(f"[{i}/{total}] {path}: {time.perf_counter() - start:.2f} s ({info.get('served_by', '')}) -> "
                 f"{', '.join(f.name for f in files)}")

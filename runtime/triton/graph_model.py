@@ -9,13 +9,13 @@ execution provider is used when the installed ONNX Runtime has it.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from frozenseg_runtime.backends.onnxrt import OnnxRuntimeRunner, available_providers
-from frozenseg_runtime.errors import ArtifactError, UsageError
-from frozenseg_runtime.manifest import load_manifest, sha256_file
-from frozenseg_runtime.triton.bls import pb_utils
+from frozenseg_runtime.manifest import load_manifest, verify_graph
+from frozenseg_runtime.triton.bls import error_response, pb_utils
 from frozenseg_runtime.triton.pipeline_model import PRECISION, parameters
 
 GRAPH = "graph"  # config.pbtxt parameter: which manifest graph this model is
@@ -28,17 +28,14 @@ class TritonPythonModel:
         params = parameters(json.loads(args["model_config"]))
         version_dir = Path(args["model_repository"]) / args["model_version"]
         spec = load_manifest(version_dir).with_precision(params[PRECISION]).graphs[params[GRAPH]]
-        path = version_dir / GRAPH_FILE
-        # The graph the manifest vouches for, weights included, or none.
-        for file, digest in [(path, spec.sha256)] + [(version_dir / Path(f).name, d) for f, d in spec.external_data]:
-            if not file.is_file() or sha256_file(file) != digest:
-                raise ArtifactError(f"{file} does not match the sha256 of graph {spec.name!r} "
-                                    f"({spec.precision}) in the manifest: regenerate the repository")
+        # The graph the manifest vouches for, weights included, under the repository's names.
+        local = replace(spec, file=GRAPH_FILE, external_data=tuple((Path(f).name, d) for f, d in spec.external_data))
+        verify_graph(version_dir, local, remedy="regenerate the repository with frozenseg-deploy triton")
         backend = "onnxruntime-cpu"
         if args.get("model_instance_kind") == "GPU" and "CUDAExecutionProvider" in available_providers():
             backend = "onnxruntime-cuda"
         threads = int(params[THREADS]) if params.get(THREADS) else None
-        self.runner = OnnxRuntimeRunner(path, spec, backend, threads).activate()
+        self.runner = OnnxRuntimeRunner(version_dir / GRAPH_FILE, spec, backend, threads).activate()
 
     def execute(self, requests: list[Any]) -> list[Any]:
         responses = []
@@ -48,9 +45,7 @@ class TritonPythonModel:
                         for t in self.runner.spec.inputs}
                 outputs = self.runner.infer(feed)
             except Exception as exc:  # this request fails, the model keeps serving
-                code = pb_utils.TritonError.INVALID_ARG if isinstance(exc, UsageError) else pb_utils.TritonError.INTERNAL
-                responses.append(pb_utils.InferenceResponse(
-                    error=pb_utils.TritonError(f"{self.runner.spec.name}: {exc}", code)))
+                responses.append(error_response(exc, self.runner.spec.name))
                 continue
             responses.append(pb_utils.InferenceResponse([pb_utils.Tensor(n, v) for n, v in outputs.items()]))
         return responses

@@ -1,8 +1,8 @@
 """The `frozenseg` pipeline model (Triton Python backend, BLS).
 
-Per request: decode and pre-process the image (numpy), run the CLIP and SAM image models at once
-(`async_exec`), encode the vocabulary through the text model only for synonyms this instance has
-not cached, run the decoder model, post-process the task. It is the runtime's `Segmenter` with
+Per request: decode and pre-process the image (numpy), encode the vocabulary through the text model
+only for synonyms this instance has not cached, run the CLIP and SAM image models at once
+(`async_exec`), run the decoder model, post-process the task. It is the runtime's `Segmenter` with
 Triton models as its runners, so every constant comes from the manifest and the answers are the
 runtime's. Requests are independent: a bad image or vocabulary fails that request alone.
 
@@ -16,18 +16,20 @@ import asyncio
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from frozenseg_runtime import graphs
 from frozenseg_runtime.backends.tensorrt.profiles import profile_from_spec
-from frozenseg_runtime.errors import FrozenSegError, UsageError
+from frozenseg_runtime.errors import UsageError
 from frozenseg_runtime.image.loading import load_image
-from frozenseg_runtime.image.preprocess import resized_shape
+from frozenseg_runtime.image.preprocess import encoder_input_shape
 from frozenseg_runtime.manifest import load_manifest
-from frozenseg_runtime.segmenter import Segmenter, decoder_feed
+from frozenseg_runtime.segmenter import Segmenter
 from frozenseg_runtime.triton import protocol
-from frozenseg_runtime.triton.bls import TritonModelRunner, pb_utils
+from frozenseg_runtime.triton.bls import TritonModelRunner, error_response, pb_utils
 
 # config.pbtxt parameters of the pipeline model (written by frozenseg-deploy triton).
 PRECISION = "precision"
@@ -58,13 +60,12 @@ class TritonPythonModel:
         # The largest CLIP input the graphs were exported (and plans built) for: a request must
         # not make this instance resize an image to any size it likes.
         self.max_image = profile_from_spec(manifest.graphs[graphs.CLIP_IMAGE])["image"].max[2:]
-        cache_dir = params.get(VOCABULARY_CACHE_DIR) or False
-        pixels = params.get(MAX_IMAGE_PIXELS) or "default"
-        rows = int(params.get(VOCABULARY_CACHE_ROWS) or DEFAULT_CACHE_ROWS)
-        self.segmenter = Segmenter(manifest, backend=f"triton-{params.get(GRAPH_BACKEND, '')}",
-                                   cache_dir=cache_dir, runners=self.runners, cache_rows=rows,
-                                   max_image_pixels=None if pixels == "none" else
-                                   (pixels if pixels == "default" else int(pixels)))
+        pixels = params.get(MAX_IMAGE_PIXELS, "")  # "": the runtime's default, "none": no limit
+        self.segmenter = Segmenter(
+            manifest, backend=f"triton-{params.get(GRAPH_BACKEND, '')}", runners=self.runners,
+            cache_dir=params.get(VOCABULARY_CACHE_DIR) or False,
+            cache_rows=int(params.get(VOCABULARY_CACHE_ROWS) or DEFAULT_CACHE_ROWS),
+            max_image_pixels=None if pixels == "none" else int(pixels) if pixels else "default")
         self.instance = f"{args['model_name']} instance {args.get('model_instance_name', '')}".strip()
 
     async def execute(self, requests: list[Any]) -> list[Any]:
@@ -77,40 +78,28 @@ class TritonPythonModel:
         try:
             tensors = await self._segment(request)
             return pb_utils.InferenceResponse([pb_utils.Tensor(n, v) for n, v in tensors.items()])
-        except FrozenSegError as exc:
-            code = pb_utils.TritonError.INVALID_ARG if isinstance(exc, UsageError) else pb_utils.TritonError.INTERNAL
-            return pb_utils.InferenceResponse(error=pb_utils.TritonError(f"frozenseg: {exc}", code))
         except Exception as exc:  # a failure of this request, never of the server
-            return pb_utils.InferenceResponse(error=pb_utils.TritonError(
-                f"frozenseg: {type(exc).__name__}: {exc}", pb_utils.TritonError.INTERNAL))
+            return error_response(exc, protocol.PIPELINE_MODEL)
 
     async def _segment(self, request: Any) -> dict[str, Any]:
         seg = self.segmenter
         timings: dict[str, float] = {}
-        start = time.perf_counter()
-        # Everything the request says is checked before any graph runs.
-        task = protocol.task_name(_input(request, protocol.TASK))
-        resize = protocol.resize_from_tensor(_input(request, protocol.RESIZE, required=False))
-        vocabulary = protocol.vocabulary_from_tensor(_input(request, protocol.VOCABULARY))
-        image = load_image(protocol.image_bytes(_input(request, protocol.IMAGE)), max_pixels=seg.max_image_pixels)
-        self._check_size(image.shape[:2], resize)
-        prepared = seg.prepare(image, resize)
-        timings["preprocess"] = time.perf_counter() - start
-        start = time.perf_counter()
-        state = seg.encode_vocabulary(vocabulary)  # the text model only on a cache miss
-        timings["vocabulary"] = time.perf_counter() - start
-        start = time.perf_counter()
-        clip, sam = (self.runners[graphs.CLIP_IMAGE], self.runners[graphs.SAM_IMAGE])
-        clip_out, sam_out = await asyncio.gather(clip.infer_async({"image": prepared.clip_input}),
-                                                 sam.infer_async({"image": prepared.sam_input}))
-        timings["image_encoders"] = time.perf_counter() - start
-        start = time.perf_counter()
-        raw = await self.runners[graphs.DECODER].infer_async(
-            decoder_feed({**clip_out, **sam_out}, state))
-        timings["decoder"] = time.perf_counter() - start
-        start = time.perf_counter()
-        result = seg.postprocess({k: v[0] for k, v in raw.items()}, prepared, task, state.vocabulary)
-        timings["postprocess"] = time.perf_counter() - start
+        with _stage(timings, "preprocess"):  # everything the request says, checked before any graph runs
+            task = protocol.task_name(_input(request, protocol.TASK))
+            resize = protocol.resize_from_tensor(_input(request, protocol.RESIZE, required=False))
+            vocabulary = protocol.vocabulary_from_tensor(_input(request, protocol.VOCABULARY))
+            image = load_image(protocol.image_bytes(_input(request, protocol.IMAGE)), max_pixels=seg.max_image_pixels)
+            self._check_size(image.shape[:2], resize)
+            prepared = seg.prepare(image, resize)
+        with _stage(timings, "vocabulary"):
+            state = seg.encode_vocabulary(vocabulary)  # the text model only on a cache miss
+        with _stage(timings, "image_encoders"):
+            clip, sam = self.runners[graphs.CLIP_IMAGE], self.runners[graphs.SAM_IMAGE]
+            clip_out, sam_out = await asyncio.gather(clip.infer_async({"image": prepared.clip_input}),
+                                                     sam.infer_async({"image": prepared.sam_input}))
+        raw = seg.decode({**clip_out, **sam_out}, state, timings)  # times itself as "decoder"
+        with _stage(timings, "postprocess"):
+            result = seg.postprocess(raw, prepared, task, state.vocabulary)
         result.timings = timings
         return protocol.result_tensors(result, {"vocabulary_cache": seg.cache.stats.as_dict(),
                                                 "served_by": self.instance, "pid": os.getpid()})
@@ -118,17 +107,12 @@ class TritonPythonModel:
     def _check_size(self, size: tuple[int, int], resize: tuple[int, int] | None | str) -> None:
         """Refuse a resize that makes the image larger than the graphs' range (a UsageError, so
         the client hears INVALID_ARG), before any memory is spent on it."""
-        seg = self.segmenter
-        if resize == "default":
-            resize = (seg.preprocessing["resize_short"], seg.preprocessing["resize_max"])
-        height, width = size if resize is None else resized_shape(size[0], size[1], *resize)
-        multiple = int(seg.preprocessing["pad_multiple"])
-        padded = tuple(-(-d // multiple) * multiple for d in (height, width))
-        if padded[0] > self.max_image[0] or padded[1] > self.max_image[1]:
+        height, width = encoder_input_shape(size, self.segmenter.preprocessing, resize)
+        if height > self.max_image[0] or width > self.max_image[1]:
             raise UsageError(
-                f"the image would be {height}x{width} after resizing (padded {padded[0]}x{padded[1]}); "
-                f"this server's graphs take at most {self.max_image[0]}x{self.max_image[1]}: send a "
-                f"smaller '{protocol.RESIZE}', or leave it out for the manifest's")
+                f"the image would be {height}x{width} after resizing and padding; this server's "
+                f"graphs take at most {self.max_image[0]}x{self.max_image[1]}: send a smaller "
+                f"'{protocol.RESIZE}', or leave it out for the manifest's")
 
     def finalize(self) -> None:
         self.segmenter.close()
@@ -142,3 +126,10 @@ def _input(request: Any, name: str, required: bool = True) -> Any:
         raise UsageError(f"the request lacks the input {name!r}")
     return tensor.as_numpy()
 
+
+
+@contextmanager
+def _stage(timings: dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    timings[name] = time.perf_counter() - start

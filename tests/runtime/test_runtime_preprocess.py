@@ -123,3 +123,16 @@ def test_bad_images_raise_image_error(bad: object) -> None:
         prepare_image(bad, **CONSTANTS)  # type: ignore[arg-type]
     assert isinstance(info.value, FrozenSegError) and isinstance(info.value, ValueError)
     assert "expected" in str(info.value)
+
+
+@pytest.mark.parametrize("size, resize", [((120, 176), "default"), ((37, 301), (64, 96)), ((50, 33), None),
+                                          ((480, 640), (800, 1333))])
+def test_encoder_input_shape_is_the_prepared_clip_input_shape(size, resize):
+    """What a server checks before spending memory equals what preprocessing then makes."""
+    from frozenseg_runtime.image.preprocess import encoder_input_shape, preprocess_with_constants
+
+    constants = {"clip_mean": [0, 0, 0], "clip_std": [1, 1, 1], "sam_mean": [0, 0, 0], "sam_std": [1, 1, 1],
+                 "pad_multiple": 32, "sam_size": 64, "resize_short": 96, "resize_max": 160}
+    image = np.zeros((*size, 3), np.uint8)
+    prepared = preprocess_with_constants(image, constants, resize)
+    assert encoder_input_shape(size, constants, resize) == prepared.clip_input.shape[2:]

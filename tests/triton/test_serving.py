@@ -311,7 +311,8 @@ def test_load(served_twice, reference, images, tmp_path):
     latencies = np.array([r["latency_s"] for r in good]) * 1000
     report = {
         "clients": LOAD_CLIENTS, "requests": len(records), "correct": len(good),
-        "refused_as_bad": outcomes.count("refused"), "other_errors": 0, "wall_s": round(wall, 2),
+        "refused_as_bad": outcomes.count("refused"),
+        "other_errors": len(outcomes) - len(good) - outcomes.count("refused"), "wall_s": round(wall, 2),
         "throughput_rps": round(len(good) / wall, 2),
         "latency_ms": {p: round(float(np.percentile(latencies, q)), 1)
                        for p, q in (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100))},

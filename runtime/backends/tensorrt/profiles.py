@@ -82,6 +82,12 @@ def shape_text(shape: Sequence[int]) -> str:
     return "x".join(str(int(d)) for d in shape)
 
 
+def profile_shapes(profile: Mapping[str, ShapeRange], which: str) -> str:
+    """`image:1x3x320x320,...`: every input's min / opt / max shape (`which`), as trtexec's
+    --minShapes and ONNX Runtime's trt_profile_min_shapes take them."""
+    return ",".join(f"{name}:{shape_text(getattr(rng, which))}" for name, rng in profile.items())
+
+
 def check_shape(name: str, shape: Sequence[int], rng: ShapeRange) -> None:
     shape = tuple(int(d) for d in shape)
     if len(shape) != len(rng.min):
