@@ -8,6 +8,11 @@ islands (LayerNorm, softmax) of our lowered graphs instead of re-choosing types 
 
 Per engine: one optimization profile from the manifest's shape ranges, a workspace limit, the
 builder optimization level, and a timing cache shared by all builds and saved after each one.
+TF32 is cleared (TensorRT enables it by default, strongly typed or not): an fp32 engine, and the
+FP32 islands `quantize` kept by measuring true FP32, must not run MatMul/Conv in TF32 on Ampere
+and later (Orin included). Where TensorRT has it (10.10+), RUNTIME_ACTIVATION_RESIZE lets a
+context's activation memory follow the shapes it runs rather than the profile max. The workspace
+limit also bounds the tactics' run-time scratch, which is part of each context's device memory.
 The engine and its metadata sidecar are written atomically into `ARTIFACTS/engines/` and recorded
 in `engines/index.json`. A build whose content key (every build input: ONNX digests, precision,
 profile, TensorRT version, GPU, workspace, level) matches the engine already there is skipped
@@ -22,9 +27,11 @@ import hashlib
 import os
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from frozenseg_runtime import graphs
 from frozenseg_runtime.atomic import write_atomic, write_bytes_atomic
@@ -42,7 +49,12 @@ from frozenseg_runtime.backends.tensorrt.engine_meta import (
     write_metadata,
 )
 from frozenseg_runtime.backends.tensorrt.env import require_tensorrt
-from frozenseg_runtime.backends.tensorrt.profiles import profile_from_spec
+from frozenseg_runtime.backends.tensorrt.loader import process_logger
+from frozenseg_runtime.backends.tensorrt.profiles import (
+    ShapeRange,
+    profile_from_spec,
+    profile_shapes,
+)
 from frozenseg_runtime.errors import EngineBuildError, EngineMetadataError, UsageError
 from frozenseg_runtime.manifest import (
     PRECISIONS,
@@ -110,7 +122,8 @@ def timing_cache_path(artifacts: str | os.PathLike[str], options: BuildOptions) 
 
 
 def plan_builds(manifest: Manifest, options: BuildOptions, tensorrt_version: str, gpu_name: str,
-                compute_capability: str) -> list[BuildPlan]:
+                compute_capability: str, *, sm_count: int = 0, gpu_memory_bytes: int = 0,
+                activation_resize: bool = False) -> list[BuildPlan]:
     """The engines to build for `manifest`'s graphs on this TensorRT and GPU (no tensorrt needed)."""
     folder = engines_dir(manifest.root)
     plans = []
@@ -127,6 +140,10 @@ def plan_builds(manifest: Manifest, options: BuildOptions, tensorrt_version: str
             tensorrt_version=tensorrt_version,
             gpu_name=gpu_name,
             compute_capability=compute_capability,
+            sm_count=sm_count,
+            gpu_memory_bytes=gpu_memory_bytes,
+            tf32=False,
+            activation_resize=activation_resize,
             workspace_bytes=options.workspace_mib * MIB,
             builder_optimization_level=options.opt_level,
             engine_file=engine,
@@ -161,12 +178,17 @@ def build_engines(artifacts: str | os.PathLike[str], options: BuildOptions,
 
     manifest = selected_manifest(artifacts, options)
     verify_artifacts(manifest)
-    plans = plan_builds(manifest, options, trt.__version__, device.name, device.compute_capability)
+    resize = _activation_resize_feature(trt) is not None
+    plans = plan_builds(manifest, options, trt.__version__, device.name, device.compute_capability,
+                        sm_count=device.sm_count, gpu_memory_bytes=device.total_memory,
+                        activation_resize=resize)
     folder = engines_dir(manifest.root)
     folder.mkdir(parents=True, exist_ok=True)
     say(f"TensorRT {trt.__version__} on {device.name} (compute capability "
-        f"{device.compute_capability}), {options.precision}, workspace {options.workspace_mib} MiB, "
-        f"optimization level {options.opt_level}")
+        f"{device.compute_capability}, {device.sm_count} SMs, {device.total_memory / MIB:.0f} MiB), "
+        f"{options.precision}, TF32 off, workspace {options.workspace_mib} MiB (also a bound on "
+        f"run-time scratch), optimization level {options.opt_level}, activation memory "
+        + ("resized to the shapes run" if resize else "at the profile max (TensorRT < 10.10)"))
     cache = _TimingCache(timing_cache_path(manifest.root, options), say)
     built = []
     for plan in plans:
@@ -187,7 +209,7 @@ def _build_one(plan: BuildPlan, cache: _TimingCache, say: Say) -> EngineMetadata
 
     label = f"{plan.spec.name} ({plan.spec.precision})"
     started = time.perf_counter()
-    logger = trt.Logger(trt.Logger.WARNING)
+    logger = process_logger()
     builder = trt.Builder(logger)
     # Strongly typed only (no EXPLICIT_BATCH: deprecated in 10, gone in 11). TensorRT 11 keeps the
     # flag as always-on; should a later release drop the name, the default network is the same.
@@ -203,11 +225,18 @@ def _build_one(plan: BuildPlan, cache: _TimingCache, say: Say) -> EngineMetadata
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, plan.metadata.workspace_bytes)
     config.builder_optimization_level = plan.metadata.builder_optimization_level
+    if not plan.metadata.tf32:
+        config.clear_flag(trt.BuilderFlag.TF32)  # on by default, strongly typed networks too
+    feature = _activation_resize_feature(trt)
+    if plan.metadata.activation_resize and feature is not None:
+        config.set_preview_feature(feature, True)
     profile = builder.create_optimization_profile()
     for name, rng in plan.metadata.profiles.items():
         # Tuples are Dims: TensorRT converts any sequence of ints (its docs say so; the stubs don't).
         profile.set_shape(name, rng.min, rng.opt, rng.max)  # type: ignore[arg-type]
-    config.add_optimization_profile(profile)
+    if config.add_optimization_profile(profile) < 0:
+        raise EngineBuildError(f"TensorRT refused the optimization profile of {label} "
+                               f"({profile_text(plan.metadata.profiles)}): see its log above")
     cache.attach(config)
     monitor = _progress_monitor(label, say)
     if monitor is not None:
@@ -225,13 +254,39 @@ def _build_one(plan: BuildPlan, cache: _TimingCache, say: Say) -> EngineMetadata
         tmp.write_bytes(data)
 
     write_atomic(plan.engine_path, write_engine)
+    activations = _device_memory(data, logger)
     meta = replace(plan.metadata, engine_sha256=hashlib.sha256(data).hexdigest(),
-                   engine_bytes=data.nbytes, created=now_utc())
+                   engine_bytes=data.nbytes, device_memory_bytes=activations, created=now_utc())
     sidecar = write_metadata(metadata_path(plan.engine_path), meta)
     record_engine(plan.engine_path.parent, meta, sidecar.name)
     say(f"{label}: wrote {plan.engine_path} ({data.nbytes / MIB:.1f} MiB) in "
-        f"{time.perf_counter() - started:.0f} s")
+        f"{time.perf_counter() - started:.0f} s; a context needs {activations / MIB:.1f} MiB of "
+        f"activation memory at the profile max")
     return meta
+
+
+def _activation_resize_feature(trt: ModuleType) -> Any:
+    """PreviewFeature.RUNTIME_ACTIVATION_RESIZE_10_10 where this TensorRT has it (10.10+), else None."""
+    return getattr(getattr(trt, "PreviewFeature", None), "RUNTIME_ACTIVATION_RESIZE_10_10", None)
+
+
+def _device_memory(plan: memoryview, logger: trt.ILogger) -> int:
+    """A context's activation bytes at the profile max (device_memory_size_v2), for the sidecar
+    and the build log; 0 when the plan cannot be read back here."""
+    import tensorrt as trt
+
+    runtime = trt.Runtime(logger)
+    engine: trt.ICudaEngine | None = runtime.deserialize_cuda_engine(plan)
+    if engine is None:
+        return 0
+    size = int(engine.device_memory_size_v2)
+    del engine
+    return size
+
+
+def profile_text(profiles: Mapping[str, ShapeRange]) -> str:
+    """`min a:1x77 opt ... max ...`: a profile as one line, for messages."""
+    return "; ".join(f"{which} {profile_shapes(profiles, which)}" for which in ("min", "opt", "max"))
 
 
 def _check_network_io(network: trt.INetworkDefinition, plan: BuildPlan) -> None:

@@ -1,8 +1,8 @@
 """`ARTIFACTS/engines/trtexec_<precision>.sh`: the same builds as `frozenseg-deploy build`, for trtexec.
 
 For a device where TensorRT's Python API is not at hand (a bare JetPack image has trtexec in
-/usr/src/tensorrt/bin) or to benchmark with trtexec: strongly typed, the manifest's profile, the
-same workspace, optimization level and timing cache. Paths are relative to the artifacts folder,
+/usr/src/tensorrt/bin) or to benchmark with trtexec: strongly typed, TF32 off (--noTF32), the
+manifest's profile, the same workspace, optimization level and timing cache. Paths are relative to the artifacts folder,
 so the script travels with it. Writing it needs no tensorrt.
 
 Engines land in `engines/trtexec/`, apart from the runtime's: the runtime loads only engines
@@ -44,6 +44,7 @@ def trtexec_args(onnx: str, profile: Mapping[str, ShapeRange], engine: str, work
     return [
         f"--onnx={onnx}",
         "--stronglyTyped",
+        "--noTF32",  # TF32 is on by default, strongly typed or not: fp32 must be fp32
         shapes_arg("minShapes", profile, "min"),
         shapes_arg("optShapes", profile, "opt"),
         shapes_arg("maxShapes", profile, "max"),

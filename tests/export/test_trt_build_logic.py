@@ -39,12 +39,17 @@ from frozenseg_runtime.backends.tensorrt.engine_meta import (
     KEY_FIELDS,
     EngineMetadata,
     check_engine_compatible,
+    memory_matches,
     metadata_path,
     read_metadata,
     rebuild_command,
     write_metadata,
 )
-from frozenseg_runtime.backends.tensorrt.env import import_tensorrt
+from frozenseg_runtime.backends.tensorrt.env import (
+    import_tensorrt,
+    require_tensorrt,
+    tensorrt_version_problem,
+)
 from frozenseg_runtime.backends.tensorrt.loader import artifacts_root
 from frozenseg_runtime.backends.tensorrt.profiles import (
     ShapeRange,
@@ -212,7 +217,8 @@ KEY_CHANGES = {
     "external_data": (("decoder.fp16.onnx.data", "e" * 64),),
     "profiles": {"seen": ShapeRange((1,), (150,), (1024,), (1,))},
     "tensorrt_version": "10.3.0.26", "gpu_name": "NVIDIA H100 80GB HBM3", "compute_capability": "9.0",
-    "workspace_bytes": 2 << 30, "builder_optimization_level": 5,
+    "workspace_bytes": 2 << 30, "builder_optimization_level": 5, "sm_count": 16, "tf32": True,
+    "activation_resize": True,
 }
 
 
@@ -252,6 +258,73 @@ def test_each_mismatch_is_refused_with_the_rebuild_command(field):
             in message)
     assert isinstance(info.value, FrozenSegError) and isinstance(info.value, RuntimeError)
     assert isinstance(info.value, ArtifactError)  # the CLI's exit status 3
+
+
+ORIN_AGX = {"sm_count": 16, "gpu_memory_bytes": 61_400 << 20}  # what cudaGetDeviceProperties says
+
+
+@pytest.mark.parametrize("running, says", [
+    ({"sm_count": 8, "gpu_memory_bytes": 7_620 << 20}, "16 SMs, this one has 8"),  # Orin Nano 8 GB
+    ({"sm_count": 16, "gpu_memory_bytes": 30_600 << 20}, "60.0 GiB, this one has 29.9 GiB"),  # AGX 32 GB
+])
+def test_another_module_of_the_same_family_is_refused(running, says):
+    """Every Orin module says "Orin", 8.7: the SM count and memory tell an AGX from a Nano."""
+    meta = _meta(**ORIN_AGX)
+    check_engine_compatible(meta, TRT, GPU, CC, sm_count=16, gpu_memory_bytes=61_000 << 20)  # same module
+    with pytest.raises(EngineMismatchError, match=says) as info:
+        check_engine_compatible(meta, TRT, GPU, CC, artifacts="/a", **running)
+    assert "frozenseg-deploy build --artifacts /a --precision fp16 --graphs decoder --force" in str(info.value)
+
+
+def test_memory_tolerance_separates_modules_not_carve_outs():
+    assert memory_matches(16 << 30, 15 << 30) and not memory_matches(16 << 30, 8 << 30)
+    assert memory_matches(0, 8 << 30)  # not recorded: not checked
+
+
+def test_an_engine_of_an_older_recipe_is_refused_anywhere(tmp_path):
+    """A sidecar written before recipe 2 (no build_recipe field: TF32 was left on) is refused even
+    by the check that needs no GPU, and `build` does not keep it (its content key differs)."""
+    data = _meta().to_json()
+    for name in ("build_recipe", "tf32", "sm_count", "gpu_memory_bytes", "activation_resize",
+                 "device_memory_bytes"):
+        data.pop(name)
+    path = tmp_path / "decoder.fp16.engine.json"
+    path.write_text(json.dumps(data))
+    old = read_metadata(path)
+    assert (old.build_recipe, old.tf32, old.sm_count) == (1, True, 0)
+    assert old.content_key != _meta().content_key
+    with pytest.raises(EngineMismatchError, match="build recipe 1, this runtime needs 2"):
+        check_engine_compatible(old, onnx_sha256="a" * 64)
+    check_engine_compatible(_meta(), onnx_sha256="a" * 64)
+
+
+def test_builds_clear_tf32_and_record_the_module(art):
+    options = BuildOptions(precision="fp32", graphs=(graphs.DECODER,))
+    (plan,) = plan_builds(selected_manifest(art, options), options, TRT, GPU, CC, sm_count=8,
+                          gpu_memory_bytes=7 << 30)
+    assert (plan.metadata.tf32, plan.metadata.sm_count, plan.metadata.build_recipe) == (False, 8, 2)
+    (other,) = plan_builds(selected_manifest(art, options), options, TRT, GPU, CC, sm_count=16)
+    assert other.metadata.content_key != plan.metadata.content_key
+
+
+@pytest.mark.parametrize("version, ok", [("10.1.0.27", True), ("10.3.0.30", True), ("11.1.0.6", True),
+                                         ("10.0.1.6", False), ("8.6.2.3", False), ("nightly", False)])
+def test_tensorrt_versions_below_10_1_are_refused(version, ok):
+    problem = tensorrt_version_problem(version)
+    assert (problem is None) == ok
+    if not ok and version[0].isdigit():
+        assert ">= 10.1" in problem and "JetPack 6.1" in problem
+
+
+def test_require_tensorrt_refuses_an_old_tensorrt(monkeypatch):
+    old = types.ModuleType("tensorrt")
+    old.__file__ = "/usr/lib/python3/dist-packages/tensorrt/__init__.py"
+    for name in ("Builder", "Runtime", "Logger"):
+        setattr(old, name, object)
+    old.__version__ = "8.6.2.3"  # JetPack 6.0
+    monkeypatch.setitem(sys.modules, "tensorrt", old)
+    with pytest.raises(TensorRTUnavailableError, match="TensorRT 8.6.2.3 is too old"):
+        require_tensorrt()
 
 
 def test_all_differences_are_listed_and_mixed_rebuilds_as_mixed():
@@ -380,7 +453,7 @@ def test_trtexec_script_builds_what_build_builds(art):
     decoder = dict(a.split("=", 1) for a in commands[3] if "=" in a)
     assert "text_embeddings:2048x128x64" in decoder["--maxShapes"]
     assert decoder["--memPoolSize"] == "workspace:1024M" and decoder["--builderOptimizationLevel"] == "5"
-    assert "--stronglyTyped" in commands[0]
+    assert all("--stronglyTyped" in c and "--noTF32" in c for c in commands)
     assert not any(a in ("--fp16", "--int8", "--best", "--explicitBatch") for c in commands for a in c)
 
 

@@ -86,13 +86,15 @@ def device_count() -> tuple[int, str | None]:
 
 @dataclass(frozen=True)
 class DeviceInfo:
-    """What an engine is tied to: the GPU's name and compute capability (major.minor)."""
+    """What an engine is tied to: the GPU's name, compute capability (major.minor), SM count and
+    memory (the last two tell Jetson Orin modules apart: all report "Orin", 8.7)."""
 
     index: int
     name: str
     compute_capability: str
     total_memory: int
     integrated: bool  # Jetson: GPU and CPU share one memory
+    sm_count: int = 0
 
 
 def device_info(index: int = 0) -> DeviceInfo:
@@ -105,6 +107,7 @@ def device_info(index: int = 0) -> DeviceInfo:
         compute_capability=f"{prop.major}.{prop.minor}",
         total_memory=int(prop.totalGlobalMem),
         integrated=bool(prop.integrated),
+        sm_count=int(prop.multiProcessorCount),
     )
 
 
@@ -124,6 +127,39 @@ class DeviceBuffer:
         if self.ptr:
             ptr, self.ptr = self.ptr, 0
             call(cudart().cudaFree(ptr), "cudaFree")
+
+    def __del__(self) -> None:
+        try:
+            self.free()
+        except Exception:  # noqa: BLE001 - interpreter shutdown: the driver frees it anyway
+            pass
+
+
+class PinnedBuffer:
+    """Page-locked host memory (cudaMallocHost): cudaMemcpyAsync from pageable numpy memory is
+    staged by the driver and effectively synchronous; from pinned memory it is a real DMA."""
+
+    def __init__(self, nbytes: int) -> None:
+        self.nbytes = max(int(nbytes), 1)
+        self.ptr: int = int(call(cudart().cudaMallocHost(self.nbytes), f"cudaMallocHost({self.nbytes} bytes)"))
+
+    def view(self, shape: tuple[int, ...], dtype: type[np.generic]) -> np.ndarray:
+        """The first bytes of the buffer as an array of `shape` (no copy; valid until freed)."""
+        import ctypes
+
+        import numpy as np
+
+        count = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+        if count > self.nbytes:
+            raise ValueError(f"{count} bytes asked of a pinned buffer of {self.nbytes}")
+        raw = memoryview((ctypes.c_char * self.nbytes).from_address(self.ptr)).cast("B")
+        array: np.ndarray = np.frombuffer(raw, dtype=dtype, count=count // np.dtype(dtype).itemsize)
+        return array.reshape(shape)
+
+    def free(self) -> None:
+        if self.ptr:
+            ptr, self.ptr = self.ptr, 0
+            call(cudart().cudaFreeHost(ptr), "cudaFreeHost")
 
     def __del__(self) -> None:
         try:
@@ -153,18 +189,25 @@ class Stream:
             call(cudart().cudaStreamDestroy(raw), "cudaStreamDestroy")
 
 
-def copy_to_device(dst: int, array: np.ndarray, stream: Stream) -> None:
-    """Enqueue host -> device; `array` must be C-contiguous and stay alive until the sync."""
+def copy_to_device(dst: int, src: int, nbytes: int, stream: Stream) -> None:
+    """Enqueue host (pinned, alive until the sync) -> device."""
     rt = cudart()
-    call(rt.cudaMemcpyAsync(dst, array.ctypes.data, array.nbytes,
-                            rt.cudaMemcpyKind.cudaMemcpyHostToDevice, stream.raw), "cudaMemcpyAsync H2D")
+    call(rt.cudaMemcpyAsync(dst, src, nbytes, rt.cudaMemcpyKind.cudaMemcpyHostToDevice, stream.raw),
+         "cudaMemcpyAsync H2D")
 
 
-def copy_to_host(array: np.ndarray, src: int, stream: Stream) -> None:
-    """Enqueue device -> host into a C-contiguous `array`; read it after `stream.synchronize()`."""
+def copy_to_host(dst: int, src: int, nbytes: int, stream: Stream) -> None:
+    """Enqueue device -> host (pinned); read it after `stream.synchronize()`."""
     rt = cudart()
-    call(rt.cudaMemcpyAsync(array.ctypes.data, src, array.nbytes,
-                            rt.cudaMemcpyKind.cudaMemcpyDeviceToHost, stream.raw), "cudaMemcpyAsync D2H")
+    call(rt.cudaMemcpyAsync(dst, src, nbytes, rt.cudaMemcpyKind.cudaMemcpyDeviceToHost, stream.raw),
+         "cudaMemcpyAsync D2H")
+
+
+def clear_error() -> None:
+    """Reset the thread's last CUDA error, which a failed capture leaves behind (trtexec does the
+    same after endCaptureOnError), so the next call does not report it as its own."""
+    rt = cudart()
+    rt.cudaGetLastError()
 
 
 class CudaGraph:
@@ -178,17 +221,30 @@ class CudaGraph:
 
     @classmethod
     def capture(cls, stream: Stream, enqueue: Callable[[], None]) -> "CudaGraph":
+        """Capture what `enqueue` puts on `stream`. On any failure nothing leaks: the stream has
+        left capture mode, a partial graph is destroyed and the sticky error is cleared (as
+        trtexec's endCaptureOnError); the error is raised."""
         rt = cudart()
         call(rt.cudaStreamBeginCapture(stream.raw, rt.cudaStreamCaptureMode.cudaStreamCaptureModeThreadLocal),
              "cudaStreamBeginCapture")
         try:
             enqueue()
-        finally:  # always leave capture mode, or the stream stays unusable
+        except BaseException:
+            err, partial = rt.cudaStreamEndCapture(stream.raw)  # leave capture mode whatever happened
+            if err == rt.cudaError_t.cudaSuccess and partial:
+                rt.cudaGraphDestroy(partial)
+            clear_error()
+            raise
+        try:
             graph = call(rt.cudaStreamEndCapture(stream.raw), "cudaStreamEndCapture")
+        except CudaError:  # cudaErrorStreamCaptureInvalidated: no graph came back
+            clear_error()
+            raise
         try:
             graph_exec = call(rt.cudaGraphInstantiate(graph, 0), "cudaGraphInstantiate")
         except CudaError:
-            call(rt.cudaGraphDestroy(graph), "cudaGraphDestroy")
+            rt.cudaGraphDestroy(graph)
+            clear_error()
             raise
         return cls(graph, graph_exec)
 

@@ -30,13 +30,18 @@ from frozenseg_runtime.errors import EngineMetadataError, EngineMismatchError
 
 METADATA_SCHEMA = 1
 # Bumped when the way engines are built changes (flags, network creation), so that engines
-# built by an older recipe are rebuilt rather than reused.
-BUILD_RECIPE = 1
+# built by an older recipe are rebuilt by `build` and refused by the runtime. 2: TF32 cleared
+# (recipe 1 left TensorRT's default on, so "fp32" engines ran MatMul/Conv in TF32 on Ampere+).
+BUILD_RECIPE = 2
 # The build inputs: change any one and the engine is rebuilt.
 KEY_FIELDS = (
     "graph", "precision", "onnx_sha256", "external_data", "profiles", "tensorrt_version",
-    "gpu_name", "compute_capability", "workspace_bytes", "builder_optimization_level",
+    "gpu_name", "compute_capability", "sm_count", "workspace_bytes", "builder_optimization_level",
+    "tf32", "activation_resize",
 )
+# Two GPUs whose memory differs by more than this fraction are different modules (Orin NX 16 GB
+# and Orin Nano 8 GB both have 8 SMs); less is carve-out and firmware noise.
+MEMORY_TOLERANCE = 1 / 8
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,12 @@ class EngineMetadata:
     compute_capability: str  # "major.minor"
     workspace_bytes: int
     builder_optimization_level: int
+    sm_count: int = 0  # multiprocessors: Jetson Orin modules all say "Orin", 8.7 (0: not recorded)
+    gpu_memory_bytes: int = 0  # total GPU memory, the other tell between modules (0: not recorded)
+    tf32: bool = False  # whether BuilderFlag.TF32 was left on (a sidecar without it: recipe 1, on)
+    activation_resize: bool = False  # PreviewFeature.RUNTIME_ACTIVATION_RESIZE_10_10 (TensorRT >= 10.10)
+    device_memory_bytes: int = 0  # a context's activation memory at the profile max, as built
+    build_recipe: int = BUILD_RECIPE  # the recipe of the build that wrote it (a sidecar without it: 1)
     manifest_precision: str = ""  # what the build was asked for: `mixed` picks per-graph precisions
     engine_file: str = ""  # relative to the engines folder
     engine_sha256: str = ""
@@ -84,6 +95,14 @@ class EngineMetadata:
             values["profiles"] = {n: ShapeRange.from_json(r) for n, r in data["profiles"].items()}
             values["workspace_bytes"] = int(data["workspace_bytes"])
             values["builder_optimization_level"] = int(data["builder_optimization_level"])
+            values.setdefault("build_recipe", 1)  # written before the field existed
+            values.setdefault("tf32", True)
+            for name in ("sm_count", "gpu_memory_bytes", "device_memory_bytes", "build_recipe"):
+                if name in data:
+                    values[name] = int(data[name])
+            for name in ("tf32", "activation_resize"):
+                if name in data and not isinstance(data[name], bool):
+                    raise TypeError(f"{name} must be true or false, not {data[name]!r}")
             return cls(**values)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise EngineMetadataError(f"{where} is malformed: {exc!r}") from exc
@@ -141,17 +160,28 @@ def rebuild_command(artifacts: str | os.PathLike[str], precision: str,
     return shlex.join(words + ["--force"] if force else words)
 
 
+def memory_matches(recorded: int, running: int) -> bool:
+    """Same module by memory size: within MEMORY_TOLERANCE of the recorded size (0: unknown)."""
+    return recorded <= 0 or running <= 0 or abs(recorded - running) <= recorded * MEMORY_TOLERANCE
+
+
 def check_engine_compatible(meta: EngineMetadata, tensorrt_version: str | None = None,
                             gpu_name: str | None = None, compute_capability: str | None = None,
-                            onnx_sha256: str | None = None, *,
+                            onnx_sha256: str | None = None, *, sm_count: int | None = None,
+                            gpu_memory_bytes: int | None = None,
                             artifacts: str | os.PathLike[str] = "ARTIFACTS") -> None:
     """Raise EngineMismatchError listing every difference (None: not checked here).
 
     Engines are not portable across TensorRT versions (the full version string must match; we do
     not build version-compatible engines), nor across GPU models: the compute capability must
-    match exactly, and so must the GPU name, since tactics are timed on that model (same
-    architecture, different SM count or clocks, can pick different kernels)."""
+    match exactly, and so must the GPU name, the SM count and (within MEMORY_TOLERANCE) the memory,
+    since tactics are timed on that model: every Jetson Orin module reports "Orin", 8.7, and an
+    engine tuned on 16 SMs is not the one for 8. An engine of an older build recipe is refused
+    whatever the machine (recipe 1 left TF32 on)."""
     differences = []
+    if meta.build_recipe < BUILD_RECIPE:
+        differences.append(f"it was built by build recipe {meta.build_recipe}, this runtime needs "
+                           f"{BUILD_RECIPE} (recipe 1 left TF32 on: FP32 layers ran in TF32)")
     if tensorrt_version is not None and meta.tensorrt_version != tensorrt_version:
         differences.append(f"it was built with TensorRT {meta.tensorrt_version}, this is TensorRT "
                            f"{tensorrt_version} (engines are not portable across TensorRT versions)")
@@ -160,6 +190,12 @@ def check_engine_compatible(meta: EngineMetadata, tensorrt_version: str | None =
                            f"GPU has {compute_capability}")
     if gpu_name is not None and meta.gpu_name != gpu_name:
         differences.append(f"it was built on GPU {meta.gpu_name!r}, this is {gpu_name!r}")
+    if sm_count is not None and meta.sm_count and meta.sm_count != sm_count:
+        differences.append(f"it was built on a GPU with {meta.sm_count} SMs, this one has {sm_count} "
+                           f"(another module of the same family)")
+    if gpu_memory_bytes is not None and not memory_matches(meta.gpu_memory_bytes, gpu_memory_bytes):
+        differences.append(f"it was built on a GPU with {meta.gpu_memory_bytes / (1 << 30):.1f} GiB, this "
+                           f"one has {gpu_memory_bytes / (1 << 30):.1f} GiB (another module of the same family)")
     if onnx_sha256 is not None and meta.onnx_sha256 != onnx_sha256:
         differences.append(f"it was built from an ONNX graph with sha256 {meta.onnx_sha256[:12]}..., "
                            f"the manifest's graph has {onnx_sha256[:12]}... (re-exported or "

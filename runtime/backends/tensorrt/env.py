@@ -16,6 +16,9 @@ INSTALL_HINT = (
     "TensorRT comes with JetPack: sudo apt install python3-libnvinfer, then pip install "
     "'cuda-python>=12.6,<13'"
 )
+# The oldest TensorRT this code runs on: strongly typed networks (10.0), device_memory_size_v2 and
+# set_device_memory with a size (10.1). JetPack 6.0 ships TensorRT 8.6; 6.1 and 6.2 ship 10.3.
+MIN_TENSORRT = (10, 1)
 # What every TensorRT Python package has; a folder of type stubs (tensorrt-stubs) has none of it.
 _REAL_API = ("__version__", "Builder", "Runtime", "Logger")
 
@@ -40,9 +43,27 @@ def import_tensorrt() -> ModuleType:
     return tensorrt
 
 
+def tensorrt_version_problem(version: str) -> str | None:
+    """Why TensorRT `version` ("10.3.0.30") cannot run this code, or None when it can."""
+    try:
+        major, minor = (int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return f"TensorRT reports an unreadable version {version!r}"
+    if (major, minor) >= MIN_TENSORRT:
+        return None
+    need = ".".join(map(str, MIN_TENSORRT))
+    return (f"TensorRT {version} is too old: FrozenSeg needs TensorRT >= {need} (strongly typed "
+            f"networks, device_memory_size_v2, user-managed context memory). On a Jetson that is "
+            f"JetPack 6.1 or later (TensorRT 10.3; JetPack 6.0 has TensorRT 8.6); elsewhere pip "
+            f"install 'tensorrt>={need}'")
+
+
 def require_tensorrt(device: int = 0) -> tuple[ModuleType, cuda_runtime.DeviceInfo]:
     """(the tensorrt module, the GPU it will run on), or TensorRTUnavailableError."""
     trt = import_tensorrt()
+    problem = tensorrt_version_problem(str(trt.__version__))
+    if problem is not None:
+        raise TensorRTUnavailableError(problem)
     try:
         cuda_runtime.cudart()
     except ImportError as exc:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -93,6 +94,7 @@ def load_engine(record: EngineRecord, spec: GraphSpec, device: int) -> LoadedEng
 
     meta = record.metadata
     check_engine_compatible(meta, trt.__version__, gpu.name, gpu.compute_capability, spec.sha256,
+                            sm_count=gpu.sm_count, gpu_memory_bytes=gpu.total_memory,
                             artifacts=record.artifacts)
     data = record.path.read_bytes()
     if meta.engine_sha256 and hashlib.sha256(data).hexdigest() != meta.engine_sha256:
@@ -101,7 +103,7 @@ def load_engine(record: EngineRecord, spec: GraphSpec, device: int) -> LoadedEng
             f"rebuild it with {record.rebuild_command()}"
         )
     cuda_runtime.set_device(device)
-    logger = trt.Logger(trt.Logger.WARNING)
+    logger = process_logger()
     runtime = trt.Runtime(logger)
     # The stubs say ICudaEngine; TensorRT returns None for a plan it cannot read.
     engine: trt.ICudaEngine | None = runtime.deserialize_cuda_engine(data)
@@ -110,6 +112,22 @@ def load_engine(record: EngineRecord, spec: GraphSpec, device: int) -> LoadedEng
         raise EngineMismatchError(f"TensorRT could not deserialize {record.path}; rebuild it")
     profile, dtypes = _engine_io(engine, spec, record)
     return LoadedEngine(engine, runtime, logger, profile, dtypes)
+
+
+_logger: trt.ILogger | None = None
+_logger_lock = threading.Lock()
+
+
+def process_logger() -> trt.ILogger:
+    """The one TensorRT logger of this process (the builder's too): TensorRT may keep the first
+    logger it is given for the whole process, and NVIDIA's samples use one global logger."""
+    global _logger
+    import tensorrt as trt
+
+    with _logger_lock:
+        if _logger is None:
+            _logger = trt.Logger(trt.Logger.WARNING)
+        return _logger
 
 
 def _engine_io(engine: trt.ICudaEngine, spec: GraphSpec, record: EngineRecord

@@ -1,15 +1,22 @@
 """The native TensorRT backend's runner: one built engine per graph, run through cuda-python.
 
 `TensorRTRunner` is a `backends.base.Runner` (activate / infer / deactivate, context manager,
-`max_shape`). Finding the engine, checking it and deserializing it is `loader.py`'s; here:
+`max_shape`). Finding the engine, checking it and deserializing it is `loader.py`'s; the decisions
+that need no GPU (which context serves which shapes, when a graph replays, how far a buffer grows)
+are `schedule.py`'s. Here:
 
-- tensors are bound by name; device buffers are allocated once, at the profile's largest shapes,
-  and reused; each call sets the input shapes and reads the output shapes back from the context;
+- tensors are bound by name; device buffers and pinned host staging buffers are sized for the
+  shapes a call uses and grown on demand (never beyond the profile's max unless a call needs
+  more), so a Jetson does not hold the decoder's 768 MiB worst case for a 10-class vocabulary;
+- every context is USER_MANAGED and takes its activations from an arena (`arena.py`), sized for
+  the shapes run: the runner's own, or the one `clip_text` and `decoder` share;
 - work runs on the runner's own non-blocking stream, so CLIP and SAM, which the Segmenter runs on
-  two threads, run on two streams at once;
-- optionally (`cuda_graph=True`) each input-shape combination is captured once as a CUDA graph
-  and replayed, which saves the per-kernel launch cost of small, fixed-shape graphs (SAM);
-- `clip_text` and `decoder` share one activation buffer (see `arena.py`) unless told otherwise.
+  two threads, run on two streams at once; copies go through pinned memory, so they are
+  asynchronous DMA rather than the driver's staged, synchronous copies of pageable memory;
+- optionally (`cuda_graph=True`) each input-shape combination gets its own execution context,
+  captured once as a CUDA graph and replayed (NVIDIA: a graph is valid only for the shapes it was
+  captured with; one context per graph, memory shared), which saves the per-kernel launch cost of
+  small, fixed-shape graphs (SAM).
 """
 
 from __future__ import annotations
@@ -17,10 +24,9 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from collections import OrderedDict
 from collections.abc import Mapping
 from contextlib import ExitStack, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,10 +34,7 @@ import numpy as np
 
 from frozenseg_runtime.backends.base import check_feed
 from frozenseg_runtime.backends.tensorrt import cuda_runtime
-from frozenseg_runtime.backends.tensorrt.arena import (
-    ActivationArena,
-    shared_arena,
-)
+from frozenseg_runtime.backends.tensorrt.arena import ActivationArena, shared_arena
 from frozenseg_runtime.backends.tensorrt.loader import (
     LoadedEngine,
     artifacts_root,
@@ -40,6 +43,15 @@ from frozenseg_runtime.backends.tensorrt.loader import (
     shape_tuple,
 )
 from frozenseg_runtime.backends.tensorrt.profiles import check_feed_shapes, output_max_shapes
+from frozenseg_runtime.backends.tensorrt.schedule import (
+    Action,
+    Choice,
+    ContextSchedule,
+    ShapeKey,
+    next_capacity,
+    shape_key,
+    tensor_bytes,
+)
 from frozenseg_runtime.errors import InputError, ProfileShapeError
 from frozenseg_runtime.graphs import activation_sharing_graphs
 from frozenseg_runtime.manifest import GraphSpec
@@ -47,20 +59,24 @@ from frozenseg_runtime.manifest import GraphSpec
 if TYPE_CHECKING:
     import tensorrt as trt
 
-MAX_CUDA_GRAPHS = 16  # captured shape combinations kept per runner (oldest dropped first)
-
-# The input shapes of one call: what a captured CUDA graph is valid for.
-ShapeKey = tuple[tuple[str, tuple[int, ...]], ...]
+__all__ = ["TensorRTRunner", "ShapeKey"]
 
 
 @dataclass
 class _Session:
-    """What an active runner holds: the engine, one execution context, its stream and buffers."""
+    """What an active runner holds: the engine, its contexts (one per captured shape key), their
+    graphs, the stream, and the device and pinned buffers every context is bound to."""
 
     loaded: LoadedEngine
-    context: trt.IExecutionContext
+    arena: ActivationArena
     stream: cuda_runtime.Stream
-    buffers: dict[str, cuda_runtime.DeviceBuffer]
+    schedule: ContextSchedule
+    limits: dict[str, int]  # tensor -> bytes at the profile max: where growth stops
+    contexts: list[trt.IExecutionContext] = field(default_factory=list)
+    graphs: dict[int, cuda_runtime.CudaGraph] = field(default_factory=dict)  # slot -> its graph
+    buffers: dict[str, cuda_runtime.DeviceBuffer] = field(default_factory=dict)
+    pinned: dict[str, cuda_runtime.PinnedBuffer] = field(default_factory=dict)
+    io_generation: int = 0  # bumped when a device buffer moves: graphs captured on it are stale
 
 
 class TensorRTRunner:
@@ -78,10 +94,10 @@ class TensorRTRunner:
         if arena == "auto":
             shares = spec.name in activation_sharing_graphs()
             arena = shared_arena(f"{self.artifacts.resolve()}#cuda{device}") if shares else None
+        # Shared with other runners (None: this runner's contexts share an arena of their own).
         self.arena: ActivationArena | None = arena if isinstance(arena, ActivationArena) else None
         self._lock = threading.Lock()
         self._session: _Session | None = None
-        self._graphs: OrderedDict[ShapeKey, tuple[int, cuda_runtime.CudaGraph]] = OrderedDict()
 
     # -- lifecycle ----------------------------------------------------------------------------
     def activate(self) -> TensorRTRunner:
@@ -93,66 +109,47 @@ class TensorRTRunner:
     def _open(self) -> _Session:
         loaded = load_engine(self.record, self.spec, self.device)
         with ExitStack() as undo:  # frees what was made if a later step fails
-            context = self._create_context(loaded.engine)
-            undo.callback(self._leave_arena, context)
+            undo.callback(loaded.release)
+            arena = self.arena or ActivationArena(f"{self.spec.name}#cuda{self.device}")
             stream = cuda_runtime.Stream()
             undo.callback(stream.destroy)
-            buffers: dict[str, cuda_runtime.DeviceBuffer] = {}
-            undo.callback(_free_buffers, buffers)
-            self._allocate(context, loaded, buffers)
+            limits = {name: tensor_bytes(rng.max, loaded.dtypes[name]) for name, rng in loaded.profile.items()}
+            limits.update({name: tensor_bytes(shape, loaded.dtypes[name])
+                           for name, shape in output_max_shapes(self.spec).items()})
+            session = _Session(loaded, arena, stream, ContextSchedule(self.cuda_graph), limits)
             undo.pop_all()
-        return _Session(loaded, context, stream, buffers)
+        return session
 
-    def _create_context(self, engine: trt.ICudaEngine) -> trt.IExecutionContext:
-        if self.arena is not None:
-            return self.arena.create_context(engine)
-        # The stubs say IExecutionContext; TensorRT returns None when it cannot make one.
-        context: trt.IExecutionContext | None = engine.create_execution_context()
-        if context is None:
-            raise cuda_runtime.CudaError(f"{self.spec.name}: TensorRT could not create an execution context")
-        return context
-
-    def _leave_arena(self, context: trt.IExecutionContext) -> None:
-        if self.arena is not None:
-            self.arena.release(context)
-
-    def _allocate(self, context: trt.IExecutionContext, loaded: LoadedEngine,
-                  buffers: dict[str, cuda_runtime.DeviceBuffer]) -> None:
-        """Buffers at the largest shapes: inputs at the profile max, outputs at the larger of the
-        manifest's max and what the context reports for max-shaped inputs."""
-        for name, rng in loaded.profile.items():
-            context.set_input_shape(name, rng.max)
-        sizes = {name: int(np.prod(rng.max)) for name, rng in loaded.profile.items()}
-        for name, shape in output_max_shapes(self.spec).items():
-            reported = shape_tuple(context.get_tensor_shape(name))
-            volume = int(np.prod(shape))
-            if all(d >= 0 for d in reported):
-                volume = max(volume, int(np.prod(reported)))
-            sizes[name] = volume
-        for name, volume in sizes.items():
-            buffers[name] = cuda_runtime.DeviceBuffer(volume * np.dtype(loaded.dtypes[name]).itemsize)
-            if not context.set_tensor_address(name, buffers[name].ptr):
-                raise cuda_runtime.CudaError(f"{self.spec.name}: TensorRT refused the address of {name}")
+    def device_memory(self) -> dict[str, int]:
+        """Device bytes this runner holds now: activations (its arena, shared or not) and I/O."""
+        session = self._session
+        if session is None:
+            return {"activations": 0, "io": 0, "contexts": 0}
+        return {"activations": session.arena.nbytes, "io": sum(b.nbytes for b in session.buffers.values()),
+                "contexts": len(session.contexts)}
 
     def deactivate(self) -> None:
         with self._lock:
             self._close()
 
     def _close(self) -> None:
-        """Wait for the work in flight, then free the graphs, the context, the buffers and stream,
-        and the engine last (a context must not outlive its engine)."""
+        """Wait for the work in flight, then free the graphs, the contexts (leaving the arena),
+        the buffers and stream, and the engine last (a context must not outlive its engine)."""
         session, self._session = self._session, None
         if session is None:
             return
         try:
             session.stream.synchronize()
         finally:
-            graphs, self._graphs = list(self._graphs.values()), OrderedDict()
-            for _, graph in graphs:
+            for graph in session.graphs.values():
                 graph.destroy()
-            self._leave_arena(session.context)
-            del session.context
-            _free_buffers(session.buffers)
+            session.graphs.clear()
+            while session.contexts:  # each gone before the arena may free the memory it ran in
+                context = session.contexts.pop()
+                session.arena.release(context)
+                del context
+            _free(session.buffers)
+            _free(session.pinned)
             session.stream.destroy()
             session.loaded.release()
 
@@ -192,57 +189,121 @@ class TensorRTRunner:
         return session
 
     def _run(self, session: _Session, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        context, stream, buffers = session.context, session.stream, session.buffers
-        for name, array in arrays.items():
-            if not context.set_input_shape(name, array.shape):
-                raise InputError(f"{self.spec.name}: TensorRT refused shape {list(array.shape)} for {name}")
-            cuda_runtime.copy_to_device(buffers[name].ptr, array, stream)
-        outputs = {}
+        choice = session.schedule.choose(shape_key((n, a.shape) for n, a in arrays.items()))
+        try:
+            return self._run_on(session, choice, arrays)
+        except BaseException:
+            # The slot's shapes or graph are now unknown: never replay it, re-set it when reused.
+            created = choice.new_context and len(session.contexts) <= choice.slot
+            if session.schedule.abandon(choice.slot, created) and choice.slot in session.graphs:
+                session.graphs.pop(choice.slot).destroy()
+            raise
+
+    def _run_on(self, session: _Session, choice: Choice, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if choice.drop_graph:
+            session.graphs.pop(choice.slot).destroy()
+        if choice.new_context:
+            session.contexts.append(self._new_context(session))
+        context = session.contexts[choice.slot]
+        if choice.set_shapes:
+            for name, array in arrays.items():
+                if not context.set_input_shape(name, array.shape):
+                    raise InputError(f"{self.spec.name}: TensorRT refused shape {list(array.shape)} for {name}")
+        shapes = {name: array.shape for name, array in arrays.items()}
         for t in self.spec.outputs:
             shape = shape_tuple(context.get_tensor_shape(t.name))
-            out = np.empty(shape, session.loaded.dtypes[t.name])
-            if any(d < 0 for d in shape) or out.nbytes > buffers[t.name].nbytes:
-                raise RuntimeError(f"{self.spec.name}: output {t.name} has shape {list(shape)}, beyond "
-                                   f"its buffer of {buffers[t.name].nbytes} bytes")
-            outputs[t.name] = out
-        self._execute(session, tuple((n, a.shape) for n, a in arrays.items()))
-        for name, out in outputs.items():
-            cuda_runtime.copy_to_host(out, buffers[name].ptr, stream)
+            if any(d < 0 for d in shape):
+                raise RuntimeError(f"{self.spec.name}: TensorRT left output {t.name} at shape {list(shape)}")
+            shapes[t.name] = shape
+        self._fit_buffers(session, shapes)
+        if choice.set_shapes:
+            session.arena.fit(context)  # after the shapes: TensorRT sizes activations for them
+        stream = session.stream
+        for name, array in arrays.items():
+            staged = session.pinned[name].view(array.shape, session.loaded.dtypes[name])
+            np.copyto(staged, array, casting="no")
+            cuda_runtime.copy_to_device(session.buffers[name].ptr, session.pinned[name].ptr, array.nbytes, stream)
+        self._execute(session, choice.slot, context)
+        outputs = {}
+        for t in self.spec.outputs:
+            dtype = session.loaded.dtypes[t.name]
+            nbytes = tensor_bytes(shapes[t.name], dtype)
+            cuda_runtime.copy_to_host(session.pinned[t.name].ptr, session.buffers[t.name].ptr, nbytes, stream)
         stream.synchronize()
+        for t in self.spec.outputs:
+            outputs[t.name] = session.pinned[t.name].view(shapes[t.name], session.loaded.dtypes[t.name]).copy()
         return outputs
 
-    def _enqueue(self, session: _Session) -> None:
-        if not session.context.execute_async_v3(session.stream.handle):
+    def _new_context(self, session: _Session) -> trt.IExecutionContext:
+        """A context bound to every buffer allocated so far (later growth re-binds them all)."""
+        context = session.arena.create_context(session.loaded.engine)
+        try:
+            for name, buffer in session.buffers.items():
+                if not context.set_tensor_address(name, buffer.ptr):
+                    raise cuda_runtime.CudaError(f"{self.spec.name}: TensorRT refused the address of {name}")
+        except BaseException:
+            session.arena.release(context)
+            raise
+        return context
+
+    def _fit_buffers(self, session: _Session, shapes: Mapping[str, tuple[int, ...]]) -> None:
+        """Device and pinned buffers large enough for this call's tensors, grown (never shrunk)
+        by `next_capacity`; a device buffer that moves is re-bound on every context."""
+        for name, shape in shapes.items():
+            needed = tensor_bytes(shape, session.loaded.dtypes[name])
+            pinned = session.pinned.get(name)
+            if pinned is None or needed > pinned.nbytes:
+                size = next_capacity(needed, pinned.nbytes if pinned else 0, session.limits[name])
+                session.pinned[name] = cuda_runtime.PinnedBuffer(size)
+                if pinned is not None:
+                    pinned.free()
+            buffer = session.buffers.get(name)
+            if buffer is not None and needed <= buffer.nbytes:
+                continue
+            size = next_capacity(needed, buffer.nbytes if buffer else 0, session.limits[name])
+            if buffer is not None:
+                session.stream.synchronize()  # nothing in flight may still use the old block
+            grown = cuda_runtime.DeviceBuffer(size)
+            session.buffers[name] = grown
+            session.io_generation += 1
+            if buffer is not None:
+                buffer.free()
+            for context in session.contexts:
+                if not context.set_tensor_address(name, grown.ptr):
+                    raise cuda_runtime.CudaError(f"{self.spec.name}: TensorRT refused the address of {name}")
+
+    def _enqueue(self, context: trt.IExecutionContext, stream: cuda_runtime.Stream) -> None:
+        if not context.execute_async_v3(stream.handle):
             raise RuntimeError(f"{self.spec.name}: TensorRT execute_async_v3 failed (see its log)")
 
-    def _execute(self, session: _Session, key: ShapeKey) -> None:
-        if not self.cuda_graph:
-            self._enqueue(session)
+    def _execute(self, session: _Session, slot: int, context: trt.IExecutionContext) -> None:
+        stream = session.stream
+        stamp = (session.arena.generation, session.io_generation)
+        action = session.schedule.action(slot, stamp)
+        if action is Action.REPLAY:
+            session.graphs[slot].launch(stream)
             return
-        generation = self.arena.generation if self.arena is not None else 0
-        cached = self._graphs.get(key)
-        if cached is not None and cached[0] == generation:
-            self._graphs.move_to_end(key)
-            cached[1].launch(session.stream)
+        # A plain run first: it produces this call's outputs, and TensorRT's deferred work after
+        # a shape or memory change happens here, not in the capture.
+        self._enqueue(context, stream)
+        if action is Action.ENQUEUE:
             return
-        # A plain run first: after a shape change TensorRT does deferred work in the first
-        # enqueue, which must not be captured. This run also produces this call's outputs.
-        self._enqueue(session)
+        stale = session.graphs.pop(slot, None)
+        if stale is not None:
+            stale.destroy()
+        stream.synchronize()  # trtexec and Triton wait here: nothing of the warm-up is captured
         try:
-            graph = cuda_runtime.CudaGraph.capture(session.stream, lambda: self._enqueue(session))
+            graph = cuda_runtime.CudaGraph.capture(stream, lambda: self._enqueue(context, stream))
         except (cuda_runtime.CudaError, RuntimeError) as exc:
             warnings.warn(f"{self.spec.name}: CUDA graph capture failed ({exc}); running without",
-                          RuntimeWarning, stacklevel=3)
-            self.cuda_graph = False
+                          RuntimeWarning, stacklevel=4)
+            for index in session.schedule.capture_failed():
+                session.graphs.pop(index).destroy()
             return
-        if cached is not None:
-            cached[1].destroy()
-        self._graphs[key] = (generation, graph)
-        if len(self._graphs) > MAX_CUDA_GRAPHS:
-            _, (_, oldest) = self._graphs.popitem(last=False)
-            oldest.destroy()
+        session.graphs[slot] = graph
+        session.schedule.captured(slot, stamp)
 
 
-def _free_buffers(buffers: dict[str, cuda_runtime.DeviceBuffer]) -> None:
+def _free(buffers: Mapping[str, cuda_runtime.DeviceBuffer | cuda_runtime.PinnedBuffer]) -> None:
     for buffer in buffers.values():
         buffer.free()

@@ -100,6 +100,8 @@ TEST(TensorRTArtifacts, CompatibilityRefusalsListEveryDifferenceLikePython) {
       if (key == "gpu_name") target.gpu_name = value.get<std::string>();
       if (key == "compute_capability") target.compute_capability = value.get<std::string>();
       if (key == "onnx_sha256") target.onnx_sha256 = value.get<std::string>();
+      if (key == "sm_count") target.sm_count = value.get<std::int64_t>();
+      if (key == "gpu_memory_bytes") target.gpu_memory_bytes = value.get<std::int64_t>();
     }
     if (c.contains("value")) {
       EXPECT_NO_THROW(trt::check_engine_compatible(record.metadata, target, artifacts));
@@ -112,6 +114,32 @@ TEST(TensorRTArtifacts, CompatibilityRefusalsListEveryDifferenceLikePython) {
       EXPECT_EQ(e.status(), FS_ARTIFACT_ERROR);
       EXPECT_EQ(e.what(), substitute(c["message"], artifacts.string()));
     }
+  }
+}
+
+TEST(TensorRTArtifacts, SidecarRecordsTheModuleAndTheRecipe) {
+  const trt::EngineRecord record = trt::locate_engine(clip_text_spec("fp32"), kCases / "recorded");
+  EXPECT_EQ(record.metadata.sm_count, 132);
+  EXPECT_EQ(record.metadata.build_recipe, trt::kBuildRecipe);
+  EXPECT_FALSE(record.metadata.tf32);
+  const auto old = trt::read_engine_metadata(kCases / "recipe_one" / "engines" / "clip_text.fp32.engine.json");
+  EXPECT_EQ(old.build_recipe, 1);
+  EXPECT_TRUE(old.tf32);  // recipe 1 left TensorRT's default on
+  EXPECT_EQ(old.sm_count, 0);
+}
+
+TEST(TensorRTArtifacts, MemoryToleranceSeparatesModulesNotCarveOuts) {
+  EXPECT_TRUE(trt::memory_matches(std::int64_t{16} << 30, std::int64_t{15} << 30));
+  EXPECT_FALSE(trt::memory_matches(std::int64_t{16} << 30, std::int64_t{8} << 30));
+  EXPECT_TRUE(trt::memory_matches(0, std::int64_t{8} << 30));
+}
+
+TEST(TensorRTArtifacts, TensorRTBelow10_1IsRefusedLikePython) {
+  ASSERT_GE(cases()["version_problems"].size(), 6u);
+  for (const json& c : cases()["version_problems"]) {
+    SCOPED_TRACE(c["version"].get<std::string>());
+    const std::string want = c["problem"].is_null() ? "" : c["problem"].get<std::string>();
+    EXPECT_EQ(trt::tensorrt_version_problem(c["version"]), want);
   }
 }
 

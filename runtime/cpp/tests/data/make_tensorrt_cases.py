@@ -24,6 +24,7 @@ from frozenseg_runtime.backends.tensorrt.engine_meta import (
     rebuild_command,
     write_metadata,
 )
+from frozenseg_runtime.backends.tensorrt.env import tensorrt_version_problem
 from frozenseg_runtime.backends.tensorrt.loader import locate_engine
 from frozenseg_runtime.backends.tensorrt.profiles import check_shape, dim_range, profile_from_spec
 from frozenseg_runtime.errors import FrozenSegError
@@ -43,11 +44,21 @@ def metadata(**changes: object) -> EngineMetadata:
         graph="clip_text", precision="fp32", onnx_file="clip_text.onnx", onnx_sha256=ONNX_SHA,
         external_data=(("clip_text.onnx.data", "ab" * 32),), profiles=profile_from_spec(SPEC),
         tensorrt_version="10.3.0.26", gpu_name="NVIDIA H200", compute_capability="9.0",
-        workspace_bytes=4 << 30, builder_optimization_level=3, manifest_precision="fp32",
+        workspace_bytes=4 << 30, builder_optimization_level=3, sm_count=132,
+        gpu_memory_bytes=150_011_707_392, manifest_precision="fp32",
         engine_file="clip_text.fp32.engine", engine_sha256="cd" * 32, engine_bytes=11,
         frozenseg_deploy_version="0.1.0", created="2026-12-02T00:00:00+00:00")
     values.update(changes)
     return EngineMetadata(**values)  # type: ignore[arg-type]
+
+
+def recipe_one_sidecar() -> str:
+    """A sidecar as recipe 1 wrote it: none of the fields that came with recipe 2."""
+    data = metadata().to_json()
+    for name in ("sm_count", "gpu_memory_bytes", "tf32", "activation_resize", "device_memory_bytes",
+                 "build_recipe"):
+        data.pop(name)
+    return json.dumps(data, indent=2) + "\n"
 
 
 def write_case(out: Path, name: str, meta: EngineMetadata | None, *, index_text: str | None = None,
@@ -87,6 +98,7 @@ def locate_cases(out: Path) -> list[dict[str, object]]:
         ("bad_index", metadata(), {"index_text": "{not json"}),
         ("index_schema", metadata(), {"index_text": json.dumps({"schema_version": 2, "engines": []})}),
         ("sidecar_schema", metadata(), {"sidecar_text": json.dumps({"schema_version": 0})}),
+        ("recipe_one", metadata(), {"sidecar_text": recipe_one_sidecar()}),
         ("sidecar_missing_fields", metadata(), {"sidecar_text": json.dumps(
             {"schema_version": 1, "graph": "clip_text", "precision": "fp32"})}),
     ]
@@ -114,6 +126,10 @@ def compatibility_cases() -> list[dict[str, object]]:
         {"gpu_name": "NVIDIA H100 80GB HBM3"},
         {"compute_capability": "8.7", "gpu_name": "Orin (nvgpu)", "tensorrt_version": "10.3.0.30",
          "onnx_sha256": "00" * 32},
+        {"sm_count": 132, "gpu_memory_bytes": 143_771 << 20},  # within the tolerance: the same GPU
+        {"sm_count": 114},
+        {"gpu_memory_bytes": 85_899_345_920},
+        {"sm_count": 66, "gpu_memory_bytes": 79_000 << 20, "gpu_name": "NVIDIA H200"},
     ]
     artifacts = Path("/data/my artifacts")
     return [{"target": t, **outcome(lambda t=t: check_engine_compatible(meta, artifacts=artifacts, **t),
@@ -146,6 +162,9 @@ def main(out: Path = HERE / "tensorrt") -> None:
             for a, p, g, f in [("artifacts", "fp32", ["decoder"], True), ("/data/my artifacts", "mixed", [], False),
                                ("it's here", "int8", ["clip_image", "sam_image"], True), ("", "fp16", None, True)]],
         "profiles": profile_cases(out),
+        "version_problems": [{"version": v, "problem": tensorrt_version_problem(v)}
+                             for v in ("10.1.0.27", "10.3.0.30", "11.1.0.6", "10.0.1.6", "8.6.2.3",
+                                       "9.99", "nightly", "10")],
     }
     (out / "cases.json").write_text(json.dumps(cases, indent=1, ensure_ascii=False) + "\n")
 

@@ -2,6 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+
 #include "common/error.hpp"
 #include "common/file.hpp"
 
@@ -77,6 +81,12 @@ EngineMetadata read_engine_metadata(const std::filesystem::path& path) {
     m.compute_capability = data.at("compute_capability").get<std::string>();
     m.workspace_bytes = data.at("workspace_bytes").get<std::int64_t>();
     m.builder_optimization_level = data.at("builder_optimization_level").get<std::int64_t>();
+    m.sm_count = data.value("sm_count", std::int64_t{0});
+    m.gpu_memory_bytes = data.value("gpu_memory_bytes", std::int64_t{0});
+    m.tf32 = data.value("tf32", true);
+    m.activation_resize = data.value("activation_resize", false);
+    m.device_memory_bytes = data.value("device_memory_bytes", std::int64_t{0});
+    m.build_recipe = data.value("build_recipe", std::int64_t{1});
     m.manifest_precision = data.value("manifest_precision", "");
     m.engine_file = data.value("engine_file", "");
     m.engine_sha256 = data.value("engine_sha256", "");
@@ -109,9 +119,49 @@ bool tensorrt_version_matches(const std::string& recorded, const std::string& ru
   return true;
 }
 
+bool memory_matches(std::int64_t recorded, std::int64_t running) {
+  if (recorded <= 0 || running <= 0) return true;
+  return static_cast<double>(std::llabs(recorded - running)) <= static_cast<double>(recorded) * kMemoryTolerance;
+}
+
+std::string tensorrt_version_problem(const std::string& version) {
+  const auto parts = split_dots(version);
+  int major = 0, minor = 0;
+  try {
+    std::size_t used = 0;
+    if (parts.size() < 2) throw std::invalid_argument(version);
+    major = std::stoi(parts[0], &used);
+    if (used != parts[0].size()) throw std::invalid_argument(version);
+    minor = std::stoi(parts[1], &used);
+    if (used != parts[1].size()) throw std::invalid_argument(version);
+  } catch (const std::exception&) {
+    return "TensorRT reports an unreadable version '" + version + "'";
+  }
+  if (major > kMinTensorRTMajor || (major == kMinTensorRTMajor && minor >= kMinTensorRTMinor)) return "";
+  const std::string need = std::to_string(kMinTensorRTMajor) + "." + std::to_string(kMinTensorRTMinor);
+  return "TensorRT " + version + " is too old: FrozenSeg needs TensorRT >= " + need +
+         " (strongly typed networks, device_memory_size_v2, user-managed context memory). On a Jetson that is "
+         "JetPack 6.1 or later (TensorRT 10.3; JetPack 6.0 has TensorRT 8.6); elsewhere pip install 'tensorrt>=" +
+         need + "'";
+}
+
+namespace {
+
+std::string gib(std::int64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.1f", static_cast<double>(bytes) / static_cast<double>(std::int64_t{1} << 30));
+  return text;
+}
+
+}  // namespace
+
 void check_engine_compatible(const EngineMetadata& meta, const EngineTarget& target,
                              const std::filesystem::path& artifacts) {
   std::vector<std::string> differences;
+  if (meta.build_recipe < kBuildRecipe)
+    differences.push_back("it was built by build recipe " + std::to_string(meta.build_recipe) +
+                          ", this runtime needs " + std::to_string(kBuildRecipe) +
+                          " (recipe 1 left TF32 on: FP32 layers ran in TF32)");
   if (target.tensorrt_version && !tensorrt_version_matches(meta.tensorrt_version, *target.tensorrt_version))
     differences.push_back("it was built with TensorRT " + meta.tensorrt_version + ", this is TensorRT " +
                           *target.tensorrt_version + " (engines are not portable across TensorRT versions)");
@@ -120,6 +170,12 @@ void check_engine_compatible(const EngineMetadata& meta, const EngineTarget& tar
                           *target.compute_capability);
   if (target.gpu_name && meta.gpu_name != *target.gpu_name)
     differences.push_back("it was built on GPU '" + meta.gpu_name + "', this is '" + *target.gpu_name + "'");
+  if (target.sm_count && meta.sm_count && meta.sm_count != *target.sm_count)
+    differences.push_back("it was built on a GPU with " + std::to_string(meta.sm_count) + " SMs, this one has " +
+                          std::to_string(*target.sm_count) + " (another module of the same family)");
+  if (target.gpu_memory_bytes && !memory_matches(meta.gpu_memory_bytes, *target.gpu_memory_bytes))
+    differences.push_back("it was built on a GPU with " + gib(meta.gpu_memory_bytes) + " GiB, this one has " +
+                          gib(*target.gpu_memory_bytes) + " GiB (another module of the same family)");
   if (target.onnx_sha256 && meta.onnx_sha256 != *target.onnx_sha256)
     differences.push_back("it was built from an ONNX graph with sha256 " + meta.onnx_sha256.substr(0, 12) +
                           "..., the manifest's graph has " + target.onnx_sha256->substr(0, 12) +

@@ -15,6 +15,13 @@
 namespace frozenseg::tensorrt {
 
 inline constexpr int kMetadataSchema = 1;
+// engine_meta.BUILD_RECIPE: engines of an older recipe are refused (recipe 1 left TF32 on).
+inline constexpr std::int64_t kBuildRecipe = 2;
+// engine_meta.MEMORY_TOLERANCE: memory sizes further apart than this fraction are other modules.
+inline constexpr double kMemoryTolerance = 1.0 / 8.0;
+// env.MIN_TENSORRT: strongly typed networks, getDeviceMemorySizeV2, setDeviceMemoryV2.
+inline constexpr int kMinTensorRTMajor = 10;
+inline constexpr int kMinTensorRTMinor = 1;
 
 struct EngineMetadata {
   std::string graph;
@@ -28,6 +35,12 @@ struct EngineMetadata {
   std::string compute_capability;  // "major.minor"
   std::int64_t workspace_bytes = 0;
   std::int64_t builder_optimization_level = 0;
+  std::int64_t sm_count = 0;             // 0: not recorded (Jetson Orin modules all say "Orin", 8.7)
+  std::int64_t gpu_memory_bytes = 0;     // 0: not recorded
+  bool tf32 = true;                      // absent: recipe 1, which left TF32 on
+  bool activation_resize = false;        // PreviewFeature kRUNTIME_ACTIVATION_RESIZE_10_10
+  std::int64_t device_memory_bytes = 0;  // a context's activations at the profile max, as built
+  std::int64_t build_recipe = 1;         // absent: 1
   std::string manifest_precision;  // what the build was asked for (`mixed` picks per graph)
   std::string engine_file;         // relative to the engines folder
   std::string engine_sha256;
@@ -49,7 +62,15 @@ struct EngineTarget {
   std::optional<std::string> gpu_name;
   std::optional<std::string> compute_capability;
   std::optional<std::string> onnx_sha256;  // the manifest's graph
+  std::optional<std::int64_t> sm_count;
+  std::optional<std::int64_t> gpu_memory_bytes;
 };
+
+// engine_meta.memory_matches: within kMemoryTolerance of the recorded size (0 on either side: unknown).
+bool memory_matches(std::int64_t recorded, std::int64_t running);
+
+// env.tensorrt_version_problem: why TensorRT `version` cannot run this code, or "" when it can.
+std::string tensorrt_version_problem(const std::string& version);
 
 // Whether the sidecar's version (3 or 4 dot-separated numbers) names this library version: every
 // component it gives must match ("10.3.0" matches 10.3.0.26; "10.3.0.26" does not match 10.3.0.30).
