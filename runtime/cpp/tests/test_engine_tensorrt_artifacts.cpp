@@ -13,6 +13,7 @@
 #include "engine/tensorrt/engine_index.hpp"
 #include "engine/tensorrt/engine_metadata.hpp"
 #include "engine/tensorrt/profiles.hpp"
+#include "engine/tensorrt/schedule.hpp"
 
 namespace fs = std::filesystem;
 namespace trt = frozenseg::tensorrt;
@@ -217,4 +218,86 @@ TEST(TensorRTArtifacts, ArtifactsRootStripsTheManifestsRelativePath) {
   EXPECT_EQ(trt::artifacts_root("/a/b/clip_text.onnx", spec), fs::path("/a/b"));
   spec.file = "int8/clip_text.onnx";
   EXPECT_EQ(trt::artifacts_root("/a/b/int8/clip_text.onnx", spec), fs::path("/a/b"));
+}
+
+// -- the engine's GPU-free decisions (schedule.hpp), as tests/runtime/test_trt_schedule.py --------
+namespace {
+
+trt::ShapeKey image_key(std::int64_t height) { return {{"image", frozenseg::Shape{1, 3, height, 320}}}; }
+
+}  // namespace
+
+TEST(ContextSchedule, AGraphReplaysOnlyOnTheContextSetToItsShapes) {
+  trt::ContextSchedule schedule(true);
+  const trt::Stamp stamp{0, 0};
+  auto first = schedule.choose(image_key(320));
+  EXPECT_TRUE(first.new_context && first.set_shapes);
+  EXPECT_EQ(schedule.action(first.slot, stamp), trt::Action::kCapture);
+  schedule.captured(first.slot, stamp);
+  auto other = schedule.choose(image_key(384));
+  EXPECT_EQ(other.slot, 1u);
+  EXPECT_TRUE(other.new_context && other.set_shapes);
+  schedule.captured(other.slot, stamp);
+  auto again = schedule.choose(image_key(320));
+  EXPECT_EQ(again.slot, 0u);
+  EXPECT_FALSE(again.new_context || again.set_shapes || again.drop_graph);
+  EXPECT_EQ(schedule.action(0, stamp), trt::Action::kReplay);
+  EXPECT_EQ(schedule.action(0, {1, 0}), trt::Action::kCapture);  // the arena grew
+  EXPECT_EQ(schedule.action(0, {0, 1}), trt::Action::kCapture);  // an I/O buffer moved
+}
+
+TEST(ContextSchedule, LeastRecentlyUsedIsReSetAndItsGraphDropped) {
+  trt::ContextSchedule schedule(true, 2);
+  for (std::int64_t h : {320, 384}) schedule.captured(schedule.choose(image_key(h)).slot, {0, 0});
+  schedule.choose(image_key(320));
+  const auto choice = schedule.choose(image_key(640));
+  EXPECT_EQ(choice.slot, 1u);
+  EXPECT_TRUE(!choice.new_context && choice.set_shapes && choice.drop_graph);
+  EXPECT_EQ(schedule.contexts(), 2u);
+  EXPECT_EQ(schedule.key_of(1), image_key(640));
+}
+
+TEST(ContextSchedule, FailedCaptureTurnsGraphsOffAndNamesTheGraphsToFree) {
+  trt::ContextSchedule schedule(true);
+  schedule.captured(schedule.choose(image_key(320)).slot, {0, 0});
+  schedule.choose(image_key(384));
+  EXPECT_EQ(schedule.capture_failed(), (std::vector<std::size_t>{0}));
+  EXPECT_EQ(schedule.action(0, {0, 0}), trt::Action::kEnqueue);
+  const auto choice = schedule.choose(image_key(640));
+  EXPECT_TRUE(!choice.new_context && choice.set_shapes && !choice.drop_graph);
+  EXPECT_EQ(schedule.contexts(), 2u);
+}
+
+TEST(ContextSchedule, WithoutGraphsOneContextServesEveryShape) {
+  trt::ContextSchedule schedule(false);
+  EXPECT_TRUE(schedule.choose(image_key(320)).new_context);
+  for (std::int64_t h : {384, 640, 320}) {
+    const auto choice = schedule.choose(image_key(h));
+    EXPECT_EQ(choice.slot, 0u);
+    EXPECT_TRUE(!choice.new_context && choice.set_shapes);
+  }
+  EXPECT_FALSE(schedule.choose(image_key(320)).set_shapes);
+}
+
+TEST(ContextSchedule, ACallThatFailedPartWayIsNeverReplayed) {
+  trt::ContextSchedule schedule(true);
+  schedule.captured(schedule.choose(image_key(320)).slot, {0, 0});
+  schedule.choose(image_key(384));
+  EXPECT_FALSE(schedule.abandon(1, true));
+  EXPECT_EQ(schedule.contexts(), 1u);
+  EXPECT_TRUE(schedule.abandon(0, false));
+  const auto choice = schedule.choose(image_key(320));
+  EXPECT_TRUE(choice.set_shapes && !choice.drop_graph);
+  EXPECT_EQ(schedule.action(choice.slot, {0, 0}), trt::Action::kCapture);
+}
+
+TEST(ContextSchedule, BuffersGrowForWhatIsUsedNotTheProfileMax) {
+  const std::size_t limit = std::size_t{2048} * 128 * 768 * 4;  // decoder text_embeddings: 768 MiB
+  EXPECT_EQ(limit, std::size_t{768} << 20);
+  const std::size_t small = std::size_t{10} * 2 * 768 * 4;
+  EXPECT_EQ(trt::next_capacity(small, 0, limit), small);
+  EXPECT_EQ(trt::next_capacity(small / 2, small, limit), small);
+  EXPECT_EQ(trt::next_capacity(small + 4, small, limit), small + small / 2);
+  EXPECT_EQ(trt::next_capacity(limit * 3 / 4 + 4, limit * 3 / 4, limit), limit);
+  EXPECT_EQ(trt::next_capacity(limit + 8, limit, limit), limit + 8);
 }

@@ -31,7 +31,18 @@ DeviceInfo device_info(int index) {
   const auto first = name.find_first_not_of(" \t\r\n");
   const auto last = name.find_last_not_of(" \t\r\n");
   name = first == std::string::npos ? std::string() : name.substr(first, last - first + 1);
-  return DeviceInfo{index, name, std::to_string(prop.major) + "." + std::to_string(prop.minor)};
+  return DeviceInfo{index, name, std::to_string(prop.major) + "." + std::to_string(prop.minor),
+                    static_cast<std::int64_t>(prop.multiProcessorCount), static_cast<std::int64_t>(prop.totalGlobalMem)};
+}
+
+void clear_error() noexcept { static_cast<void>(cudaGetLastError()); }
+
+PinnedBuffer::PinnedBuffer(std::size_t bytes) : bytes_(bytes) {
+  check(cudaMallocHost(&ptr_, bytes == 0 ? 1 : bytes), "cudaMallocHost", FS_OUT_OF_MEMORY);
+}
+
+PinnedBuffer::~PinnedBuffer() {
+  if (ptr_) static_cast<void>(cudaFreeHost(ptr_));
 }
 
 void set_device(int index) { check(cudaSetDevice(index), "cudaSetDevice"); }
@@ -59,15 +70,23 @@ Graph Graph::capture(const Stream& stream, const std::function<void()>& enqueue)
   } catch (...) {
     cudaGraph_t abandoned = nullptr;
     if (cudaStreamEndCapture(stream.get(), &abandoned) == cudaSuccess && abandoned) cudaGraphDestroy(abandoned);
-    static_cast<void>(cudaGetLastError());
+    clear_error();
     throw;
   }
   cudaGraph_t graph = nullptr;
-  check(cudaStreamEndCapture(stream.get(), &graph), "cudaStreamEndCapture");
+  const cudaError_t ended = cudaStreamEndCapture(stream.get(), &graph);
+  if (ended != cudaSuccess) {  // cudaErrorStreamCaptureInvalidated: no graph, a sticky error
+    if (graph) cudaGraphDestroy(graph);
+    clear_error();
+    check(ended, "cudaStreamEndCapture");
+  }
   cudaGraphExec_t exec = nullptr;
   const cudaError_t err = cudaGraphInstantiateWithFlags(&exec, graph, 0);
   cudaGraphDestroy(graph);  // the executable graph keeps what it needs
-  check(err, "cudaGraphInstantiateWithFlags");
+  if (err != cudaSuccess) {
+    clear_error();
+    check(err, "cudaGraphInstantiateWithFlags");
+  }
   return Graph(exec);
 }
 

@@ -6,6 +6,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -20,7 +21,12 @@ struct DeviceInfo {
   int index = 0;
   std::string name;                // as the builder records it (NUL-trimmed, stripped)
   std::string compute_capability;  // "major.minor"
+  std::int64_t sm_count = 0;       // multiprocessors: tells Jetson Orin modules apart (all "Orin", 8.7)
+  std::int64_t total_memory = 0;   // bytes
 };
+
+// Clears the thread's last CUDA error, which a failed capture leaves behind (trtexec does too).
+void clear_error() noexcept;
 
 // Devices present; 0 (and `why`) when there is no driver or GPU, without throwing.
 int device_count(std::string* why = nullptr);
@@ -34,6 +40,22 @@ class DeviceBuffer {
   ~DeviceBuffer();
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  void* get() const noexcept { return ptr_; }
+  std::size_t size() const noexcept { return bytes_; }
+
+ private:
+  void* ptr_ = nullptr;
+  std::size_t bytes_ = 0;
+};
+
+// Page-locked host memory: cudaMemcpyAsync from pageable memory is staged by the driver and
+// effectively synchronous; from pinned memory it is a real asynchronous DMA.
+class PinnedBuffer {
+ public:
+  explicit PinnedBuffer(std::size_t bytes);  // FS_OUT_OF_MEMORY when it cannot be had
+  ~PinnedBuffer();
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
   void* get() const noexcept { return ptr_; }
   std::size_t size() const noexcept { return bytes_; }
 
@@ -61,7 +83,8 @@ class Stream {
 class Graph {
  public:
   // Captures what `enqueue` puts on `stream` (thread-local capture mode: other threads' CUDA
-  // calls are unaffected). Throws frozenseg::Error(FS_INFERENCE_ERROR) when capture fails.
+  // calls are unaffected). Throws frozenseg::Error(FS_INFERENCE_ERROR) when capture fails, having
+  // left capture mode, destroyed any partial graph and cleared the sticky error.
   static Graph capture(const Stream& stream, const std::function<void()>& enqueue);
   Graph(Graph&& other) noexcept;
   Graph& operator=(Graph&& other) noexcept;

@@ -7,6 +7,13 @@
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/sha256.hpp"
+#include "engine/tensorrt/engine_metadata.hpp"
+
+// The headers compiled against must be new enough too (setDeviceMemoryV2, getDeviceMemorySizeV2).
+static_assert(NV_TENSORRT_MAJOR > frozenseg::tensorrt::kMinTensorRTMajor ||
+                  (NV_TENSORRT_MAJOR == frozenseg::tensorrt::kMinTensorRTMajor &&
+                   NV_TENSORRT_MINOR >= frozenseg::tensorrt::kMinTensorRTMinor),
+              "the native TensorRT engine needs TensorRT >= 10.1 headers");
 
 namespace frozenseg::tensorrt {
 namespace {
@@ -70,11 +77,16 @@ void check_io(LoadedEngine& loaded, const GraphSpec& spec, const EngineRecord& r
 
 }  // namespace
 
+namespace {
+thread_local std::string thread_last_error;
+}  // namespace
+
 void Logger::log(Severity severity, const char* message) noexcept {
   if (severity > Severity::kWARNING) return;
   try {
     std::cerr << "[TensorRT] " << message << '\n';
     if (severity <= Severity::kERROR) {
+      thread_last_error = message;
       std::lock_guard lock(mutex_);
       last_error_ = message;
     }
@@ -83,8 +95,14 @@ void Logger::log(Severity severity, const char* message) noexcept {
 }
 
 std::string Logger::last_error() const {
+  if (!thread_last_error.empty()) return thread_last_error;
   std::lock_guard lock(mutex_);
   return last_error_;
+}
+
+Logger& process_logger() {
+  static Logger logger;  // never destroyed before the engines: static, constructed on first use
+  return logger;
 }
 
 std::string tensorrt_library_version() {
@@ -120,8 +138,11 @@ nvinfer1::Dims dims_of(const Shape& shape) {
 }
 
 LoadedEngine load_engine(const EngineRecord& record, const GraphSpec& spec, int device) {
+  const std::string version = tensorrt_library_version();
+  if (const std::string problem = tensorrt_version_problem(version); !problem.empty()) fail_backend(problem);
   const cuda::DeviceInfo gpu = require_gpu(device);
-  check_engine_compatible(record.metadata, {tensorrt_library_version(), gpu.name, gpu.compute_capability, spec.sha256},
+  check_engine_compatible(record.metadata,
+                          {version, gpu.name, gpu.compute_capability, spec.sha256, gpu.sm_count, gpu.total_memory},
                           record.artifacts);
   std::vector<std::byte> data = read_file_bytes(record.path);
   if (!record.metadata.engine_sha256.empty() && sha256_hex(data) != record.metadata.engine_sha256)
@@ -129,7 +150,6 @@ LoadedEngine load_engine(const EngineRecord& record, const GraphSpec& spec, int 
                   "rebuild it with " + record.rebuild_command());
   cuda::set_device(device);
   LoadedEngine loaded;
-  loaded.logger = std::make_unique<Logger>();
   loaded.runtime.reset(nvinfer1::createInferRuntime(*loaded.logger));
   if (!loaded.runtime) fail_backend("TensorRT could not create a runtime: " + loaded.logger->last_error());
   loaded.engine.reset(loaded.runtime->deserializeCudaEngine(data.data(), data.size()));

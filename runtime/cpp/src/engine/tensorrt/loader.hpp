@@ -17,7 +17,8 @@
 
 namespace frozenseg::tensorrt {
 
-// TensorRT's log at WARNING and above goes to stderr; the last error is kept for messages.
+// TensorRT's log at WARNING and above goes to stderr; the last error is kept for messages: the
+// calling thread's own (TensorRT logs on the thread of the failing call), else the process's last.
 class Logger final : public nvinfer1::ILogger {
  public:
   void log(Severity severity, const char* message) noexcept override;
@@ -28,6 +29,10 @@ class Logger final : public nvinfer1::ILogger {
   std::string last_error_;
 };
 
+// The one logger of the process: TensorRT may keep the first logger it is given process-wide,
+// and NVIDIA's samples use one global logger; every runtime here is created with this one.
+Logger& process_logger();
+
 // "major.minor.patch.build" of the libnvinfer loaded at run time (not the headers compiled against).
 std::string tensorrt_library_version();
 
@@ -35,9 +40,9 @@ std::string tensorrt_library_version();
 // there is no usable CUDA driver or GPU, or `device` is not present.
 cuda::DeviceInfo require_gpu(int device);
 
-// Declared in destruction order reversed: the engine goes first, then its runtime, then the logger.
+// Declared in destruction order reversed: the engine goes first, then its runtime.
 struct LoadedEngine {
-  std::unique_ptr<Logger> logger;
+  Logger* logger = &process_logger();
   std::unique_ptr<nvinfer1::IRuntime> runtime;
   std::unique_ptr<nvinfer1::ICudaEngine> engine;
   Profile profile;                                      // the engine's profile 0, multiples from the sidecar

@@ -5,7 +5,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <list>
+#include <map>
+#include <vector>
 #include <mutex>
 #include <utility>
 
@@ -14,106 +15,161 @@
 #include "engine/tensorrt/cuda.hpp"
 #include "engine/tensorrt/engine_index.hpp"
 #include "engine/tensorrt/loader.hpp"
+#include "engine/tensorrt/schedule.hpp"
 
 namespace frozenseg::tensorrt {
 namespace {
-
-using ShapeKey = std::vector<std::pair<std::string, Shape>>;  // a call's input shapes
 
 std::size_t volume(const Shape& shape) { return static_cast<std::size_t>(element_count(shape)); }
 
 }  // namespace
 
-// Declared so that destruction runs: graphs, then the context (leaving the arena), then buffers
+// Declared so that destruction runs: graphs, then the contexts (leaving the arena), then buffers
 // and stream, then the engine (a context must not outlive its engine).
 struct TensorRTEngine::Session {
   int device = 0;
-  bool cuda_graph = false;
   std::string name;
   EngineRecord record;
   LoadedEngine loaded;
-  std::shared_ptr<ActivationArena> arena;  // null: the context owns its activation memory
+  std::shared_ptr<ActivationArena> arena;  // shared across engines, or this engine's own
   cuda::Stream stream;
+  std::map<std::string, std::size_t, std::less<>> limits;  // tensor -> bytes at the profile max
   std::map<std::string, std::unique_ptr<cuda::DeviceBuffer>, std::less<>> buffers;
-  std::unique_ptr<nvinfer1::IExecutionContext> context;
-  struct Captured {
-    ShapeKey key;
-    std::uint64_t generation;
-    cuda::Graph graph;
-  };
-  std::list<Captured> graphs;  // most recently used first
+  std::map<std::string, std::unique_ptr<cuda::PinnedBuffer>, std::less<>> pinned;
+  std::uint64_t io_generation = 0;  // bumped when a device buffer moves
+  std::vector<std::unique_ptr<nvinfer1::IExecutionContext>> contexts;  // one per shape key (schedule)
+  std::map<std::size_t, cuda::Graph> graphs;                            // slot -> its captured graph
+  ContextSchedule schedule;
   mutable std::mutex mutex;
 
-  Session(int device_, bool cuda_graph_, std::string name_, EngineRecord record_, LoadedEngine loaded_)
-      : device(device_), cuda_graph(cuda_graph_), name(std::move(name_)), record(std::move(record_)),
-        loaded(std::move(loaded_)) {}
+  Session(int device_, bool cuda_graph, std::string name_, EngineRecord record_, LoadedEngine loaded_)
+      : device(device_), name(std::move(name_)), record(std::move(record_)), loaded(std::move(loaded_)),
+        schedule(cuda_graph) {}
 
   ~Session() {
     try {
-      if (context) stream.synchronize();
+      if (!contexts.empty()) stream.synchronize();
     } catch (...) {  // a failed stream cannot be waited on; free what we hold regardless
     }
     graphs.clear();
-    nvinfer1::IExecutionContext* member = context.get();
-    context.reset();  // gone before the arena may free the memory it ran in
-    if (arena && member) arena->release(member);
+    while (!contexts.empty()) {
+      nvinfer1::IExecutionContext* member = contexts.back().get();
+      contexts.pop_back();  // gone before the arena may free the memory it ran in
+      arena->release(member);
+    }
   }
 
-  // Buffers at the largest shapes: inputs at the profile max, outputs at the larger of the
-  // manifest's max and what the context reports for max-shaped inputs.
-  void allocate(const GraphSpec& spec) {
-    for (const auto& [input, range] : loaded.profile)
-      if (!context->setInputShape(input.c_str(), dims_of(range.max)))
-        fail_artifact(name + ": TensorRT refused the profile max " + format_shape(range.max) + " of " + input);
-    std::map<std::string, std::size_t, std::less<>> bytes;
-    for (const auto& [input, range] : loaded.profile) bytes[input] = volume(range.max) * dtype_size(loaded.dtypes.at(input));
-    for (const auto& [output, declared] : output_max_shapes(spec)) {
-      std::size_t elements = volume(declared);
-      const Shape reported = shape_of(context->getTensorShape(output.c_str()));
-      if (std::all_of(reported.begin(), reported.end(), [](std::int64_t d) { return d >= 0; }))
-        elements = std::max(elements, volume(reported));
-      bytes[output] = elements * dtype_size(loaded.dtypes.at(output));
-    }
-    for (const auto& [tensor, size] : bytes) {
-      auto buffer = std::make_unique<cuda::DeviceBuffer>(size);
-      if (!context->setTensorAddress(tensor.c_str(), buffer->get()))
+  std::size_t bytes_of(const std::string& tensor, const Shape& shape) const {
+    return volume(shape) * dtype_size(loaded.dtypes.at(tensor));
+  }
+
+  // A new context bound to every buffer allocated so far (growth later re-binds them all).
+  void add_context() {
+    auto context = arena->create_context(*loaded.engine);
+    for (const auto& [tensor, buffer] : buffers)
+      if (!context->setTensorAddress(tensor.c_str(), buffer->get())) {
+        arena->release(context.get());
         fail_backend(name + ": TensorRT refused the address of " + tensor);
-      buffers.emplace(tensor, std::move(buffer));
+      }
+    contexts.push_back(std::move(context));
+  }
+
+  // Device and pinned buffers large enough for this call, grown by next_capacity (never shrunk);
+  // a device buffer that moves is re-bound on every context.
+  void fit_buffers(const std::map<std::string, Shape, std::less<>>& shapes) {
+    for (const auto& [tensor, shape] : shapes) {
+      const std::size_t needed = bytes_of(tensor, shape);
+      auto& host = pinned[tensor];
+      if (!host || needed > host->size())
+        host = std::make_unique<cuda::PinnedBuffer>(next_capacity(needed, host ? host->size() : 0, limits.at(tensor)));
+      auto& device_buffer = buffers[tensor];
+      if (device_buffer && needed <= device_buffer->size()) continue;
+      const std::size_t size = next_capacity(needed, device_buffer ? device_buffer->size() : 0, limits.at(tensor));
+      if (device_buffer) stream.synchronize();  // nothing in flight may still use the old block
+      device_buffer = std::make_unique<cuda::DeviceBuffer>(size);
+      ++io_generation;
+      for (auto& context : contexts)
+        if (!context->setTensorAddress(tensor.c_str(), device_buffer->get()))
+          fail_backend(name + ": TensorRT refused the address of " + tensor);
     }
   }
 
-  void enqueue() {
-    if (!context->enqueueV3(stream.get()))
+  void enqueue(nvinfer1::IExecutionContext& context) {
+    if (!context.enqueueV3(stream.get()))
       throw Error(FS_INFERENCE_ERROR, name + ": TensorRT enqueueV3 failed (" + loaded.logger->last_error() + ")");
   }
 
-  void execute(const ShapeKey& key) {
-    if (!cuda_graph) {
-      enqueue();
+  void execute(std::size_t slot) {
+    nvinfer1::IExecutionContext& context = *contexts.at(slot);
+    const Stamp stamp{arena->generation(), io_generation};
+    const Action action = schedule.action(slot, stamp);
+    if (action == Action::kReplay) {
+      graphs.at(slot).launch(stream);
       return;
     }
-    const std::uint64_t generation = arena ? arena->generation() : 0;
-    for (auto it = graphs.begin(); it != graphs.end(); ++it) {
-      if (it->key != key) continue;
-      if (it->generation == generation) {
-        graphs.splice(graphs.begin(), graphs, it);
-        graphs.front().graph.launch(stream);
-        return;
-      }
-      graphs.erase(it);  // captured on an arena buffer since replaced
-      break;
-    }
-    // A plain run first: after a shape change TensorRT does deferred work in the first enqueue,
-    // which must not be captured. It also produces this call's outputs.
-    enqueue();
+    // A plain run first: it produces this call's outputs, and TensorRT's deferred work after a
+    // shape or memory change happens here, not in the capture.
+    enqueue(context);
+    if (action == Action::kEnqueue) return;
+    graphs.erase(slot);
+    stream.synchronize();  // trtexec and Triton wait here: nothing of the warm-up is captured
     try {
-      graphs.push_front({key, generation, cuda::Graph::capture(stream, [this] { enqueue(); })});
+      graphs.emplace(slot, cuda::Graph::capture(stream, [this, &context] { enqueue(context); }));
+      schedule.captured(slot, stamp);
     } catch (const Error& e) {
       std::fprintf(stderr, "frozenseg: %s: CUDA graph capture failed (%s); running without\n", name.c_str(), e.what());
-      cuda_graph = false;
-      return;
+      for (const std::size_t index : schedule.capture_failed()) graphs.erase(index);
     }
-    if (graphs.size() > kMaxCudaGraphs) graphs.pop_back();
+  }
+
+  TensorMap run(const GraphSpec& spec, const TensorMap& inputs, const ShapeKey& key) {
+    const Choice choice = schedule.choose(key);
+    try {
+      return run_on(spec, inputs, choice);
+    } catch (...) {
+      const bool created = choice.new_context && contexts.size() <= choice.slot;
+      if (schedule.abandon(choice.slot, created)) graphs.erase(choice.slot);
+      throw;
+    }
+  }
+
+  TensorMap run_on(const GraphSpec& spec, const TensorMap& inputs, const Choice& choice) {
+    if (choice.drop_graph) graphs.erase(choice.slot);
+    if (choice.new_context) add_context();
+    nvinfer1::IExecutionContext& context = *contexts.at(choice.slot);
+    std::map<std::string, Shape, std::less<>> shapes;
+    for (const TensorSpec& t : spec.inputs) {
+      const Tensor& tensor = inputs.find(t.name)->second;
+      if (choice.set_shapes && !context.setInputShape(t.name.c_str(), dims_of(tensor.shape())))
+        fail_input(name + ": TensorRT refused shape " + format_shape(tensor.shape()) + " for " + t.name);
+      shapes[t.name] = tensor.shape();
+    }
+    TensorMap outputs;
+    for (const TensorSpec& t : spec.outputs) {
+      const Shape shape = shape_of(context.getTensorShape(t.name.c_str()));
+      if (std::any_of(shape.begin(), shape.end(), [](std::int64_t d) { return d < 0; }))
+        throw Error(FS_INFERENCE_ERROR, name + ": TensorRT left output " + t.name + " at shape " + format_shape(shape));
+      shapes[t.name] = shape;
+      outputs.emplace(t.name, Tensor(t.dtype, shape));
+    }
+    fit_buffers(shapes);
+    if (choice.set_shapes) arena->fit(context);  // after the shapes: TensorRT sizes activations for them
+    for (const TensorSpec& t : spec.inputs) {
+      const auto bytes = inputs.find(t.name)->second.bytes();
+      std::memcpy(pinned.at(t.name)->get(), bytes.data(), bytes.size());
+      cuda::check(cudaMemcpyAsync(buffers.at(t.name)->get(), pinned.at(t.name)->get(), bytes.size(),
+                                  cudaMemcpyHostToDevice, stream.get()),
+                  "cudaMemcpyAsync (host to device)");
+    }
+    execute(choice.slot);
+    for (auto& [tensor_name, tensor] : outputs)
+      cuda::check(cudaMemcpyAsync(pinned.at(tensor_name)->get(), buffers.at(tensor_name)->get(), tensor.bytes().size(),
+                                  cudaMemcpyDeviceToHost, stream.get()),
+                  "cudaMemcpyAsync (device to host)");
+    stream.synchronize();
+    for (auto& [tensor_name, tensor] : outputs)
+      std::memcpy(tensor.bytes().data(), pinned.at(tensor_name)->get(), tensor.bytes().size());
+    return outputs;
   }
 };
 
@@ -124,17 +180,15 @@ TensorRTEngine::TensorRTEngine(const std::filesystem::path& graph, GraphSpec spe
   LoadedEngine loaded = load_engine(record, spec_, options.device);
   auto session = std::make_unique<Session>(options.device, options.cuda_graph, spec_.name, std::move(record),
                                            std::move(loaded));
-  nvinfer1::ICudaEngine& engine = *session->loaded.engine;
   if (options.share_activations) {
     std::error_code ignored;
     const auto canonical = std::filesystem::weakly_canonical(artifacts, ignored);
     session->arena = shared_arena((ignored ? artifacts : canonical).string() + "#cuda" + std::to_string(options.device));
-    session->context = session->arena->create_context(engine);
   } else {
-    session->context.reset(engine.createExecutionContext());
-    if (!session->context) fail_backend(spec_.name + ": TensorRT could not create an execution context");
+    session->arena = std::make_shared<ActivationArena>(spec_.name + "#cuda" + std::to_string(options.device));
   }
-  session->allocate(spec_);
+  for (const auto& [input, range] : session->loaded.profile) session->limits[input] = session->bytes_of(input, range.max);
+  for (const auto& [output, declared] : output_max_shapes(spec_)) session->limits[output] = session->bytes_of(output, declared);
   session_ = std::move(session);
 }
 
@@ -159,35 +213,10 @@ TensorMap TensorRTEngine::infer(const TensorMap& inputs) const {
     }
     key.emplace_back(t.name, tensor.shape());
   }
-  std::unique_lock<std::recursive_mutex> arena_lock;
   std::lock_guard lock(s.mutex);
-  if (s.arena) arena_lock = std::unique_lock<std::recursive_mutex>(s.arena->mutex());
+  std::lock_guard arena_lock(s.arena->mutex());  // shared: held from enqueue to sync
   cuda::set_device(s.device);
-  for (const TensorSpec& t : spec_.inputs) {
-    const Tensor& tensor = inputs.find(t.name)->second;
-    if (!s.context->setInputShape(t.name.c_str(), dims_of(tensor.shape())))
-      fail_input(spec_.name + ": TensorRT refused shape " + format_shape(tensor.shape()) + " for " + t.name);
-    cuda::check(cudaMemcpyAsync(s.buffers.at(t.name)->get(), tensor.bytes().data(), tensor.bytes().size(),
-                                cudaMemcpyHostToDevice, s.stream.get()),
-                "cudaMemcpyAsync (host to device)");
-  }
-  TensorMap outputs;
-  for (const TensorSpec& t : spec_.outputs) {
-    const Shape shape = shape_of(s.context->getTensorShape(t.name.c_str()));
-    const bool unknown = std::any_of(shape.begin(), shape.end(), [](std::int64_t d) { return d < 0; });
-    const std::size_t bytes = unknown ? 0 : volume(shape) * dtype_size(t.dtype);
-    if (unknown || bytes > s.buffers.at(t.name)->size())
-      throw Error(FS_INFERENCE_ERROR, spec_.name + ": output " + t.name + " has shape " + format_shape(shape) +
-                                          ", beyond its buffer of " + std::to_string(s.buffers.at(t.name)->size()) + " bytes");
-    outputs.emplace(t.name, Tensor(t.dtype, shape));
-  }
-  s.execute(key);
-  for (auto& [name, tensor] : outputs)
-    cuda::check(cudaMemcpyAsync(tensor.bytes().data(), s.buffers.at(name)->get(), tensor.bytes().size(),
-                                cudaMemcpyDeviceToHost, s.stream.get()),
-                "cudaMemcpyAsync (device to host)");
-  s.stream.synchronize();
-  return outputs;
+  return s.run(spec_, inputs, key);
 }
 
 }  // namespace frozenseg::tensorrt

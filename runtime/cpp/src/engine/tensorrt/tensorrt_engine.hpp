@@ -4,12 +4,15 @@
 //
 // - the engine is found through ARTIFACTS/engines/index.json and its sidecar, checked against the
 //   manifest's ONNX sha256, this TensorRT version and this GPU, and its file's sha256;
-// - tensors are bound by name; device buffers are allocated once at the profile's largest shapes;
-//   each call sets the input shapes and reads the output shapes back;
+// - tensors are bound by name; device buffers and pinned host staging buffers are sized for the
+//   shapes a call uses and grown on demand (schedule.hpp's next_capacity), so copies are real
+//   asynchronous DMA and a Jetson does not hold the profile's worst case;
 // - each engine has its own non-blocking stream, so CLIP and SAM (two threads in the Segmenter)
 //   run at once;
-// - with cuda_graph, each input-shape combination is captured once and replayed (16 kept);
-// - graphs that share activations (clip_text, decoder) take their scratch memory from one arena.
+// - with cuda_graph, each input-shape combination gets its own execution context, captured once
+//   and replayed (schedule.hpp: NVIDIA's one context per graph, 8 kept);
+// - every context is USER_MANAGED and takes its activations, sized for the shapes run, from an
+//   arena: the engine's own, or the one clip_text and decoder share.
 #pragma once
 
 #include <filesystem>
@@ -20,8 +23,6 @@
 #include "engine/engine.hpp"
 
 namespace frozenseg::tensorrt {
-
-inline constexpr std::size_t kMaxCudaGraphs = 16;  // captured shape combinations kept per engine
 
 class TensorRTEngine final : public Engine {
  public:
