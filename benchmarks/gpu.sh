@@ -68,6 +68,23 @@ run "${DEPLOY[@]}" export --preset tiny --out "$TINY" --verify-images 1 || { log
 if [ "$HAVE_TRT" = 1 ]; then
   run "${DEPLOY[@]}" build --artifacts "$TINY" --precision fp32 || skip "TensorRT build of the tiny preset failed (see gpu.log)"
 fi
+if [ "$HAVE_TRT" = 1 ]; then
+  # The TensorRT paths of issue 23: CUDA graphs on changing shapes (one context per shape), memory
+  # sized for the shapes run, fp32 engines (TF32 off) against ONNX Runtime CPU FP32.
+  run "$PYTHON" -m pytest -q -p no:cacheprovider tests/runtime/test_trt_backend.py \
+    -k "cuda_graph or memory_is_sized or matches_onnxruntime or activation_buffer" \
+    || skip "a TensorRT path test failed (see gpu.log)"
+  # Activation memory per engine at the profile max, as `build` recorded it.
+  "$PYTHON" - "$TINY" <<'PY' 2>&1 | tee -a "$OUT/gpu.log" "$OUT/trt_device_memory.txt"
+import json, sys
+from pathlib import Path
+for sidecar in sorted(Path(sys.argv[1], "engines").glob("*.engine.json")):
+    meta = json.loads(sidecar.read_text())
+    print(f"{meta['graph']:11s} {meta['precision']:5s} activations at profile max "
+          f"{meta.get('device_memory_bytes', 0) / 2**20:8.1f} MiB, tf32={meta.get('tf32')}, "
+          f"{meta.get('sm_count')} SMs")
+PY
+fi
 run "$PYTHON" -m frozenseg_bench.backend_check --artifacts "$TINY" --precision fp32 --json "$OUT/backend_check.json"
 CHECK=$?
 [ "$CHECK" = 0 ] || log "a GPU backend disagrees with ONNX Runtime CPU (backend_check.json); bench still runs"
