@@ -23,3 +23,11 @@ def structured_images(count: int = 3, seed: int = 0) -> list[np.ndarray]:
             img[(yy - cy) ** 2 + (xx - cx) ** 2 < r * r] = rng.integers(0, 256, 3)
         images.append(np.clip(img + rng.normal(0, 8, img.shape), 0, 255).astype(np.uint8))
     return images
+
+
+def edge_images() -> list[np.ndarray]:
+    """Images that drive a decoder to its edge cases: a flat frame of CLIP's mean colour (every
+    query's mask almost uniform, so many come out empty) and a black frame."""
+    grey = np.empty((240, 320, 3), np.uint8)
+    grey[:] = (123, 117, 104)
+    return [grey, np.zeros((200, 260, 3), np.uint8)]

@@ -31,14 +31,13 @@ class ConvNextOutOfVocabHead(nn.Module):
     """Mask-pooled `clip_vis_dense` -> CLIP embedding (`visual_prediction_forward_convnext`):
     the open_clip trunk head (pool, LayerNorm2d) then the projection MLP."""
 
-    def __init__(self, trunk_head: nn.Module, visual_head: nn.Module, pooling_eps: float) -> None:
+    def __init__(self, trunk_head: nn.Module, visual_head: nn.Module) -> None:
         super().__init__()
         self.trunk_head = trunk_head
         self.visual_head = visual_head
-        self.pooling_eps = pooling_eps
 
     def forward(self, dense: torch.Tensor, mask_logits: torch.Tensor) -> torch.Tensor:
-        pooled = mask_pooling(dense, mask_logits, self.pooling_eps)  # (B, Q, C)
+        pooled = mask_pooling(dense, mask_logits)  # (B, Q, C)
         b, q, c = pooled.shape
         x = self.trunk_head(pooled.reshape(b * q, c, 1, 1))
         return self.visual_head(x).reshape(b, q, -1)

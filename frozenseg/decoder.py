@@ -56,7 +56,6 @@ class FrozenSegDecoder(nn.Module):
             feature_fuse_level=p.sam_feature_fuse_level,
             query_fuse_level=p.sam_query_fuse_level,
             logit_scale_max=p.inference.logit_scale_max,
-            pooling_eps=p.inference.pooling_eps,
         )
         self.void_embedding = nn.Embedding(1, p.embed_dim)
         self.clip_dense_norm = clip_dense_norm

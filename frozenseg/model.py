@@ -68,8 +68,7 @@ class FrozenSegModel(nn.Module):
         if preset.clip_kind == "convnext":
             self.clip_image = ConvNextImageEncoder(visual.trunk)
             dense_norm = visual.trunk.norm_pre
-            oov_head = ConvNextOutOfVocabHead(visual.trunk.head, visual.head,
-                                              preset.inference.pooling_eps)
+            oov_head = ConvNextOutOfVocabHead(visual.trunk.head, visual.head)
         elif preset.clip_kind == "resnet":
             self.clip_image = ResNetImageEncoder(visual)
             dense_norm = nn.Identity()

@@ -79,7 +79,6 @@ class Inference:
     overlap_threshold: float = 0.8
     instance_topk: int = 100
     logit_scale_max: float = 100.0
-    pooling_eps: float = 1e-8
     log_eps: float = 1e-8
     instance_score_eps: float = 1e-6
 

@@ -6,10 +6,15 @@ depend on construction order. Two modes:
 - `default`: scales follow fan-in, norms start near identity, layer scales and logit scales are
   set so that activations stay finite and outputs are informative: mask logits of both signs and
   class scores far from uniform.
-- `stress`: statistics far from any initialisation, as a trained checkpoint's are (issue 9):
-  sharper attention (query and key rows x4), large positional and query embeddings, a mask
-  embedding with gain 12. Float32 rounding alone then moves the decoder's outputs visibly, which
-  is what the export's noise-floor verification must take in its stride.
+- `stress`: statistics far from any initialisation, as a trained checkpoint's are: sharper
+  attention (query and key rows x4), large positional and query embeddings, ConvNeXt layer
+  scales around 0.1 (trained CLIP ConvNeXt values, not the 1e-6 of an initialisation), the
+  decoder's attention output projections and mask-pooling projection scaled down (x0.3), and
+  confident masks: a mask embedding with gain 12 over mask features that carry a per-channel
+  offset (`mask_features.bias` with std 2), so each query's mask has an overall sign and some
+  queries' masks are empty at one pooling grid or another, as trained decoders' are. Float32
+  rounding alone then moves the decoder's outputs visibly, which is what the export's
+  noise-floor verification must take in its stride; empty masks are where graphs divide by zero.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ _SEPARATE_QK_SUFFIXES = ("q_proj.weight", "k_proj.weight")
 _STRESS_POSITIONAL = ("positional_embedding", "pos_embed", "query_embed.weight", "level_embed",
                       "level_embed.weight")
 _STRESS_MASK_EMBED_LAST = "predictor.mask_embed.layers.2.weight"
+_STRESS_MASK_FEATURE_OFFSET = "pixel_decoder.mask_features.bias"
+_STRESS_DAMPED = "_mask_pooling_proj.1.weight"  # and the decoder's attention output projections
+STRESS_DAMPING = 0.3
 
 
 def synthetic_tensor(
@@ -111,6 +119,8 @@ def _stress_tensor(key: str, like: torch.Tensor, gen: torch.Generator) -> torch.
         return normal(1.0)
     if key.endswith(_STRESS_POSITIONAL):
         return normal(0.5)
+    if key.endswith(_STRESS_MASK_FEATURE_OFFSET):
+        return normal(2.0)
     if name == "bias":
         return normal(0.02)
     if like.dim() == 1:  # LayerNorm / GroupNorm / BatchNorm weight
@@ -124,6 +134,8 @@ def _stress_tensor(key: str, like: torch.Tensor, gen: torch.Generator) -> torch.
         value *= 4.0
     elif key.endswith(_STRESS_MASK_EMBED_LAST):
         value *= 12.0
+    elif key.endswith(_STRESS_DAMPED) or ("predictor.transformer_" in key and key.endswith("out_proj.weight")):
+        value *= STRESS_DAMPING
     return value
 
 

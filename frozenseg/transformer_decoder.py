@@ -123,12 +123,10 @@ class TransformerDecoder(nn.Module):
         feature_fuse_level: int,
         query_fuse_level: int,
         logit_scale_max: float,
-        pooling_eps: float,
         num_levels: int = 3,
     ) -> None:
         super().__init__()
         self.logit_scale_max = logit_scale_max
-        self.pooling_eps = pooling_eps
         self.num_heads = nheads
         self.num_layers = dec_layers
         self.num_feature_levels = num_levels
@@ -220,9 +218,9 @@ class TransformerDecoder(nn.Module):
         mask_embed = self.mask_embed(decoded)
         b, c, h, w = mask_features.shape
         masks = torch.matmul(mask_embed, mask_features.reshape(b, c, h * w)).reshape(b, -1, h, w)
-        pooled = self._mask_pooling_proj(mask_pooling(mask_features, masks, self.pooling_eps))
+        pooled = self._mask_pooling_proj(mask_pooling(mask_features, masks))
         sam_pooled = self._mask_pooling_proj(
-            mask_pooling(sam_embedding, masks, self.pooling_eps)).transpose(0, 1)
+            mask_pooling(sam_embedding, masks)).transpose(0, 1)
         class_embed = self.class_embed(pooled + decoded)
         logits = vocabulary_logits(
             class_embed, classifier, synonym_mask, self.logit_scale, self.logit_scale_max

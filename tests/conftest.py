@@ -21,6 +21,26 @@ def tiny_resnet_model():
 
 
 @pytest.fixture(scope="session")
+def tiny_stress_model():
+    from frozenseg_reference.build import build_frozenseg
+
+    return build_frozenseg("tiny", seed=0, synthetic="stress")
+
+
+@pytest.fixture(scope="session")
+def tiny_stress_artifacts(tmp_path_factory):
+    """A verified export of the tiny preset with the stress weights (trained-like statistics:
+    confident masks, some of them empty)."""
+    from frozenseg_export.onnx.run import ExportOptions, run_export
+
+    out = tmp_path_factory.mktemp("export-stress") / "tiny"
+    messages: list[str] = []
+    run_export(out, ExportOptions(preset="tiny", synthetic="stress", text_graph_max_classes=None),
+               say=messages.append)
+    return out, messages
+
+
+@pytest.fixture(scope="session")
 def write_checkpoint():
     """A writer of synthetic weights as an official-format checkpoint file (with the
     training-only buffer released files carry)."""

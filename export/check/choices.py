@@ -10,4 +10,5 @@ AGREEMENT_METRIC_NAMES = ("semantic.label_agreement", "semantic.mean_class_iou",
                           "queries.top1_agreement")
 DROP_METRICS = ("task.miou_drop", "task.pq_drop")
 TENSOR_METRIC = "tensor.floor_margin"
+NONFINITE_METRIC = "tensor.nonfinite"  # values NaN or Inf where float64 is finite; bar 0, not overridable
 METRICS = (*AGREEMENT_METRIC_NAMES, *DROP_METRICS, TENSOR_METRIC)

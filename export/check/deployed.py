@@ -21,7 +21,7 @@ from frozenseg_runtime.cpp_library import CppLibraryError, CppSegmenter, find_li
 from frozenseg_runtime.errors import BackendError
 from frozenseg_runtime.image.preprocess import PreparedImage
 from frozenseg_runtime.manifest import Manifest
-from frozenseg_runtime.segmenter import SegmentationResult, Segmenter, VocabularyState
+from frozenseg_runtime.segmenter import SegmentationResult, Segmenter, VocabularyState, decoder_feed
 from frozenseg_runtime.text.vocabulary import Vocabulary
 
 
@@ -42,7 +42,8 @@ class Deployment:
     def __init__(self, manifest: Manifest, artifacts: Path, backend: str, precision: str, engine: str,
                  cpp_library: str | None = None) -> None:
         self.engine = engine
-        self.segmenter = Segmenter(manifest.with_precision(precision), backend=backend, cache_dir=False,
+        self.manifest = manifest.with_precision(precision)  # the graphs as deployed
+        self.segmenter = Segmenter(self.manifest, backend=backend, cache_dir=False,
                                    memory_arena=False)
         self.backend = self.segmenter.backend
         self.cpp: CppSegmenter | None = None
@@ -74,14 +75,21 @@ class Deployment:
             results = {t: self.cpp.segment_result(pixels, resize, t) for t in tasks}
         return DeployedImage(tensors, results)
 
-    def decode_reference_inputs(self, reference: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """The deployed decoder on the float32 reference's decoder inputs (its encoders' outputs
-        and text embeddings): the decoder judged on its own, apart from upstream rounding."""
+    def _reference_inputs(self, reference: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], VocabularyState]:
+        """The float32 reference's decoder inputs (its encoders' outputs and text embeddings) with
+        the deployed vocabulary's mask and seen flags."""
         assert self.state is not None, "set_vocabulary first"
         features = {n: reference[f"{g}/{n}"][None] for g in graphs.graphs_of_stage(graphs.STAGE_IMAGE)
                     for n in graphs.OUTPUTS[g]}
-        state = replace(self.state, text_embeddings=np.ascontiguousarray(reference[TEXT_EMBEDDINGS], np.float32))
-        raw = self.segmenter.decode(features, state)
+        return features, replace(self.state, text_embeddings=np.ascontiguousarray(reference[TEXT_EMBEDDINGS], np.float32))
+
+    def reference_decoder_feed(self, reference: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return decoder_feed(*self._reference_inputs(reference))
+
+    def decode_reference_inputs(self, reference: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The deployed decoder on the float32 reference's decoder inputs: the decoder judged on
+        its own, apart from upstream rounding."""
+        raw = self.segmenter.decode(*self._reference_inputs(reference))
         return {f"{graphs.DECODER}/{n}": raw[n] for n in graphs.OUTPUTS[graphs.DECODER]}
 
     def close(self) -> None:

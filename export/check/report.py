@@ -22,11 +22,16 @@ def _num(value: Any) -> str:
     return str(value)
 
 
+def _result(verdict: dict[str, Any]) -> str:
+    status = verdict.get("status", "passed" if verdict["passed"] else "failed")
+    return {"passed": "pass", "failed": "**FAIL**"}.get(status, status)
+
+
 def _tables(report: dict[str, Any]) -> list[tuple[str, Table]]:
     out: list[tuple[str, Table]] = []
     out.append(("Bars", (["metric", "value", "bar", "measured against", "bar from", "result"],
                          [[v["metric"], _num(v["value"]), ("≥ " if v["kind"] == "min" else "≤ ") + _num(v["bar"]),
-                           v["against"], v["source"], "pass" if v["passed"] else "**FAIL**"]
+                           v["against"], v["source"], _result(v)]
                           for v in report["verdicts"]])))
     e2e = report["end_to_end"]
     metrics = sorted(e2e["vs_float32"])
@@ -80,6 +85,9 @@ def _html_table(table: Table) -> str:
 def _headline(report: dict[str, Any]) -> tuple[str, list[str]]:
     s = report["settings"]
     verdict = "PASSES" if report["passed"] else "FAILS"
+    unjudged = [v["metric"] for v in report["verdicts"] if v.get("status") == "not judgeable here"]
+    if unjudged:
+        verdict += f" ({len(unjudged)} figure(s) not judgeable here: {', '.join(unjudged)})"
     lines = [f"{s['engine']} runtime on {s['backend']} at {s['precision']}, {len(s['images'])} image(s), "
              f"{len(s['classes'])} classes, tasks {', '.join(s['tasks'])}; preset {s['preset']}, weights "
              f"{s['weights'].get('file') or s['weights'].get('source')}.",

@@ -12,18 +12,19 @@ import numpy as np
 
 from frozenseg_export.check import pictures
 from frozenseg_export.check.agreement import AgreementTally
-from frozenseg_export.check.choices import TENSOR_METRIC
+from frozenseg_export.check.choices import NONFINITE_METRIC, TENSOR_METRIC
 from frozenseg_export.check.deployed import Deployment
 from frozenseg_export.check.ground_truth import TaskScore
 from frozenseg_export.check.inputs import CheckInputs, check_inputs
 from frozenseg_export.check.reference import ReferenceCache, ReferenceTensors, default_cache_dir, reference_tensors
 from frozenseg_export.check.report import write_report
-from frozenseg_export.check.tensors import TensorTally, valid_text_rows
+from frozenseg_export.check.tensors import TensorTally, graph_of, valid_text_rows
+from frozenseg_export.nonfinite import first_nonfinite_node
 from frozenseg_export.check.thresholds import Verdict, judge
 from frozenseg_export.reference_chain import TEXT_EMBEDDINGS
 from frozenseg_runtime import graphs
 from frozenseg_runtime.image.loading import load_image
-from frozenseg_runtime.image.preprocess import preprocess_with_constants
+from frozenseg_runtime.image.preprocess import PreparedImage, preprocess_with_constants
 from frozenseg_runtime.output.postprocess import TASKS, InferenceConstants, segmentation_result
 from frozenseg_runtime.progress import Say, progress
 
@@ -57,10 +58,11 @@ class CheckOutcome:
 
     @property
     def passed(self) -> bool:
-        return all(v.passed for v in self.verdicts)
+        """No verdict failed (one that is not judgeable here neither passes nor fails)."""
+        return not any(v.failed for v in self.verdicts)
 
     def failures(self) -> list[str]:
-        return [v.message() for v in self.verdicts if not v.passed]
+        return [v.message() for v in self.verdicts if v.failed]
 
 
 def _raw(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -109,6 +111,7 @@ def _check(options: CheckOptions, inputs: CheckInputs, deployment: Deployment, s
     files: list[Path] = []
     label = f"{options.engine} runtime, {deployment.backend}, {options.precision}"
     loop_started = time.perf_counter()
+    first_nonfinite: dict[str, str] | None = None
     for index, (image, prep, load_reference) in enumerate(zip(inputs.images, prepared, refs)):
         pixels = load_image(image.path)
         ref = load_reference()
@@ -124,6 +127,8 @@ def _check(options: CheckOptions, inputs: CheckInputs, deployment: Deployment, s
                              (ref.float32[f"{graphs.DECODER}/class_probs"], ref.float64[f"{graphs.DECODER}/class_probs"]))
         _add_tensors(tensor_tallies, deployed.tensors, deployment.decode_reference_inputs(ref.float32), ref,
                      deployment)
+        if first_nonfinite is None:
+            first_nonfinite = _locate_nonfinite(tensor_tallies, index, deployment, ref.float32, prep, say)
         for name, score in scores.items():
             score.add(image.stem, (deployed.results if name == "deployed" else answers["float32"])[score.task])
         if out is not None and index < PICTURES_MAX:
@@ -137,7 +142,9 @@ def _check(options: CheckOptions, inputs: CheckInputs, deployment: Deployment, s
     figures: dict[str, Any] = {k: t.result() for k, t in tallies.items()}
     tensor_summary = {name: t.summary() for name, t in tensor_tallies.items()}
     worst = max(tensor_summary, key=lambda name: tensor_summary[name]["floor_margin"])
-    figures["tensor"] = {TENSOR_METRIC: tensor_summary[worst]["floor_margin"], "worst_output": worst}
+    figures["tensor"] = {TENSOR_METRIC: tensor_summary[worst]["floor_margin"], "worst_output": worst,
+                         NONFINITE_METRIC: {"count": sum(t.nonfinite for t in tensor_tallies.values()),
+                                            **(first_nonfinite or {})}}
     task_metrics = {name: s.result() for name, s in scores.items()}
     if task_metrics:
         figures["drops"] = _drops(task_metrics)
@@ -153,7 +160,7 @@ def _check(options: CheckOptions, inputs: CheckInputs, deployment: Deployment, s
         "end_to_end": figures, "tensors": tensor_summary, "task_metrics": task_metrics,
         "per_image": [{"image": i.stem, **row} for i, row in zip(inputs.images, tallies["vs_float32"].per_image)],
         "class_iou_vs_float32": dict(zip(vocab.display_names, tallies["vs_float32"].class_iou())),
-        "verdicts": [v.to_dict() for v in verdicts], "passed": all(v.passed for v in verdicts),
+        "verdicts": [v.to_dict() for v in verdicts], "passed": not any(v.failed for v in verdicts),
         "tensor_note": ("tensors from the Python runtime on the same graphs, backend and precision "
                         "(the C API returns answers only)") if options.engine == "cpp" else
                        "tensors from the deployed Python runtime",
@@ -166,7 +173,7 @@ def _check(options: CheckOptions, inputs: CheckInputs, deployment: Deployment, s
                                                 f"{label}: agreement with the float32 reference per image"))
         files = write_report(out, report, files) + files
     for v in verdicts:
-        say(("ok    " if v.passed else "FAIL  ") + v.message())
+        say({"passed": "ok    ", "failed": "FAIL  "}.get(v.status, "n/a   ") + v.message())
     return CheckOutcome(report, verdicts, files)
 
 
@@ -185,6 +192,27 @@ def _add_tensors(tallies: dict[str, TensorTally], chained: dict[str, np.ndarray]
         if name == TEXT_EMBEDDINGS:  # padding rows are not answers
             a, b, c = (valid_text_rows(x, mask) for x in (a, b, c))
         tallies.setdefault(name, TensorTally(name)).add(a, b, c)
+
+
+def _locate_nonfinite(tallies: dict[str, TensorTally], index: int, deployment: Deployment,
+                      reference: dict[str, np.ndarray], prepared: PreparedImage,
+                      say: Say) -> dict[str, str] | None:
+    """When an output first turns non-finite on this image, the node where it is born: the
+    deployed precision's ONNX graph run on the same inputs with its intermediates exposed."""
+    tally = next((t for t in tallies.values() if t.first_nonfinite_image == index), None)
+    if tally is None:
+        return None
+    hit, graph = tally.name, graph_of(tally.name)
+    feeds = {graphs.DECODER: lambda: deployment.reference_decoder_feed(reference),
+             graphs.CLIP_IMAGE: lambda: {"image": prepared.clip_input},
+             graphs.SAM_IMAGE: lambda: {"image": prepared.sam_input}}
+    if graph not in feeds:
+        return {"output": hit, "first_node": f"the {graph} graph's node not located (its feed is tokens)"}
+    say(f"{hit} is non-finite where the reference is finite: locating the first non-finite node ...")
+    node = first_nonfinite_node(deployment.manifest.graph_path(graph), feeds[graph](), graph=graph,
+                                kind=tally.first_nonfinite_kind)
+    return {"output": hit, "image": str(index),
+            "first_node": node.describe() if node else "no intermediate tensor of the ONNX graph is non-finite on CPU"}
 
 
 def _drops(task_metrics: dict[str, Any]) -> dict[str, float]:

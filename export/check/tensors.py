@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from frozenseg_export.nonfinite import nonfinite_where_finite
 from frozenseg_export.onnx.parity import cosine_similarity
 from frozenseg_runtime import graphs
 
@@ -42,8 +43,16 @@ def _compare(value: np.ndarray, reference: np.ndarray, per_query: bool | None = 
         stats = {"max_abs": 0.0, "mean_abs": 0.0, "p99_abs": 0.0, "relative": 0.0, "cosine": 1.0}
         return ({**stats, "judged": 0.0} if per_query is not None else stats,
                 np.zeros(len(HISTOGRAM_EDGES) - 1, np.int64) if histogram else None)
-    diff = np.abs(a - b)
-    scale = float(np.abs(b).max())
+    with np.errstate(invalid="ignore"):
+        diff = np.abs(a - b)
+    if not np.isfinite(diff).all():
+        # Both non-finite: the reference has no number either. Deployed non-finite where the
+        # reference is finite: an infinite error, so that no figure can pass (`tensor.nonfinite`
+        # names it).
+        diff = np.where(np.isfinite(a) | np.isfinite(b), diff, 0.0)
+        diff = np.where(np.isfinite(diff), diff, np.inf)
+    finite_b = b[np.isfinite(b)]
+    scale = float(np.abs(finite_b).max()) if finite_b.size else 0.0
     stats = {"max_abs": float(diff.max()), "mean_abs": float(diff.mean()),
              "p99_abs": float(np.quantile(diff, 0.99)),
              "relative": float(diff.max()) / scale if scale > 0 else float(diff.max()),  # max_relative_error
@@ -92,12 +101,21 @@ class TensorTally:
     floor_histogram: np.ndarray = field(default_factory=lambda: np.zeros(len(HISTOGRAM_EDGES) - 1, np.int64))
 
     chained_vs_float32: list[dict[str, float]] = field(default_factory=list)
+    nonfinite: int = 0  # deployed values NaN or Inf where float64 is finite, over every image
+    first_nonfinite_image: int | None = None
+    first_nonfinite_kind: str = "nan"  # "nan" or "inf", what nonfinite.first_nonfinite_node looks for
 
     def add(self, deployed: np.ndarray, float32: np.ndarray, float64: np.ndarray,
             chained: np.ndarray | None = None) -> None:
         """`deployed` and `float32` computed from the same inputs, `float64` the truth for those
         inputs; `chained`, for the decoder, the deployed pipeline's own output (its inputs came
         from the deployed encoders), compared with `float32` for information."""
+        found = nonfinite_where_finite(deployed, float64)
+        if found is not None:
+            self.nonfinite += found.count
+            if self.first_nonfinite_image is None:
+                self.first_nonfinite_image = len(self.floor)
+                self.first_nonfinite_kind = "nan" if found.nan else "inf"
         if chained is not None:
             self.chained_vs_float32.append(error_stats(chained, float32))
         per_query = graph_of(self.name) == graphs.DECODER
@@ -124,6 +142,7 @@ class TensorTally:
         return {"vs_float32": worst(self.vs_float32), "vs_float64": worst(self.vs_float64),
                 "chained_vs_float32": worst(self.chained_vs_float32),
                 "float32_floor": worst(self.floor), "floor_margin": self.margin(), "images": len(self.floor),
+                "nonfinite": self.nonfinite,
                 "histogram": {"edges": HISTOGRAM_EDGES.tolist(), "deployed_vs_float32": self.histogram.tolist(),
                               "float32_vs_float64": self.floor_histogram.tolist()}}
 

@@ -8,6 +8,12 @@ FLOOR_MULTIPLE times the float32 reference's own distance from float64 (a lowere
 be asked to agree with float32 better than float32 agrees with the truth). Their bars are written
 into the manifest by `quantize` (`precisions.<p>.check_thresholds`); `--threshold METRIC=VALUE`
 overrides one, used as given.
+
+A figure that is NaN fails whatever its bar. A fraction's bar at or below 0, or above 1, cannot
+tell a right answer from a wrong one (float32's own disagreement with float64 was so large that
+FLOOR_MULTIPLE times it leaves no room): such a verdict is "not judgeable here", reported with the
+floor that made it so, never as passed. Values NaN or Inf where float64 is finite are a verdict
+of their own (`tensor.nonfinite`, bar 0), at every precision.
 """
 
 from __future__ import annotations
@@ -16,7 +22,15 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from frozenseg_export.check.choices import AGREEMENT_METRIC_NAMES, DROP_METRICS, METRICS, TENSOR_METRIC
+import math
+
+from frozenseg_export.check.choices import (
+    AGREEMENT_METRIC_NAMES,
+    DROP_METRICS,
+    METRICS,
+    NONFINITE_METRIC,
+    TENSOR_METRIC,
+)
 from frozenseg_export.noise_floor import FLOOR_MULTIPLE, LABEL_ALLOWANCE, PANOPTIC_ALLOWANCE
 from frozenseg_runtime.errors import UsageError
 
@@ -69,6 +83,9 @@ def parse_overrides(items: list[str]) -> dict[str, float]:
     return out
 
 
+PASSED, FAILED, NOT_JUDGEABLE = "passed", "failed", "not judgeable here"
+
+
 @dataclass(frozen=True)
 class Verdict:
     metric: str
@@ -77,21 +94,43 @@ class Verdict:
     kind: str  # "min": value >= bar passes; "max": value <= bar passes
     source: str  # where the bar came from
     against: str  # what the value was measured against
+    fraction: bool = False  # the figure lies in [0, 1]: a bar outside (0, 1] cannot judge it
+    detail: str = ""  # what the message adds (the first non-finite node)
+
+    @property
+    def status(self) -> str:
+        if math.isnan(self.value) or math.isnan(self.bar):
+            return FAILED
+        if self.fraction and self.kind == "min" and not 0.0 < self.bar <= 1.0:
+            return NOT_JUDGEABLE
+        ok = self.value >= self.bar if self.kind == "min" else self.value <= self.bar
+        return PASSED if ok else FAILED
 
     @property
     def passed(self) -> bool:
-        return self.value >= self.bar if self.kind == "min" else self.value <= self.bar
+        return self.status == PASSED
+
+    @property
+    def failed(self) -> bool:
+        return self.status == FAILED
 
     def message(self) -> str:
-        if self.passed:
+        status = self.status
+        if status == NOT_JUDGEABLE:
+            return (f"{self.metric} {self.value:.6g} is not judgeable here: its bar {self.bar:.6g} "
+                    f"{'cannot fail' if self.bar <= 0 else 'cannot be met'} ({self.source}; measured against "
+                    f"{self.against})")
+        if math.isnan(self.value):
+            word = "is NaN, which no bar passes:"
+        elif status == PASSED:
             word = "meets" if self.value == self.bar else ("is above" if self.kind == "min" else "is below")
         else:
             word = "is below" if self.kind == "min" else "is above"
         return (f"{self.metric} {self.value:.6g} {word} its bar {self.bar:.6g} "
-                f"({self.source}; measured against {self.against})")
+                f"({self.source}; measured against {self.against})" + (f"; {self.detail}" if self.detail else ""))
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "passed": self.passed}
+        return {**asdict(self), "passed": self.passed, "status": self.status}
 
 
 def judge(precision: str, figures: Mapping[str, Mapping[str, float]], manifest_bars: Mapping[str, float] | None,
@@ -118,7 +157,7 @@ def judge(precision: str, figures: Mapping[str, Mapping[str, float]], manifest_b
             src = f"float32 floor {floor:.6g}: {FLOOR_MULTIPLE:g}x its disagreement + {allowance:g}"
         against = "the float32 reference" if lowered else "the float64 reference"
         value = figures["vs_float32" if lowered else "vs_float64"][metric]
-        verdicts.append(Verdict(metric, value, bar, "min", src, against))
+        verdicts.append(Verdict(metric, value, bar, "min", src, against, fraction=True))
     for metric in DROP_METRICS:
         if metric in figures.get("drops", {}):
             bar = overrides.get(metric, base.get(metric, FP32_DROP_BARS[metric]) if lowered
@@ -126,6 +165,13 @@ def judge(precision: str, figures: Mapping[str, Mapping[str, float]], manifest_b
             src = "--threshold" if metric in overrides else (source if lowered else "fp32 default")
             verdicts.append(Verdict(metric, figures["drops"][metric], bar, "max", src,
                                     "the ground truth (reference's metric minus deployed's)"))
+    if "tensor" in figures and NONFINITE_METRIC in figures["tensor"]:
+        nonfinite = figures["tensor"][NONFINITE_METRIC]
+        verdicts.append(Verdict(NONFINITE_METRIC, float(nonfinite["count"]), 0.0, "max",
+                                "no NaN or Inf where the reference is finite, at any precision",
+                                "the float64 reference, every output" + (
+                                    f"; first in {nonfinite['output']}" if nonfinite.get("output") else ""),
+                                detail=nonfinite.get("first_node") or ""))
     if "tensor" in figures and (not lowered or TENSOR_METRIC in overrides):
         bar = overrides.get(TENSOR_METRIC, 1.0)
         verdicts.append(Verdict(TENSOR_METRIC, figures["tensor"][TENSOR_METRIC], bar, "max",

@@ -3,7 +3,9 @@
 Exporter: torch.export-based (`torch.onnx.export(dynamo=True)`). It traces sizes as symbolic
 integers, so the CLIP image size, the vocabulary size and the text batch stay dynamic without
 rewriting shape arithmetic, and it is the exporter PyTorch maintains (the TorchScript one is
-deprecated since 2.9). The opset is pinned in `OPSET`.
+deprecated since 2.9). The opset is pinned in `OPSET`. The translation is optimised (onnxscript)
+as a step of its own, after its guard constants are counted, so that `guards.py` can tell what
+the optimiser and onnxslim removed.
 """
 
 from __future__ import annotations
@@ -11,11 +13,14 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import onnx
 import torch
 
+from frozenseg_export.onnx.guards import Guard, graph_guards
 from frozenseg_export.onnx.units import ExportUnit
 from frozenseg_runtime.errors import OnnxExportError
 
@@ -28,6 +33,15 @@ FORBIDDEN_OPS = frozenset(
 )
 
 
+@dataclass
+class TranslatedGraph:
+    """A subgraph's ONNX model (optimised by onnxscript) and the guard constants of PyTorch's
+    translation before any optimisation: what every later step must keep."""
+
+    model: onnx.ModelProto
+    translation_guards: Counter[Guard]
+
+
 class OnnxFromSubgraph:
     """Export one subgraph of a model to an in-memory ONNX model."""
 
@@ -35,7 +49,7 @@ class OnnxFromSubgraph:
         self.spec = spec
         self.opset = opset
 
-    def __call__(self, model) -> onnx.ModelProto:
+    def __call__(self, model) -> TranslatedGraph:
         module = self.spec.module(model).eval()
         example = self.spec.example(model)
         logging.getLogger("onnxscript").setLevel(logging.ERROR)  # per-node folding chatter
@@ -49,10 +63,12 @@ class OnnxFromSubgraph:
                 dynamic_shapes=self._dynamic_shapes(),
                 opset_version=self.opset,
                 dynamo=True,
-                optimize=True,
+                optimize=False,
                 verbose=False,
             )
-        return program.model_proto
+            guards = graph_guards(program.model_proto)
+            program.optimize()  # what optimize=True does, after the count
+        return TranslatedGraph(program.model_proto, guards)
 
     def _dynamic_shapes(self):
         dims = self.spec.dynamic_shapes()

@@ -60,7 +60,7 @@ def tensor_records(model_proto: onnx.ModelProto, shapes: dict[str, list]) -> tup
 
 
 def graph_entry(model: FrozenSegModel, name: str, folder: Path, files: list[Path], opset: int,
-                readiness: dict, parity: list[dict]) -> dict[str, Any]:
+                readiness: dict, parity: list[dict], guards: dict | None = None) -> dict[str, Any]:
     spec = SPECS[name]
     proto = onnx.load(files[0], load_external_data=False)
     inputs, outputs = tensor_records(proto, spec.shapes(model))
@@ -75,6 +75,7 @@ def graph_entry(model: FrozenSegModel, name: str, folder: Path, files: list[Path
         "dims": spec.dims,
         "trt_readiness": readiness,
         "parity_onnxruntime_cpu": parity,
+        "guards": guards or {},  # guards.GuardAudit of PyTorch's translation against this file
     }
 
 

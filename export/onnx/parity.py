@@ -4,7 +4,9 @@ Three polygraphy runners see the same feeds: the PyTorch reference in float32, t
 in float64 (the truth) and ONNX Runtime on the exported graph. Per output and per feed, the ONNX
 graph's error against float64 must stay within a multiple of the float32 reference's own error
 against float64 (noise_floor.tensor_bar). "Relative error" is max|a - b| / max|b|, which stays
-meaningful where elementwise ratios blow up near zero.
+meaningful where elementwise ratios blow up near zero. An output with NaN or Inf where float64 has a
+number fails on that alone, and the failure names the graph's first non-finite node
+(`nonfinite.py`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from frozenseg_export.noise_floor import (
     release_memory,
     tensor_bar,
 )
+from frozenseg_export.nonfinite import NonFinite, first_nonfinite_node, nonfinite_where_finite
 from frozenseg_runtime.graphs import ParityBar
 
 G_LOGGER.module_severity = G_LOGGER.ERROR
@@ -94,8 +97,14 @@ class OutputParity:
     cosine: float  # ONNX vs float64, lowest over the feeds
     rel_error_vs_float32: float  # ONNX vs PyTorch float32, for information
     passed: bool
+    nonfinite: dict[str, int] | None = None  # NonFinite of the first feed that has any, and its index
+    first_nonfinite_node: str | None = None  # where it is born (set by compare_graph)
 
     def failure(self) -> str:
+        if self.nonfinite is not None:
+            found = NonFinite(**{k: v for k, v in self.nonfinite.items() if k != "feed"})
+            return (f"{self.output} is {found.describe()} (feed {self.nonfinite['feed']}); "
+                    f"{self.first_nonfinite_node or 'first non-finite node not located'}")
         worst = max(range(len(self.per_feed)),
                     key=lambda i: self.per_feed[i]["rel_error"] / self.per_feed[i]["bar"])
         f = self.per_feed[worst]
@@ -112,7 +121,10 @@ def cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 def judge_output(name: str, onnx_runs: list[np.ndarray], float32_runs: list[np.ndarray],
                  truth_runs: list[np.ndarray], bar: ParityBar = DEFAULT_BAR) -> OutputParity:
-    """Per feed: the ONNX error against the truth within the bar of that feed's float32 floor."""
+    """Per feed: the ONNX error against the truth within the bar of that feed's float32 floor;
+    any non-finite value where the truth is finite fails the output whatever its figures."""
+    nonfinite = next(({**vars(found), "feed": i} for i, (o, t) in enumerate(zip(onnx_runs, truth_runs))
+                      if (found := nonfinite_where_finite(o, t)) is not None), None)
     errors = [max_relative_error(o, t) for o, t in zip(onnx_runs, truth_runs)]
     floors = [max_relative_error(f, t) for f, t in zip(float32_runs, truth_runs)]
     bars = [tensor_bar(f, bar) for f in floors]
@@ -127,7 +139,8 @@ def judge_output(name: str, onnx_runs: list[np.ndarray], float32_runs: list[np.n
                     for o, t in zip(onnx_runs, truth_runs)),
         cosine=min(cosine_similarity(o, t) for o, t in zip(onnx_runs, truth_runs)),
         rel_error_vs_float32=max(max_relative_error(o, f) for o, f in zip(onnx_runs, float32_runs)),
-        passed=all(e <= b for e, b in zip(errors, bars)),
+        passed=nonfinite is None and all(e <= b for e, b in zip(errors, bars)),
+        nonfinite=nonfinite,
     )
 
 
@@ -152,8 +165,18 @@ def compare_graph(
     runs = {runner: [{n: np.asarray(it[n]) for n in output_names} for it in iterations]
             for runner, iterations in results.items()}
     f32, f64, ort = runs["torch-float32"], runs["torch-float64"], runs["onnxruntime"]
-    return [judge_output(name, [r[name] for r in ort], [r[name] for r in f32],
-                         [r[name] for r in f64], bar) for name in output_names]
+    judged = [judge_output(name, [r[name] for r in ort], [r[name] for r in f32],
+                           [r[name] for r in f64], bar) for name in output_names]
+    located: dict[int, str] = {}
+    for parity in judged:
+        if parity.nonfinite is not None:
+            feed = parity.nonfinite["feed"]
+            if feed not in located:
+                kind = "nan" if parity.nonfinite["nan"] else "inf"
+                node = first_nonfinite_node(onnx_path, feeds[feed], kind=kind)
+                located[feed] = node.describe() if node else "no intermediate tensor is non-finite on CPU"
+            parity.first_nonfinite_node = located[feed]
+    return judged
 
 
 def as_dicts(items: list[OutputParity]) -> list[dict]:

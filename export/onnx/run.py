@@ -26,6 +26,7 @@ from frozenseg_export.onnx.build import (
     check_onnx,
     forbidden_ops,
 )
+from frozenseg_export.onnx.guards import audit_guards, graph_guards
 from frozenseg_export.onnx.manifest_writer import build_manifest, graph_entry, package_versions
 from frozenseg_export.onnx.parity import as_dicts
 from frozenseg_export.onnx.trt_readiness import TABLE_SOURCE, check_trt_readiness
@@ -119,14 +120,20 @@ def up_to_date(out: Path, key: str) -> bool:
     return True
 
 
-def _export_graph(model, name: str, tmp: Path, say: Say) -> tuple[list[Path], dict]:
+def _export_graph(model, name: str, tmp: Path, say: Say) -> tuple[list[Path], dict, dict]:
     t = time.perf_counter()
-    proto = OnnxFromSubgraph(SPECS[name])(model)
+    translated = OnnxFromSubgraph(SPECS[name])(model)
+    proto = translated.model
     say(f"{name}: exported with torch.export in {time.perf_counter() - t:.1f} s "
         f"({len(proto.graph.node)} nodes)")
     t = time.perf_counter()
     proto = SlimOnnx()(proto)
     say(f"{name}: onnxslim in {time.perf_counter() - t:.1f} s ({len(proto.graph.node)} nodes)")
+    guards = audit_guards(translated.translation_guards, graph_guards(proto))
+    if not guards.passed:
+        raise ExportError(guards.failure(name, "onnxscript's optimizer or onnxslim"))
+    say(f"{name}: {len(guards.kept) + len(guards.changed)} guard constants (epsilons, floors) "
+        f"of PyTorch's translation all kept")
     bad = forbidden_ops(proto)
     if bad:
         raise ExportError(f"{name}: data-dependent ops in the graph: {bad}")
@@ -138,7 +145,7 @@ def _export_graph(model, name: str, tmp: Path, say: Say) -> tuple[list[Path], di
     check_onnx(files[0])
     say(f"{name}: onnx checker (full) and shape inference pass; TensorRT-ready")
     return files, {"table": TABLE_SOURCE, "op_counts": readiness.op_counts,
-                   "attributes": readiness.attributes}
+                   "attributes": readiness.attributes}, guards.to_dict()
 
 
 def _verify_graph(model, name: str, path: Path, say: Say) -> list[dict]:
@@ -183,11 +190,11 @@ def run_export(out: str | os.PathLike, options: ExportOptions, say: Say = _say) 
     with folder_atomic(out) as tmp:
         entries: dict[str, dict] = {}
         for name in graphs.GRAPHS:
-            paths, readiness = _export_graph(model, name, tmp, say)
+            paths, readiness, guards = _export_graph(model, name, tmp, say)
             parity: list[dict] = []
             if options.verify:
                 parity = _verify_graph(model, name, paths[0], say)
-            entries[name] = graph_entry(model, name, tmp, paths, OPSET, readiness, parity)
+            entries[name] = graph_entry(model, name, tmp, paths, OPSET, readiness, parity, guards)
         # The manifest exists before the chained check, which runs the product runtime on it.
         manifest = build_manifest(model, entries, weights, key, train_vocab)
         if options.verify:

@@ -71,6 +71,47 @@ def random_vocabulary_tensors(model: FrozenSegModel, vocab: Vocabulary, seed: in
 
 
 def graph_feeds(model: FrozenSegModel, name: str) -> list[dict[str, np.ndarray]]:
+    """The random feeds of a graph, then its edge feeds (`edge_feeds`)."""
+    return random_feeds(model, name) + edge_feeds(model, name)
+
+
+FLAT = 0.0  # a normalised image of the mean colour: a blank frame
+SATURATED = 3.0  # beyond any normalised photograph (white is about 2.2)
+
+
+def edge_feeds(model: FrozenSegModel, name: str) -> list[dict[str, np.ndarray]]:
+    """Feeds that reach what trained weights reach and random feeds rarely do, at the smallest
+    sizes the graph takes: flat and saturated images (a flat image gives every query an
+    almost uniform mask, so masks come out empty at every pooling grid and masked attention
+    rows have every key masked); the empty prompt (start and end tokens only); a one-class
+    vocabulary, and a class whose synonyms are all padding but one."""
+    side = 320
+    if name == graphs.CLIP_IMAGE:
+        return [{"image": np.full((1, 3, side, side), v, np.float32)} for v in (FLAT, SATURATED)]
+    if name == graphs.SAM_IMAGE:
+        size = model.preset.preprocessing.sam_size
+        return [{"image": np.full((1, 3, size, size), FLAT, np.float32)}]
+    if name == graphs.CLIP_TEXT:
+        return [{"tokens": drop_padding(tokenize([""], model.preset.context_length).numpy())}]
+    g = np.random.default_rng(8)
+    size = model.preset.preprocessing.sam_size
+    feeds = []
+    with torch.no_grad():
+        sam = model.sam_image(torch.full((1, 3, size, size), FLAT)).numpy()
+        for value, (k, s) in ((FLAT, (1, 4)), (-SATURATED, (3, 4))):
+            feats = model.clip_image(torch.full((1, 3, side, side), value))
+            emb = g.standard_normal((k, s, model.preset.embed_dim)).astype(np.float32)
+            emb /= np.linalg.norm(emb, axis=-1, keepdims=True)
+            mask = np.zeros((k, s), bool)
+            mask[:, 0] = True  # every class's synonyms are padding but the first
+            mask[1:, 1:3] = True
+            feed = dict(zip(graphs.CLIP_FEATURES, (f.numpy() for f in feats)))
+            feed.update(sam_embedding=sam, text_embeddings=emb, synonym_mask=mask, seen=np.arange(k) % 2 == 0)
+            feeds.append(feed)
+    return feeds
+
+
+def random_feeds(model: FrozenSegModel, name: str) -> list[dict[str, np.ndarray]]:
     """Random feeds of the sizes the graph registry gives (different dynamic sizes where the
     graph has any)."""
     g = np.random.default_rng(7)

@@ -6,13 +6,18 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from frozenseg_export.nonfinite import nonfinite_where_finite
 from frozenseg_export.segmentation_metrics import label_agreement
 
 __all__ = ["label_agreement", "mask_iou", "output_errors", "relative_error"]
 
 
 def relative_error(value: np.ndarray, reference: np.ndarray) -> float:
-    """||value - reference|| / ||reference|| over the whole tensor (L2, float64)."""
+    """||value - reference|| / ||reference|| over the whole tensor (L2, float64); infinite when
+    `value` is NaN or Inf anywhere the reference is finite, so that no search or bar can take a
+    non-finite output for a small error (NaN compares false with everything)."""
+    if nonfinite_where_finite(value, reference) is not None:
+        return float("inf")
     ref = reference.astype(np.float64)
     diff = value.astype(np.float64) - ref
     return float(np.linalg.norm(diff) / max(np.linalg.norm(ref), 1e-30))

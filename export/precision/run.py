@@ -24,6 +24,8 @@ import onnxruntime as ort
 
 from frozenseg_export.check.thresholds import default_bars
 from frozenseg_export.noise_floor import release_memory
+from frozenseg_export.nonfinite import first_nonfinite_node, nonfinite_where_finite
+from frozenseg_export.onnx.guards import audit_guards, graph_guards
 from frozenseg_export.precision import fp16 as fp16_graph
 from frozenseg_export.precision import int8 as int8_graph
 from frozenseg_export.precision.accuracy import (
@@ -51,7 +53,7 @@ from frozenseg_export.precision.node_groups import (
 )
 from frozenseg_export.precision.report import write_report
 from frozenseg_export.precision.search import choose_groups
-from frozenseg_export.synthetic_images import structured_images
+from frozenseg_export.synthetic_images import edge_images, structured_images
 from frozenseg_runtime import graphs
 from frozenseg_runtime.atomic import write_atomic, write_bytes_atomic
 from frozenseg_runtime.backends.onnxrt import LOWERED_PRECISION_DISABLED_OPTIMIZERS
@@ -126,6 +128,44 @@ def _worst(errors: dict[str, float]) -> float:
     return max(errors.values())
 
 
+def refuse_nonfinite(graph: str, precision: str, path: Path, feeds: list[dict[str, np.ndarray]],
+                     outputs: list[dict[str, np.ndarray]], references: list[dict[str, np.ndarray]]) -> None:
+    """A lowered graph's outputs must be finite wherever the FP32 graph's are (export verified
+    those against float64); otherwise stop, naming the output and the first non-finite node."""
+    for i, (out, ref) in enumerate(zip(outputs, references)):
+        for name, value in out.items():
+            found = nonfinite_where_finite(value, ref[name])
+            if found is None:
+                continue
+            node = first_nonfinite_node(path, feeds[i], graph=path.name, kind="nan" if found.nan else "inf")
+            raise QuantizeError(
+                f"{graph} {precision}: {name} is {found.describe()} (the FP32 graph's) on feed {i}; "
+                + (node.describe() if node else "no intermediate tensor is non-finite on CPU"))
+
+
+def audit_lowered_guards(graph: str, precision: str, fp32: onnx.ModelProto, lowered: Path) -> dict[str, Any]:
+    """Every guard constant of the FP32 graph must survive lowering with a non-zero value."""
+    audit = audit_guards(graph_guards(fp32), graph_guards(onnx.load(lowered, load_external_data=False)))
+    if not audit.passed:
+        raise QuantizeError(audit.failure(graph, f"lowering to {precision}"))
+    return audit.to_dict()
+
+
+def _final_measurement(graph: str, precision: str, files: list[Path], reference: "_Session | None",
+                       evaluation: GraphFeeds, edge: GraphFeeds, refs: list[dict[str, np.ndarray]] | None = None,
+                       edge_refs: list[dict[str, np.ndarray]] | None = None) -> dict[str, Any]:
+    """Held-out and edge-feed errors of a written lowered graph against FP32, refusing any
+    non-finite output where FP32 is finite."""
+    session = _Session(files[0])
+    measured = {}
+    for label, feeds, known in (("held-out", evaluation.feeds[graph], refs), ("edge", edge.feeds[graph], edge_refs)):
+        truth = known if known is not None else reference.run(feeds)  # type: ignore[union-attr]
+        outputs = session.run(feeds)
+        refuse_nonfinite(graph, precision, files[0], feeds, outputs, truth)
+        measured[label] = output_errors(outputs, truth)
+    return measured
+
+
 def _save_model(model: onnx.ModelProto, path: Path) -> list[Path]:
     """Write atomically; graphs over protobuf's 2 GB limit keep their weights beside them."""
     if model.ByteSize() < 1_800_000_000:
@@ -145,7 +185,7 @@ def _files_entry(files: list[Path], precision: str, source_sha256: str) -> dict[
 
 
 def lower_fp16(manifest: Manifest, graph: str, search: GraphFeeds, evaluation: GraphFeeds,
-               say: Say) -> dict[str, Any]:
+               edge: GraphFeeds, say: Say) -> dict[str, Any]:
     """Choose FP32 islands by measurement, write `<graph>.fp16.onnx`, measure it."""
     path = manifest.graph_path(graph)
     model = onnx.load(path)
@@ -160,23 +200,26 @@ def lower_fp16(manifest: Manifest, graph: str, search: GraphFeeds, evaluation: G
     result = choose_groups(groups, evaluate, say, f"{graph} fp16")
     lowered = fp16_graph.to_fp16(model, result.nodes)
     files = _save_model(lowered, path.with_name(f"{graph}.fp16.onnx"))
-    errors = output_errors(_Session(files[0]).run(evaluation.feeds[graph]),
-                           reference.run(evaluation.feeds[graph]))
-    say(f"{graph} fp16: wrote {files[0].name}; held-out error {_worst(errors):.3e}")
+    guards = audit_lowered_guards(graph, "fp16", model, files[0])
+    measured = _final_measurement(graph, "fp16", files, reference, evaluation, edge)
+    errors = measured["held-out"]
+    say(f"{graph} fp16: wrote {files[0].name}; held-out error {_worst(errors):.3e}, edge feeds "
+        f"{_worst(measured['edge']):.3e}; every output finite where FP32's is; guard constants kept")
     return {**_files_entry(files, "fp16", manifest.graphs[graph].sha256),
             "fp32_islands": result.to_dict(),
             "compatibility_fp32_ops": list(fp16_graph.COMPATIBILITY_OPS),
-            "errors_vs_fp32": errors}
+            "errors_vs_fp32": errors, "edge_errors_vs_fp32": measured["edge"], "guards": guards}
 
 
 def lower_int8(manifest: Manifest, graph: str, calibration: GraphFeeds, evaluation: GraphFeeds,
-               cache_dir: Path, say: Say) -> dict[str, Any]:
+               edge: GraphFeeds, cache_dir: Path, say: Say) -> dict[str, Any]:
     """Calibrate (or reuse cached ranges), choose exclusions by measurement, write and measure."""
     path = manifest.graph_path(graph)
     model = onnx.load(path, load_external_data=False)
     reference = _Session(path)
     calib_refs = reference.run(calibration.feeds[graph])
     eval_refs = reference.run(evaluation.feeds[graph])
+    edge_refs = reference.run(edge.feeds[graph])
     del reference  # calibration is the memory peak of the whole step (~13 GB for SAM ViT-B)
     release_memory()
     groups = candidate_groups(model, INT8_EXCLUSION_CANDIDATES)
@@ -197,13 +240,17 @@ def lower_int8(manifest: Manifest, graph: str, calibration: GraphFeeds, evaluati
         final = Path(tmp) / f"{graph}.int8.onnx"
         int8_graph.quantize_int8(path, final, feeds, result.nodes, cache, say, label)
         files = _save_model(onnx.load(final), path.with_name(f"{graph}.int8.onnx"))
-    errors = output_errors(_Session(files[0]).run(evaluation.feeds[graph]), eval_refs)
+    guards = audit_lowered_guards(graph, "int8", model, files[0])
+    measured = _final_measurement(graph, "int8", files, None, evaluation, edge, eval_refs, edge_refs)
+    errors = measured["held-out"]
     quantized = int8_graph.quantized_nodes(onnx.load(files[0], load_external_data=False))
-    say(f"{label}: wrote {files[0].name} ({quantized} INT8 nodes); held-out error {_worst(errors):.3e}")
+    say(f"{label}: wrote {files[0].name} ({quantized} INT8 nodes); held-out error {_worst(errors):.3e}, "
+        f"edge feeds {_worst(measured['edge']):.3e}; every output finite where FP32's is; guard constants kept")
     return {**_files_entry(files, "int8", manifest.graphs[graph].sha256),
             "excluded_nodes": result.to_dict(), "int8_nodes": quantized,
             "settings": int8_graph.SETTINGS, "calibration_cache": cache.name,
-            "calibration_inputs": len(feeds), "errors_vs_fp32": errors}
+            "calibration_inputs": len(feeds), "errors_vs_fp32": errors,
+            "edge_errors_vs_fp32": measured["edge"], "guards": guards}
 
 
 TEMPORARY_PATTERNS = ("frozenseg-int8-*", ".*.tmp")
@@ -234,22 +281,22 @@ def run_quantize(artifacts: str | os.PathLike, options: QuantizeOptions, say: Sa
     vocabulary = measurement_vocabulary(manifest)
     evaluation_images = _images(options.eval_images, options.eval_count, seed=11)
     say(f"measuring on {len(evaluation_images)} held-out images and a {len(vocabulary.names)}-class vocabulary")
-    image_sets = {"held-out": evaluation_images}
+    image_sets = {"held-out": evaluation_images, "edge": edge_images()}
     if options.calibration_images:
         image_sets["calibration"] = image_files(options.calibration_images, options.calibration_count)
         say(f"calibration set: {len(image_sets['calibration'])} images from {options.calibration_images}")
     feeds = collect_feeds(manifest, image_sets, vocabulary, say)
-    evaluation = feeds["held-out"]
+    evaluation, edge = feeds["held-out"], feeds["edge"]
     calibration = feeds.get("calibration", evaluation)
     cache_dir = Path(options.cache_dir) if options.cache_dir else root / "calibration-cache"
 
     lowered: dict[str, dict[str, dict[str, Any]]] = {"fp16": {}, "int8": {}}
     for graph in graphs.GRAPHS:
         if graph in needed["fp16"]:
-            lowered["fp16"][graph] = lower_fp16(manifest, graph, calibration, evaluation, say)
+            lowered["fp16"][graph] = lower_fp16(manifest, graph, calibration, evaluation, edge, say)
         release_memory()
         if graph in needed["int8"]:
-            lowered["int8"][graph] = lower_int8(manifest, graph, calibration, evaluation, cache_dir, say)
+            lowered["int8"][graph] = lower_int8(manifest, graph, calibration, evaluation, edge, cache_dir, say)
         release_memory()
 
     precisions: dict[str, Any] = dict(manifest.raw.get("precisions", {}))

@@ -32,25 +32,6 @@ from frozenseg_runtime import graphs
 from frozenseg_runtime.manifest import load_manifest
 
 
-@pytest.fixture(scope="session")
-def tiny_stress_model():
-    from frozenseg_reference.build import build_frozenseg
-
-    return build_frozenseg("tiny", seed=0, synthetic="stress")
-
-
-@pytest.fixture(scope="session")
-def tiny_stress_artifacts(tmp_path_factory):
-    """A verified export of the tiny preset with the stress weights."""
-    from frozenseg_export.onnx.run import ExportOptions, run_export
-
-    out = tmp_path_factory.mktemp("export-stress") / "tiny"
-    messages: list[str] = []
-    run_export(out, ExportOptions(preset="tiny", synthetic="stress", text_graph_max_classes=None),
-               say=messages.append)
-    return out, messages
-
-
 # -- the stress weights ---------------------------------------------------------------------------
 
 def test_stress_weights_have_the_issue_statistics(tiny_model):

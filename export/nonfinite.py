@@ -1,0 +1,149 @@
+"""Non-finite outputs are their own verdict.
+
+Where a graph answers NaN or Inf and the float64 reference answers a number, no error figure
+means anything (a NaN compares false with every bar, and `max` over NaN depends on the order).
+What helps is where the first non-finite value is born: this module finds that node by running
+the ONNX graph on ONNX Runtime (CPU) with every intermediate tensor exposed as an output
+(polygraphy's `ModifyOutputs`), and walking the nodes in their topological order to the first
+one whose output is non-finite while all its inputs are finite.
+
+Used by export's parity (`onnx/parity.py`), `quantize`'s measurements and `check`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+
+@dataclass(frozen=True)
+class NonFinite:
+    """Values of one output that are NaN or Inf where the truth is finite."""
+
+    count: int
+    total: int
+    nan: int
+    inf: int
+
+    def describe(self) -> str:
+        kinds = " and ".join(k for k, n in (("NaN", self.nan), ("Inf", self.inf)) if n)
+        return f"{kinds} in {self.count} of its {self.total} values where the reference is finite"
+
+
+def nonfinite_where_finite(value: np.ndarray, truth: np.ndarray) -> NonFinite | None:
+    """Non-finite values of `value` at positions where `truth` is finite (None when there are
+    none). Positions where the truth itself is not finite are not counted: there the reference
+    has no number either."""
+    a = np.asarray(value)
+    if not np.issubdtype(a.dtype, np.floating):
+        return None
+    b = np.broadcast_to(np.asarray(truth), a.shape)
+    bad = ~np.isfinite(a)
+    if np.issubdtype(b.dtype, np.floating):
+        bad &= np.isfinite(b)
+    count = int(bad.sum())
+    if not count:
+        return None
+    nan = int(np.isnan(a[bad]).sum())
+    return NonFinite(count, int(a.size), nan, count - nan)
+
+
+@dataclass(frozen=True)
+class FirstNonFiniteNode:
+    """The node where a non-finite value is born: its output is NaN or Inf while every input
+    is finite."""
+
+    graph: str
+    node: str
+    op_type: str
+    output: str
+    inputs: tuple[str, ...]
+    input_ranges: tuple[str, ...]  # "min..max" of each floating input, for the message
+    born_here: bool  # False when the feed itself carried the first non-finite value
+
+    def describe(self) -> str:
+        where = ", ".join(f"{n} [{r}]" if r else n for n, r in zip(self.inputs, self.input_ranges))
+        born = "first non-finite node" if self.born_here else "first node with a non-finite output (its input was already non-finite)"
+        return (f"{born}: {self.op_type} {self.node!r} in {self.graph} (output {self.output!r}; "
+                f"inputs {where})")
+
+
+def _load(model: str | os.PathLike | onnx.ModelProto) -> onnx.ModelProto:
+    if isinstance(model, onnx.ModelProto):
+        return model
+    return onnx.load(os.fspath(model))  # external data too
+
+
+def _range(value: np.ndarray | None) -> str:
+    if value is None or not np.issubdtype(np.asarray(value).dtype, np.floating) or np.asarray(value).size == 0:
+        return ""
+    v = np.asarray(value, np.float64)
+    finite = v[np.isfinite(v)]
+    text = f"{finite.min():.3g}..{finite.max():.3g}" if finite.size else "no finite value"
+    return text + (", NaN" if np.isnan(v).any() else "") + (", Inf" if np.isinf(v).any() else "")
+
+
+def first_nonfinite_node(model: str | os.PathLike | onnx.ModelProto, feed: Mapping[str, np.ndarray],
+                         graph: str | None = None, kind: str = "nan") -> FirstNonFiniteNode | None:
+    """Run the graph on `feed` with every intermediate tensor exposed; return the first node (in
+    topological order) where a value of `kind` is born: for "nan", an output with NaN from inputs
+    without any (inf - inf counts); for "inf", an output with Inf from finite inputs. Constants
+    count as inputs, so a deliberate -inf (a masked fill) is no birth. None when no node qualifies.
+
+    Graph optimisations are off, so the nodes are the file's own and the name points into it. The
+    whole set of intermediates is held at once: run it on the feed that failed, not in a loop."""
+    import onnxruntime as ort
+    from onnx import numpy_helper
+    from polygraphy import constants
+    from polygraphy.backend.onnx import ModifyOutputs
+
+    proto = _load(model)
+    name = graph or (Path(os.fspath(model)).stem if not isinstance(model, onnx.ModelProto) else proto.graph.name)
+    exposed = ModifyOutputs(proto, outputs=constants.MARK_ALL, copy=True)()
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options.log_severity_level = 3
+    session = ort.InferenceSession(exposed.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    inputs = {i.name for i in session.get_inputs()}
+    values: dict[str, np.ndarray] = dict(zip(names, session.run(names, {k: v for k, v in feed.items() if k in inputs})))
+    values.update({k: np.asarray(v) for k, v in feed.items()})
+    initializers = {i.name: i for i in proto.graph.initializer}
+
+    def value(tensor: str) -> np.ndarray | None:
+        if tensor not in values and tensor in initializers:
+            values[tensor] = numpy_helper.to_array(initializers[tensor])
+        found = values.get(tensor)
+        return found if found is not None and np.issubdtype(found.dtype, np.floating) else None
+
+    def has_nan(tensor: str) -> bool:
+        v = value(tensor)
+        return v is not None and bool(np.isnan(v).any())
+
+    def has_nonfinite(tensor: str) -> bool:
+        v = value(tensor)
+        return v is not None and not bool(np.isfinite(v).all())
+
+    def has_inf(tensor: str) -> bool:
+        v = value(tensor)
+        return v is not None and bool(np.isinf(v).any())
+
+    born, tainted = (has_nan, has_nan) if kind == "nan" else (has_inf, has_nonfinite)
+    for index, node in enumerate(proto.graph.node):
+        ins = tuple(i for i in node.input if i)
+        for output in node.output:
+            if output and born(output) and not any(tainted(i) for i in ins):
+                return FirstNonFiniteNode(name, node.name or f"#{index}", node.op_type, output, ins,
+                                          tuple(_range(value(i)) for i in ins), True)
+    first_fed = next((n for n in proto.graph.node for o in n.output if o and born(o)), None)
+    if first_fed is None:
+        return None
+    ins = tuple(i for i in first_fed.input if i)
+    output = next(o for o in first_fed.output if o and born(o))
+    return FirstNonFiniteNode(name, first_fed.name or first_fed.op_type, first_fed.op_type, output, ins,
+                              tuple(_range(value(i)) for i in ins), False)
