@@ -26,8 +26,10 @@ frozenseg_test(test_text_pyregex LIBS frozenseg_text)
 
 if(FROZENSEG_BUILD_TESTS)
   # fs_tokenize's line protocol: one JSON list of ids per input line, errors as JSON objects.
+  # Through the cross-compiling emulator (qemu-aarch64) when there is one: sh is the host's.
+  list(JOIN CMAKE_CROSSCOMPILING_EMULATOR " " _fs_emulator)
   add_test(NAME TextTools.fs_tokenize
-           COMMAND sh -c "printf 'a photo of a cat.\\n\"caf\\\\u00e9\"\\n' | $<TARGET_FILE:fs_tokenize> --json")
+           COMMAND sh -c "printf 'a photo of a cat.\\n\"caf\\\\u00e9\"\\n' | ${_fs_emulator} $<TARGET_FILE:fs_tokenize> --json")
   set_tests_properties(TextTools.fs_tokenize PROPERTIES
                        PASS_REGULAR_EXPRESSION "^\\{\"error\":[^\n]*\"status\":1\\}\n\\[15304\\]\n$")
 endif()
