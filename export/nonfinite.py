@@ -13,12 +13,16 @@ Used by export's parity (`onnx/parity.py`), `quantize`'s measurements and `check
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import onnx
+from onnx import numpy_helper
+
+from frozenseg_export.onnx.guards import topological
 
 
 @dataclass(frozen=True)
@@ -93,12 +97,13 @@ def first_nonfinite_node(model: str | os.PathLike | onnx.ModelProto, feed: Mappi
     """Run the graph on `feed` with every intermediate tensor exposed; return the first node (in
     topological order) where a value of `kind` is born: for "nan", an output with NaN from inputs
     without any (inf - inf counts); for "inf", an output with Inf from finite inputs. Constants
-    count as inputs, so a deliberate -inf (a masked fill) is no birth. None when no node qualifies.
+    (initializers and Constant nodes) count as inputs, so a deliberate -inf (a masked fill) is no
+    birth. When the feed itself is non-finite, the first node that carries the value is returned
+    with `born_here` False. None when no tensor holds such a value.
 
     Graph optimisations are off, so the nodes are the file's own and the name points into it. The
     whole set of intermediates is held at once: run it on the feed that failed, not in a loop."""
     import onnxruntime as ort
-    from onnx import numpy_helper
     from polygraphy import constants
     from polygraphy.backend.onnx import ModifyOutputs
 
@@ -108,16 +113,25 @@ def first_nonfinite_node(model: str | os.PathLike | onnx.ModelProto, feed: Mappi
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     options.log_severity_level = 3
-    session = ort.InferenceSession(exposed.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    names = [o.name for o in session.get_outputs()]
-    inputs = {i.name for i in session.get_inputs()}
-    values: dict[str, np.ndarray] = dict(zip(names, session.run(names, {k: v for k, v in feed.items() if k in inputs})))
+    with tempfile.TemporaryDirectory(prefix="frozenseg-nonfinite-") as folder:
+        if exposed.ByteSize() < 1_800_000_000:
+            source: str | bytes = exposed.SerializeToString()
+        else:  # protobuf's 2 GB limit: weights beside the model
+            source = os.path.join(folder, "exposed.onnx")
+            onnx.save_model(exposed, source, save_as_external_data=True, location="exposed.onnx.data")
+        del exposed
+        session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+        names = [o.name for o in session.get_outputs()]
+        inputs = {i.name for i in session.get_inputs()}
+        values: dict[str, np.ndarray] = dict(zip(names, session.run(names, {k: v for k, v in feed.items() if k in inputs})))
     values.update({k: np.asarray(v) for k, v in feed.items()})
-    initializers = {i.name: i for i in proto.graph.initializer}
+    stored = {i.name: i for i in proto.graph.initializer}
+    stored.update({n.output[0]: a.t for n in proto.graph.node if n.op_type == "Constant"
+                   for a in n.attribute if a.name == "value"})
 
     def value(tensor: str) -> np.ndarray | None:
-        if tensor not in values and tensor in initializers:
-            values[tensor] = numpy_helper.to_array(initializers[tensor])
+        if tensor not in values and tensor in stored:
+            values[tensor] = numpy_helper.to_array(stored[tensor])
         found = values.get(tensor)
         return found if found is not None and np.issubdtype(found.dtype, np.floating) else None
 
@@ -125,25 +139,38 @@ def first_nonfinite_node(model: str | os.PathLike | onnx.ModelProto, feed: Mappi
         v = value(tensor)
         return v is not None and bool(np.isnan(v).any())
 
-    def has_nonfinite(tensor: str) -> bool:
-        v = value(tensor)
-        return v is not None and not bool(np.isfinite(v).all())
-
     def has_inf(tensor: str) -> bool:
         v = value(tensor)
         return v is not None and bool(np.isinf(v).any())
 
+    def has_nonfinite(tensor: str) -> bool:
+        v = value(tensor)
+        return v is not None and not bool(np.isfinite(v).all())
+
     born, tainted = (has_nan, has_nan) if kind == "nan" else (has_inf, has_nonfinite)
-    for index, node in enumerate(proto.graph.node):
+    nodes = topological(proto)
+    labels = {id(n): n.name or f"#{i}" for i, n in enumerate(proto.graph.node)}
+
+    def found(node: onnx.NodeProto, here: bool) -> FirstNonFiniteNode:
         ins = tuple(i for i in node.input if i)
-        for output in node.output:
-            if output and born(output) and not any(tainted(i) for i in ins):
-                return FirstNonFiniteNode(name, node.name or f"#{index}", node.op_type, output, ins,
-                                          tuple(_range(value(i)) for i in ins), True)
-    first_fed = next((n for n in proto.graph.node for o in n.output if o and born(o)), None)
-    if first_fed is None:
-        return None
-    ins = tuple(i for i in first_fed.input if i)
-    output = next(o for o in first_fed.output if o and born(o))
-    return FirstNonFiniteNode(name, first_fed.name or first_fed.op_type, first_fed.op_type, output, ins,
-                              tuple(_range(value(i)) for i in ins), False)
+        output = next(o for o in node.output if o and born(o))
+        return FirstNonFiniteNode(name, labels[id(node)], node.op_type, output, ins,
+                                  tuple(_range(value(i)) for i in ins), here)
+
+    for node in nodes:
+        if any(o and born(o) for o in node.output) and not any(tainted(i) for i in node.input if i):
+            return found(node, True)
+    first = next((n for n in nodes if any(o and born(o) for o in n.output)), None)
+    return found(first, False) if first is not None else None
+
+
+def locate(model: str | os.PathLike | onnx.ModelProto, feed: Mapping[str, np.ndarray], graph: str | None,
+           kind: str) -> str:
+    """`first_nonfinite_node`'s finding as text for a message; a failure to locate (memory, a
+    graph ONNX Runtime cannot run with every output exposed) is said, never raised over the
+    verdict it explains."""
+    try:
+        node = first_nonfinite_node(model, feed, graph, kind)
+    except Exception as exc:  # the verdict stands without its location
+        return f"first non-finite node not located ({type(exc).__name__}: {exc})"
+    return node.describe() if node else "no intermediate tensor of the ONNX graph is non-finite on ONNX Runtime CPU"

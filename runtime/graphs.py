@@ -60,7 +60,7 @@ class GraphInfo:
     verification: VerificationFeeds = field(default_factory=VerificationFeeds)
 
 
-_IMAGE_SIZES = ((320, 352), (416, 320))
+_IMAGE_SIZES = ((320, 352), (352, 320))  # the axes differ, at near the smallest cost
 
 REGISTRY: dict[str, GraphInfo] = {
     info.name: info

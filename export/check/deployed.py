@@ -76,15 +76,16 @@ class Deployment:
         return DeployedImage(tensors, results)
 
     def _reference_inputs(self, reference: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], VocabularyState]:
-        """The float32 reference's decoder inputs (its encoders' outputs and text embeddings) with
-        the deployed vocabulary's mask and seen flags."""
+        """Decoder inputs from a `graph/output` tensor table (the float32 reference's, or the
+        deployed pipeline's own): its encoders' outputs and text embeddings, with the deployed
+        vocabulary's mask and seen flags."""
         assert self.state is not None, "set_vocabulary first"
         features = {n: reference[f"{g}/{n}"][None] for g in graphs.graphs_of_stage(graphs.STAGE_IMAGE)
                     for n in graphs.OUTPUTS[g]}
         return features, replace(self.state, text_embeddings=np.ascontiguousarray(reference[TEXT_EMBEDDINGS], np.float32))
 
-    def reference_decoder_feed(self, reference: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return decoder_feed(*self._reference_inputs(reference))
+    def decoder_feed_from(self, tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return decoder_feed(*self._reference_inputs(tensors))
 
     def decode_reference_inputs(self, reference: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The deployed decoder on the float32 reference's decoder inputs: the decoder judged on

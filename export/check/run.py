@@ -19,8 +19,8 @@ from frozenseg_export.check.inputs import CheckInputs, check_inputs
 from frozenseg_export.check.reference import ReferenceCache, ReferenceTensors, default_cache_dir, reference_tensors
 from frozenseg_export.check.report import write_report
 from frozenseg_export.check.tensors import TensorTally, graph_of, valid_text_rows
-from frozenseg_export.nonfinite import first_nonfinite_node
 from frozenseg_export.check.thresholds import Verdict, judge
+from frozenseg_export.nonfinite import locate
 from frozenseg_export.reference_chain import TEXT_EMBEDDINGS
 from frozenseg_runtime import graphs
 from frozenseg_runtime.image.loading import load_image
@@ -128,7 +128,8 @@ def _check(options: CheckOptions, inputs: CheckInputs, deployment: Deployment, s
         _add_tensors(tensor_tallies, deployed.tensors, deployment.decode_reference_inputs(ref.float32), ref,
                      deployment)
         if first_nonfinite is None:
-            first_nonfinite = _locate_nonfinite(tensor_tallies, index, deployment, ref.float32, prep, say)
+            first_nonfinite = _locate_nonfinite(tensor_tallies, index, deployment, ref.float32, deployed.tensors,
+                                                prep, say)
         for name, score in scores.items():
             score.add(image.stem, (deployed.results if name == "deployed" else answers["float32"])[score.task])
         if out is not None and index < PICTURES_MAX:
@@ -195,7 +196,7 @@ def _add_tensors(tallies: dict[str, TensorTally], chained: dict[str, np.ndarray]
 
 
 def _locate_nonfinite(tallies: dict[str, TensorTally], index: int, deployment: Deployment,
-                      reference: dict[str, np.ndarray], prepared: PreparedImage,
+                      reference: dict[str, np.ndarray], chained: dict[str, np.ndarray], prepared: PreparedImage,
                       say: Say) -> dict[str, str] | None:
     """When an output first turns non-finite on this image, the node where it is born: the
     deployed precision's ONNX graph run on the same inputs with its intermediates exposed."""
@@ -203,16 +204,16 @@ def _locate_nonfinite(tallies: dict[str, TensorTally], index: int, deployment: D
     if tally is None:
         return None
     hit, graph = tally.name, graph_of(tally.name)
-    feeds = {graphs.DECODER: lambda: deployment.reference_decoder_feed(reference),
+    decoder_inputs = chained if tally.first_nonfinite_source == "deployed pipeline" else reference
+    feeds = {graphs.DECODER: lambda: deployment.decoder_feed_from(decoder_inputs),
              graphs.CLIP_IMAGE: lambda: {"image": prepared.clip_input},
              graphs.SAM_IMAGE: lambda: {"image": prepared.sam_input}}
     if graph not in feeds:
         return {"output": hit, "first_node": f"the {graph} graph's node not located (its feed is tokens)"}
     say(f"{hit} is non-finite where the reference is finite: locating the first non-finite node ...")
-    node = first_nonfinite_node(deployment.manifest.graph_path(graph), feeds[graph](), graph=graph,
-                                kind=tally.first_nonfinite_kind)
-    return {"output": hit, "image": str(index),
-            "first_node": node.describe() if node else "no intermediate tensor of the ONNX graph is non-finite on CPU"}
+    return {"output": hit, "image": str(index), "inputs": tally.first_nonfinite_source,
+            "first_node": locate(deployment.manifest.graph_path(graph), feeds[graph](), graph,
+                                 tally.first_nonfinite_kind)}
 
 
 def _drops(task_metrics: dict[str, Any]) -> dict[str, float]:

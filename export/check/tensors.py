@@ -54,7 +54,7 @@ def _compare(value: np.ndarray, reference: np.ndarray, per_query: bool | None = 
     finite_b = b[np.isfinite(b)]
     scale = float(np.abs(finite_b).max()) if finite_b.size else 0.0
     stats = {"max_abs": float(diff.max()), "mean_abs": float(diff.mean()),
-             "p99_abs": float(np.quantile(diff, 0.99)),
+             "p99_abs": float(np.quantile(diff, 0.99, method="higher")),  # inf stays inf, never NaN
              "relative": float(diff.max()) / scale if scale > 0 else float(diff.max()),  # max_relative_error
              "cosine": cosine_similarity(a, b)}
     if per_query is not None:
@@ -104,18 +104,22 @@ class TensorTally:
     nonfinite: int = 0  # deployed values NaN or Inf where float64 is finite, over every image
     first_nonfinite_image: int | None = None
     first_nonfinite_kind: str = "nan"  # "nan" or "inf", what nonfinite.first_nonfinite_node looks for
+    first_nonfinite_source: str = "reference inputs"  # or "deployed pipeline" (the chained decoder)
 
     def add(self, deployed: np.ndarray, float32: np.ndarray, float64: np.ndarray,
             chained: np.ndarray | None = None) -> None:
         """`deployed` and `float32` computed from the same inputs, `float64` the truth for those
         inputs; `chained`, for the decoder, the deployed pipeline's own output (its inputs came
         from the deployed encoders), compared with `float32` for information."""
-        found = nonfinite_where_finite(deployed, float64)
-        if found is not None:
+        for source, value in (("reference inputs", deployed), ("deployed pipeline", chained)):
+            found = nonfinite_where_finite(value, float64) if value is not None else None
+            if found is None:
+                continue
             self.nonfinite += found.count
             if self.first_nonfinite_image is None:
                 self.first_nonfinite_image = len(self.floor)
                 self.first_nonfinite_kind = "nan" if found.nan else "inf"
+                self.first_nonfinite_source = source
         if chained is not None:
             self.chained_vs_float32.append(error_stats(chained, float32))
         per_query = graph_of(self.name) == graphs.DECODER

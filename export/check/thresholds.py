@@ -18,11 +18,10 @@ of their own (`tensor.nonfinite`, bar 0), at every precision.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
-
-import math
 
 from frozenseg_export.check.choices import (
     AGREEMENT_METRIC_NAMES,
@@ -80,6 +79,9 @@ def parse_overrides(items: list[str]) -> dict[str, float]:
             out[name.strip()] = float(value)
         except ValueError:
             raise UsageError(f"--threshold {item!r}: {value!r} is not a number") from None
+        if name.strip() in AGREEMENT_METRICS and not 0.0 < out[name.strip()] <= 1.0:
+            raise UsageError(f"--threshold {item!r}: {name.strip()} is a fraction; its bar must lie in (0, 1] "
+                             f"(a bar outside cannot tell a right answer from a wrong one)")
     return out
 
 
@@ -133,7 +135,7 @@ class Verdict:
         return {**asdict(self), "passed": self.passed, "status": self.status}
 
 
-def judge(precision: str, figures: Mapping[str, Mapping[str, float]], manifest_bars: Mapping[str, float] | None,
+def judge(precision: str, figures: Mapping[str, Mapping[str, Any]], manifest_bars: Mapping[str, float] | None,
           overrides: Mapping[str, float]) -> list[Verdict]:
     """Every figure that has a bar. `figures` holds `vs_float32`, `vs_float64` and `floor`
     (float32 reference vs float64), plus `drops` (ground truth) and `tensor` (floor margin)."""

@@ -66,6 +66,7 @@ class OnnxFromSubgraph:
                 optimize=False,
                 verbose=False,
             )
+            assert program is not None  # dynamo=True always returns the program
             guards = graph_guards(program.model_proto)
             program.optimize()  # what optimize=True does, after the count
         return TranslatedGraph(program.model_proto, guards)
@@ -111,15 +112,12 @@ class SaveOnnx:
 
 
 def check_onnx(path: str | os.PathLike) -> None:
-    """onnx.checker full check (with shape inference) and a strict shape-inference pass."""
+    """onnx.checker's full check. `full_check` runs strict shape inference with type checks
+    (ShapeInferenceOptions{check_type, error_mode=1}) on the model, so a second
+    `infer_shapes_path` pass would only write an inferred copy of the file to disk."""
     path = os.fspath(path)
     try:
         onnx.checker.check_model(path, full_check=True)
-        inferred = path + ".inferred.tmp"
-        onnx.shape_inference.infer_shapes_path(path, inferred, strict_mode=True)
-        os.remove(inferred)
-        for leftover in Path(path).parent.glob(Path(inferred).name + "*"):
-            leftover.unlink()
     except Exception as exc:  # checker raises several types
         raise OnnxExportError(f"{path} fails the ONNX checker: {exc}") from exc
 

@@ -22,8 +22,9 @@ import onnx
 from onnx import numpy_helper
 
 EPSILON_LIMIT = 1e-3  # an additive constant this small guards; larger ones are arithmetic
-NORMALIZATIONS = {"LayerNormalization": 1e-5, "GroupNormalization": 1e-5, "BatchNormalization": 1e-5,
-                  "InstanceNormalization": 1e-5}  # op -> the ONNX default epsilon
+# op -> the ONNX default epsilon. Not BatchNormalization: at inference its epsilon is added to a
+# constant variance (nothing input-dependent to guard), and optimisers fold it into the Conv.
+NORMALIZATIONS = {"LayerNormalization": 1e-5, "GroupNormalization": 1e-5, "InstanceNormalization": 1e-5}
 
 
 @dataclass(frozen=True, order=True)
@@ -62,7 +63,7 @@ class GraphConstants:
         if name in self.values:
             return self.values[name]
         node = self.producers.get(name)
-        if node is None or depth > 8:
+        if node is None or depth > 8 or node.op_type not in _VALUE_PRESERVING:
             return None
         ins = [self.resolve(i, depth + 1) if i else None for i in node.input]
         if node.op_type in ("Identity", "Cast", "CastLike") and ins and ins[0] is not None:
@@ -83,6 +84,9 @@ class GraphConstants:
         return None
 
 
+_VALUE_PRESERVING = {"Identity", "Cast", "CastLike", "DequantizeLinear", "QuantizeLinear"}
+
+
 def _small(dims) -> bool:
     return int(np.prod(dims)) <= 1 if len(dims) else True
 
@@ -90,10 +94,36 @@ def _small(dims) -> bool:
 SHAPE_ONLY = {"Shape", "Size", "ConstantOfShape"}  # outputs that depend on shapes, not values
 
 
-def _live(model: onnx.ModelProto) -> list[onnx.NodeProto]:
+def topological(model: onnx.ModelProto) -> list[onnx.NodeProto]:
+    """The graph's nodes in an order where every node comes after the producers of its inputs.
+    ONNX asks files to be sorted, but converters append nodes (onnxruntime's float16 converter
+    puts its input Casts last), so the file's order is not relied on."""
+    producers = {o: i for i, n in enumerate(model.graph.node) for o in n.output if o}
+    nodes = list(model.graph.node)
+    waiting = [sum(1 for x in n.input if x in producers) for n in nodes]
+    users: dict[int, list[int]] = {}
+    for i, node in enumerate(nodes):
+        for x in node.input:
+            if x in producers:
+                users.setdefault(producers[x], []).append(i)
+    ready = [i for i, w in enumerate(waiting) if w == 0]
+    order: list[int] = []
+    while ready:
+        i = ready.pop(0)
+        order.append(i)
+        for user in users.get(i, []):
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                ready.append(user)
+    placed = set(order)
+    order += [i for i in range(len(nodes)) if i not in placed]  # a cycle: keep file order
+    return [nodes[i] for i in order]
+
+
+def _live(model: onnx.ModelProto, nodes: list[onnx.NodeProto]) -> list[onnx.NodeProto]:
     """The nodes whose outputs reach a graph output: a guard on a dead path (an intermediate
     layer's unused head) may go with its path."""
-    producers = {o: n for n in model.graph.node for o in n.output}
+    producers = {o: n for n in nodes for o in n.output}
     wanted = [o.name for o in model.graph.output]
     live: set[int] = set()
     while wanted:
@@ -101,15 +131,15 @@ def _live(model: onnx.ModelProto) -> list[onnx.NodeProto]:
         if node is not None and id(node) not in live:
             live.add(id(node))
             wanted.extend(i for i in node.input if i)
-    return [n for n in model.graph.node if id(n) in live]
+    return [n for n in nodes if id(n) in live]
 
 
 def _variable(model: onnx.ModelProto, nodes: list[onnx.NodeProto]) -> set[str]:
-    """Tensors whose values depend on the graph's input values. Shape arithmetic is not variable:
-    a rewrite may fold it (a static grid's positional encoding becomes a constant), and with it
-    the guards its arithmetic held."""
+    """Tensors whose values depend on the graph's input values (`nodes` topologically sorted).
+    Shape arithmetic is not variable: a rewrite may fold it (a static grid's positional encoding
+    becomes a constant), and with it the guards its arithmetic held."""
     variable = {i.name for i in model.graph.input}
-    for node in nodes:  # topological order
+    for node in nodes:
         if node.op_type not in SHAPE_ONLY and any(i in variable for i in node.input):
             variable.update(node.output)
     return variable
@@ -120,7 +150,7 @@ def graph_guards(model: onnx.ModelProto) -> Counter[Guard]:
     where it guards a value that depends on the inputs (the other operand of the Add, the
     clipped value, the normalised tensor)."""
     constants = GraphConstants(model)
-    nodes = _live(model)
+    nodes = _live(model, topological(model))
     variable = _variable(model, nodes)
     guards: Counter[Guard] = Counter()
     for node in nodes:
@@ -170,8 +200,9 @@ class GuardAudit:
                 f"(export/onnx/guards.py tells why such constants go missing)")
 
 
-# A lowered precision may round a guard (float16 stores 1e-12 as its smallest subnormal); within
-# this factor of the original it still guards as well.
+# A lowered precision may round a guard: float16 stores 1e-6 as a nearby subnormal, and
+# onnxruntime's float16 converter raises 1e-12 to float16's smallest positive value (6e-8). A
+# larger guard of the same sign still guards; a smaller one may shrink by at most this factor.
 ROUNDING_FACTOR = 1e3
 
 
@@ -200,9 +231,10 @@ def audit_guards(before: Counter[Guard], after: Counter[Guard]) -> GuardAudit:
     return GuardAudit(tuple(kept), tuple(changed), tuple(missing))
 
 
-def _distance(a: Guard, b: Guard) -> float | None:
-    """Decades between two guard values of one sign, or None when they cannot stand for each other."""
-    if a.value == 0 or b.value == 0 or np.sign(a.value) != np.sign(b.value):
+def _distance(after: Guard, before: Guard) -> float | None:
+    """Decades between a guard after a step and one before it, or None when the later one cannot
+    stand for the earlier (zero, the other sign, or more than ROUNDING_FACTOR smaller)."""
+    if after.value == 0 or before.value == 0 or np.sign(after.value) != np.sign(before.value):
         return None
-    decades = abs(float(np.log10(abs(a.value) / abs(b.value))))
-    return decades if decades <= np.log10(ROUNDING_FACTOR) else None
+    decades = float(np.log10(abs(after.value) / abs(before.value)))
+    return abs(decades) if decades >= -np.log10(ROUNDING_FACTOR) else None

@@ -70,76 +70,80 @@ def random_vocabulary_tensors(model: FrozenSegModel, vocab: Vocabulary, seed: in
                              torch.tensor(seen, dtype=torch.bool))
 
 
-def graph_feeds(model: FrozenSegModel, name: str) -> list[dict[str, np.ndarray]]:
-    """The random feeds of a graph, then its edge feeds (`edge_feeds`)."""
-    return random_feeds(model, name) + edge_feeds(model, name)
-
-
 FLAT = 0.0  # a normalised image of the mean colour: a blank frame
 SATURATED = 3.0  # beyond any normalised photograph (white is about 2.2)
+EDGE_SIDE = 320  # the smallest image side the graphs take
+
+
+def _split_image(shape: tuple[int, ...], first: float, second: float | None, g: np.random.Generator) -> np.ndarray:
+    """An image whose left half is `first` and right half `second` (random where None): one
+    float64 run covers both, where a feed each would cost two."""
+    image = g.standard_normal(shape).astype(np.float32)
+    half = shape[-1] // 2
+    image[..., :half] = first
+    if second is not None:
+        image[..., half:] = second
+    return image
 
 
 def edge_feeds(model: FrozenSegModel, name: str) -> list[dict[str, np.ndarray]]:
     """Feeds that reach what trained weights reach and random feeds rarely do, at the smallest
-    sizes the graph takes: flat and saturated images (a flat image gives every query an
+    sizes the graph takes: flat and saturated image regions (a flat image gives every query an
     almost uniform mask, so masks come out empty at every pooling grid and masked attention
     rows have every key masked); the empty prompt (start and end tokens only); a one-class
-    vocabulary, and a class whose synonyms are all padding but one."""
-    side = 320
-    if name == graphs.CLIP_IMAGE:
-        return [{"image": np.full((1, 3, side, side), v, np.float32)} for v in (FLAT, SATURATED)]
-    if name == graphs.SAM_IMAGE:
-        size = model.preset.preprocessing.sam_size
-        return [{"image": np.full((1, 3, size, size), FLAT, np.float32)}]
-    if name == graphs.CLIP_TEXT:
-        return [{"tokens": drop_padding(tokenize([""], model.preset.context_length).numpy())}]
+    vocabulary whose class has one real synonym and the rest padding."""
     g = np.random.default_rng(8)
     size = model.preset.preprocessing.sam_size
-    feeds = []
+    if name == graphs.CLIP_IMAGE:
+        return [{"image": _split_image((1, 3, EDGE_SIDE, EDGE_SIDE), FLAT, SATURATED, g)}]
+    if name == graphs.SAM_IMAGE:
+        return []  # its one random feed is half flat (random_feeds)
+    if name == graphs.CLIP_TEXT:
+        return [{"tokens": drop_padding(tokenize([""], model.preset.context_length).numpy())}]
     with torch.no_grad():
         sam = model.sam_image(torch.full((1, 3, size, size), FLAT)).numpy()
-        for value, (k, s) in ((FLAT, (1, 4)), (-SATURATED, (3, 4))):
-            feats = model.clip_image(torch.full((1, 3, side, side), value))
-            emb = g.standard_normal((k, s, model.preset.embed_dim)).astype(np.float32)
-            emb /= np.linalg.norm(emb, axis=-1, keepdims=True)
-            mask = np.zeros((k, s), bool)
-            mask[:, 0] = True  # every class's synonyms are padding but the first
-            mask[1:, 1:3] = True
-            feed = dict(zip(graphs.CLIP_FEATURES, (f.numpy() for f in feats)))
-            feed.update(sam_embedding=sam, text_embeddings=emb, synonym_mask=mask, seen=np.arange(k) % 2 == 0)
-            feeds.append(feed)
-    return feeds
+        feats = model.clip_image(torch.full((1, 3, EDGE_SIDE, EDGE_SIDE), FLAT))
+    k, s = 1, 4
+    emb = g.standard_normal((k, s, model.preset.embed_dim)).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=-1, keepdims=True)
+    mask = np.zeros((k, s), bool)
+    mask[:, 0] = True  # the synonyms are padding but the first
+    feed = dict(zip(graphs.CLIP_FEATURES, (f.numpy() for f in feats)))
+    feed.update(sam_embedding=sam, text_embeddings=emb, synonym_mask=mask, seen=np.ones(k, bool))
+    return [feed]
 
 
 def random_feeds(model: FrozenSegModel, name: str) -> list[dict[str, np.ndarray]]:
     """Random feeds of the sizes the graph registry gives (different dynamic sizes where the
-    graph has any)."""
+    graph has any). SAM's single feed is half flat (`edge_feeds` would cost a second float64
+    run of the largest encoder at its fixed 1024 x 1024)."""
     g = np.random.default_rng(7)
     sizes = graphs.REGISTRY[name].verification
+    size = model.preset.preprocessing.sam_size
     if name == graphs.CLIP_IMAGE:
         return [{"image": g.standard_normal((1, 3, h, w)).astype(np.float32)}
                 for h, w in sizes.image_sizes]
     if name == graphs.SAM_IMAGE:
-        size = model.preset.preprocessing.sam_size
-        return [{"image": g.standard_normal((1, 3, size, size)).astype(np.float32)}]
+        return [{"image": _split_image((1, 3, size, size), FLAT, None, g)}]
     if name == graphs.CLIP_TEXT:
         prompts = [t.format(c) for c in sizes.prompt_words for t in VILD_TEMPLATES]
         tokens = tokenize(prompts, model.preset.context_length).numpy()
-        # the full context, and trailing padding dropped (what the runtime sends)
-        return [{"tokens": tokens[:5]}, {"tokens": tokens},
-                {"tokens": drop_padding(tokens)}]
+        # the full context, and trailing padding dropped (what the runtime sends) on a third of
+        # the prompts, every word among them
+        return [{"tokens": tokens[:4]}, {"tokens": drop_padding(tokens[::3])}]
     feeds = []
     with torch.no_grad():
+        # One SAM embedding serves every feed: the decoder's dynamic sizes are CLIP's and the
+        # vocabulary's, and SAM's float32 run at 1024 x 1024 is the dearest part of a feed.
+        sam = model.sam_image(torch.from_numpy(g.standard_normal((1, 3, size, size)).astype(np.float32))).numpy()
         for (h, w), (k, s) in zip(sizes.image_sizes, sizes.vocabulary_sizes, strict=True):
             feats = model.clip_image(torch.from_numpy(g.standard_normal((1, 3, h, w)).astype(np.float32)))
-            size = model.preset.preprocessing.sam_size
-            sam = model.sam_image(torch.from_numpy(g.standard_normal((1, 3, size, size)).astype(np.float32)))
             emb = g.standard_normal((k, s, model.preset.embed_dim)).astype(np.float32)
             emb /= np.linalg.norm(emb, axis=-1, keepdims=True)
             mask = g.random((k, s)) > 0.4
             mask[:, 0] = True
             feed = dict(zip(graphs.CLIP_FEATURES, (f.numpy() for f in feats)))
-            feed.update(sam_embedding=sam.numpy(), text_embeddings=emb, synonym_mask=mask,
+            feed.update(sam_embedding=sam, text_embeddings=emb, synonym_mask=mask,
                         seen=g.random(k) > 0.5)
             feeds.append(feed)
     return feeds
@@ -148,8 +152,12 @@ def random_feeds(model: FrozenSegModel, name: str) -> list[dict[str, np.ndarray]
 def verify_graph(model: FrozenSegModel, name: str, path: str | os.PathLike) -> list[OutputParity]:
     """Every output of one exported graph against the float64 reference, on its floor."""
     spec = SPECS[name]
-    return compare_graph(spec.module(model), path, spec.inputs, spec.outputs,
-                         graph_feeds(model, name), graphs.REGISTRY[name].parity)
+    random = random_feeds(model, name)
+    edge = edge_feeds(model, name)
+    # The decoder's edge feeds are judged on the median query (parity.median_query_error says why).
+    median = frozenset(range(len(random), len(random) + len(edge))) if name == graphs.DECODER else frozenset()
+    return compare_graph(spec.module(model), path, spec.inputs, spec.outputs, random + edge,
+                         graphs.REGISTRY[name].parity, median)
 
 
 def graph_failure(name: str, parity: list[OutputParity]) -> str | None:

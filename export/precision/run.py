@@ -24,7 +24,7 @@ import onnxruntime as ort
 
 from frozenseg_export.check.thresholds import default_bars
 from frozenseg_export.noise_floor import release_memory
-from frozenseg_export.nonfinite import first_nonfinite_node, nonfinite_where_finite
+from frozenseg_export.nonfinite import locate, nonfinite_where_finite
 from frozenseg_export.onnx.guards import audit_guards, graph_guards
 from frozenseg_export.precision import fp16 as fp16_graph
 from frozenseg_export.precision import int8 as int8_graph
@@ -131,16 +131,21 @@ def _worst(errors: dict[str, float]) -> float:
 def refuse_nonfinite(graph: str, precision: str, path: Path, feeds: list[dict[str, np.ndarray]],
                      outputs: list[dict[str, np.ndarray]], references: list[dict[str, np.ndarray]]) -> None:
     """A lowered graph's outputs must be finite wherever the FP32 graph's are (export verified
-    those against float64); otherwise stop, naming the output and the first non-finite node."""
+    those against float64); otherwise stop, naming the output and the first non-finite node. An
+    FP32 graph that is itself non-finite on a feed stops it too: export never saw that input."""
     for i, (out, ref) in enumerate(zip(outputs, references)):
         for name, value in out.items():
-            found = nonfinite_where_finite(value, ref[name])
+            reference = np.asarray(ref[name])
+            if np.issubdtype(reference.dtype, np.floating) and not np.isfinite(reference).all():
+                raise QuantizeError(
+                    f"{graph}: the FP32 graph's {name} is not finite on feed {i} of the measurement "
+                    f"images, so {precision} cannot be judged there; re-export and check the FP32 "
+                    f"graph on these images ({int((~np.isfinite(reference)).sum())} values)")
+            found = nonfinite_where_finite(value, reference)
             if found is None:
                 continue
-            node = first_nonfinite_node(path, feeds[i], graph=path.name, kind="nan" if found.nan else "inf")
-            raise QuantizeError(
-                f"{graph} {precision}: {name} is {found.describe()} (the FP32 graph's) on feed {i}; "
-                + (node.describe() if node else "no intermediate tensor is non-finite on CPU"))
+            raise QuantizeError(f"{graph} {precision}: {name} is {found.describe()} (the FP32 graph's) on "
+                                f"feed {i}; " + locate(path, feeds[i], path.name, "nan" if found.nan else "inf"))
 
 
 def audit_lowered_guards(graph: str, precision: str, fp32: onnx.ModelProto, lowered: Path) -> dict[str, Any]:

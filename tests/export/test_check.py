@@ -80,9 +80,11 @@ def test_deployments_meet_their_bars(tiny_quantized, images, reference_cache, tm
                                  cpp_library=library, out=str(tmp_path / "report"), tasks=tasks),
                         say=messages.append)
     loose = THRESHOLD_BOUND.get((precision, engine), set())
-    failed = {v.metric for v in outcome.verdicts if not v.passed}
+    failed = {v.metric for v in outcome.verdicts if v.failed}
     assert failed <= loose, outcome.failures()
     assert outcome.passed == (not failed)
+    nonfinite = next(v for v in outcome.verdicts if v.metric == "tensor.nonfinite")
+    assert nonfinite.value == 0 and nonfinite.passed  # no NaN or Inf where the reference is finite
     report = outcome.report
     metrics = {v.metric for v in outcome.verdicts}
     expected = {"semantic": "semantic.label_agreement", "panoptic": "panoptic.pq",
@@ -92,7 +94,10 @@ def test_deployments_meet_their_bars(tiny_quantized, images, reference_cache, tm
         against = "vs_float32" if precision != "fp32" else "vs_float64"
         if v.metric in report["end_to_end"][against]:
             assert v.value == report["end_to_end"][against][v.metric]
-        assert v.passed == ((v.value >= v.bar) if v.kind == "min" else (v.value <= v.bar))
+        if v.status == "not judgeable here":  # a fraction's bar that cannot fail, never a pass
+            assert v.fraction and not 0 < v.bar <= 1 and not v.passed and "not judgeable" in v.message()
+        else:
+            assert v.passed == ((v.value >= v.bar) if v.kind == "min" else (v.value <= v.bar))
     if precision == "fp32":
         assert "tensor.floor_margin" in metrics  # every output within its graph's parity bar
         assert all(t["floor_margin"] <= 1 for t in report["tensors"].values())
@@ -172,6 +177,41 @@ def test_a_perturbed_weight_fails_the_check(tiny_artifacts, images, reference_ca
     assert main(argv) == 3
     err = capsys.readouterr().err
     assert "decoder.onnx" in err and "sha256" in err
+
+
+def test_nan_fails_the_check_naming_the_first_nonfinite_node(tiny_artifacts, images, reference_cache, tmp_path,
+                                                             capsys):
+    """A decoder whose mask-area floor is replaced by zero (every pooled mask divided by 0, the
+    NaN that trained checkpoints met) fails on `tensor.nonfinite`, naming the Div where NaN is
+    born; its NaN figures pass no bar."""
+    broken = tmp_path / "nan"
+    shutil.copytree(tiny_artifacts[0], broken)
+    path = broken / "decoder.onnx"
+    model = onnx.load(path)
+    zero = numpy_helper.from_array(np.zeros((), np.float32), "zero_area")
+    model.graph.initializer.append(zero)
+    floors = [i for i, n in enumerate(model.graph.node) if n.op_type == "Clip"
+              and any(t.name == n.input[1] and numpy_helper.to_array(t).item() == 1.0 for t in model.graph.initializer)]
+    floors += [i for i, n in enumerate(model.graph.node) if n.op_type == "Clip" and i not in floors
+               and any(c.op_type == "Constant" and c.output[0] == n.input[1]
+                       and numpy_helper.to_array(c.attribute[0].t).item() == 1.0 for c in model.graph.node)]
+    assert floors
+    for i in floors:
+        node = model.graph.node[i]
+        node.CopyFrom(onnx.helper.make_node("Mul", [node.input[0], zero.name], list(node.output), name=node.name))
+    path.unlink()
+    onnx.save(model, path)
+    manifest = json.loads((broken / "manifest.json").read_text())
+    manifest["graphs"]["decoder"]["sha256"] = sha256_file(path)
+    (broken / "manifest.json").write_text(json.dumps(manifest))
+    argv = ["check", "--artifacts", str(broken), "--images", str(images), "--vocabulary", str(VOCABULARY),
+            "--backend", "onnxruntime-cpu", "--reference-cache", str(reference_cache), "--tasks", "semantic"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    failures = [line for line in err.splitlines() if line.startswith("frozenseg-deploy check: FAILED: ")]
+    nonfinite = [f for f in failures if "tensor.nonfinite" in f]
+    assert nonfinite and "first non-finite node: Div" in nonfinite[0] and "decoder/" in nonfinite[0], err[-3000:]
+    assert any("tensor.floor_margin" in f for f in failures)  # an infinite error passes no bar
 
 
 def _refused_early(argv: list[str], capsys) -> str:

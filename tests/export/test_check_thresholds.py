@@ -71,3 +71,39 @@ def test_decoder_outputs_are_judged_by_their_median_query():
     assert judged_error(value, truth, per_query=False) == pytest.approx(0.5)
     value[:] = truth + 1e-3  # a wrong weight moves every query
     assert judged_error(value, truth, per_query=True) == pytest.approx(1e-3)
+
+
+def test_a_nan_figure_passes_no_bar():
+    (label, tensor) = judge("fp32", _figures(float("nan"), float("nan"), 0.999, margin=float("nan")), None, {})
+    assert label.failed and tensor.failed
+    assert "is NaN, which no bar passes" in label.message()
+    (label, _) = judge("fp32", _figures(1.0, float("nan"), 0.999), None, {"semantic.label_agreement": 0.0})
+    assert label.failed  # even against a bar of 0
+
+
+def test_a_bar_that_cannot_fail_is_not_judgeable_never_passed():
+    """float32 disagreeing with float64 on half the classes puts FP32's bar below 0: any value
+    would meet it, so it is reported as not judgeable, with the floor that made it so."""
+    (label, _) = judge("fp32", _figures(0.2, 0.2, 0.5), None, {})
+    assert label.bar < 0 and label.status == "not judgeable here" and not label.passed and not label.failed
+    message = label.message()
+    assert "not judgeable here" in message and "cannot fail" in message and "float32 floor 0.5" in message
+    (label,) = judge("int8", _figures(0.0, 0.0, 0.5), {"semantic.label_agreement": 0.98}, {})
+    assert label.bar == 0.0 and label.status == "not judgeable here"  # relaxed to nothing
+    (label, _) = judge("fp32", _figures(1.0, 1.0, 0.5), None, {"semantic.label_agreement": 1.5})
+    assert label.status == "not judgeable here" and "cannot be met" in label.message()
+    for typo in ("semantic.label_agreement=95", "panoptic.pq=0", "queries.top1_agreement=-0.1"):
+        with pytest.raises(UsageError, match="fraction"):  # refused on the command line
+            parse_overrides([typo])
+
+
+def test_nonfinite_values_are_a_verdict_of_their_own():
+    figures = _figures(1.0, 1.0, 1.0)
+    figures["tensor"]["tensor.nonfinite"] = {"count": 12, "output": "decoder/class_probs",
+                                             "first_node": "first non-finite node: Div 'node_div_78' in decoder"}
+    verdicts = {v.metric: v for v in judge("fp16", figures, None, {})}
+    nonfinite = verdicts["tensor.nonfinite"]
+    assert nonfinite.failed and nonfinite.bar == 0
+    assert "decoder/class_probs" in nonfinite.message() and "Div 'node_div_78'" in nonfinite.message()
+    figures["tensor"]["tensor.nonfinite"] = {"count": 0}
+    assert {v.metric: v for v in judge("fp32", figures, None, {})}["tensor.nonfinite"].passed

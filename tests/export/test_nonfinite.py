@@ -108,9 +108,12 @@ def test_edge_feeds_reach_the_edge_cases_with_any_weights(mode, tiny_model, tiny
     assert spy.calls[-1][1] > 0  # the out-of-vocabulary head's pooling on the CLIP grid
     assert spy.full_rows > 0  # attention rows with every key masked
     assert feeds[0]["text_embeddings"].shape[0] == 1  # a one-class vocabulary
-    assert feeds[1]["synonym_mask"][0].sum() == 1 < feeds[1]["synonym_mask"].shape[1]  # padding but one
-    for name in (graphs.CLIP_IMAGE, graphs.SAM_IMAGE, graphs.CLIP_TEXT):
-        assert verify.edge_feeds(model, name)
+    assert feeds[0]["synonym_mask"][0].sum() == 1 < feeds[0]["synonym_mask"].shape[1]  # padding but one
+    image = verify.edge_feeds(model, graphs.CLIP_IMAGE)[0]["image"]
+    half = image.shape[-1] // 2
+    assert (image[..., :half] == verify.FLAT).all() and (image[..., half:] == verify.SATURATED).all()
+    sam = verify.random_feeds(model, graphs.SAM_IMAGE)  # SAM's one feed, half flat
+    assert len(sam) == 1 and (sam[0]["image"][..., :512 * sam[0]["image"].shape[-1] // 1024] == verify.FLAT).all()
     assert verify.edge_feeds(model, graphs.CLIP_TEXT)[0]["tokens"].shape[1] == 2  # the empty prompt
 
 
@@ -175,10 +178,13 @@ def test_no_graph_divides_by_a_mask_area_that_can_be_zero(tiny_stress_artifacts)
              and producers.get(n.input[0]) is not None
              and _reaches(producers, n.input[0], "Greater")]
     assert len(areas) >= 2
-    consumers = {i: n for n in model.graph.node for i in n.input}
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
     for area in areas:
-        guard = consumers[area.output[0]]
-        assert guard.op_type in ("Clip", "Max"), f"{area.name}'s area feeds {guard.op_type} {guard.name}"
+        for guard in consumers[area.output[0]]:  # every use of the area is floored
+            assert guard.op_type in ("Clip", "Max"), f"{area.name}'s area feeds {guard.op_type} {guard.name}"
 
 
 def _reaches(producers, name: str, op: str, depth: int = 4) -> bool:
@@ -286,3 +292,30 @@ def test_quantize_refuses_a_nonfinite_lowered_graph_naming_the_node(tmp_path):
     with pytest.raises(QuantizeError, match=r"decoder fp16: y is NaN in 3 of its 6 values.*Div 'share'"):
         refuse_nonfinite("decoder", "fp16", path, [feed], outputs, references)
     refuse_nonfinite("decoder", "fp16", path, [feed], references, references)  # finite: no error
+
+
+def test_node_order_in_the_file_is_not_relied_on(tmp_path):
+    """onnxruntime's float16 converter appends its input Casts after their users: both the guard
+    audit and the non-finite search sort the nodes themselves."""
+    model = _nan_graph()
+    eps = helper.make_tensor("eps", TensorProto.FLOAT, [], [1e-6])
+    model.graph.initializer.append(eps)
+    model.graph.node.append(helper.make_node("Add", ["area", "eps"], ["guarded"], name="guard"))
+    model.graph.node.append(helper.make_node("Div", ["r", "guarded"], ["share2"], name="share2"))
+    model.graph.output.append(helper.make_tensor_value_info("share2", TensorProto.FLOAT, [2, 3]))
+    shuffled = onnx.ModelProto()
+    shuffled.CopyFrom(model)
+    del shuffled.graph.node[:]
+    shuffled.graph.node.extend(reversed(model.graph.node))
+    assert graph_guards(shuffled) == graph_guards(model) == Counter({Guard("epsilon", float(np.float32(1e-6))): 1})
+    node = first_nonfinite_node(shuffled, {"x": np.array([[1, 2, 3], [-1, -2, -3]], np.float32)})
+    assert node.node == "share" and node.born_here
+
+
+def test_a_larger_guard_still_guards_a_smaller_one_does_not():
+    before = Counter({Guard("floor", 1e-12): 1, Guard("epsilon", 1e-6): 1})
+    raised = Counter({Guard("floor", 5.96e-8): 1, Guard("epsilon", 1.013e-6): 1})  # float16's rounding
+    audit = audit_guards(before, raised)
+    assert audit.passed and len(audit.changed) == 2
+    shrunk = audit_guards(before, Counter({Guard("floor", 1e-16): 1, Guard("epsilon", -1e-6): 1}))
+    assert len(shrunk.missing) == 2

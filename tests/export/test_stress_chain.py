@@ -1,0 +1,132 @@
+"""The whole chain on weights whose statistics look trained (issue 22): export with verification
+(the session's stress export), quantize, segment in Python and C++, and check, all finite.
+
+The full preset's stress export runs in the slow test at the end."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from frozenseg_export.check.run import CheckOptions, run_check
+from frozenseg_export.precision.run import QuantizeOptions, run_quantize
+from frozenseg_export.synthetic_images import edge_images, structured_images
+from frozenseg_runtime.manifest import load_manifest
+from frozenseg_runtime.segmenter import Segmenter
+
+ROOT = Path(__file__).resolve().parents[2]
+LIBRARY = Path(os.environ.get("FS_CPP_BUILD", ROOT / "build")) / "libfrozenseg.so"
+VOCABULARY = ROOT / "samples" / "vocabulary.json"
+
+
+@pytest.fixture(scope="module")
+def stress_quantized(tiny_stress_artifacts, tmp_path_factory):
+    base = tmp_path_factory.mktemp("stress-quantize")
+    out = base / "artifacts"
+    shutil.copytree(tiny_stress_artifacts[0], out)
+    calibration = base / "calibration"
+    calibration.mkdir()
+    for i, image in enumerate(structured_images(2, seed=3)):
+        Image.fromarray(image).save(calibration / f"image{i}.png")
+    messages: list[str] = []
+    precisions = run_quantize(out, QuantizeOptions(calibration_images=str(calibration), calibration_count=2,
+                                                   eval_count=1), say=messages.append)
+    return out, precisions, messages
+
+
+def _images() -> list[np.ndarray]:
+    return structured_images(1, seed=21) + edge_images()
+
+
+def test_export_records_the_stress_weights_and_their_guards(tiny_stress_artifacts):
+    out, messages = tiny_stress_artifacts
+    manifest = load_manifest(out)
+    assert manifest.raw["weights"] == {"source": "synthetic", "seed": 0, "mode": "stress"}
+    for graph, entry in manifest.raw["graphs"].items():
+        assert entry["guards"]["missing"] == [], graph
+        assert all(p["passed"] and p["nonfinite"] is None for p in entry["parity_onnxruntime_cpu"]), graph
+    assert any("guard constants" in m and "all kept" in m for m in messages)
+
+
+def test_quantize_on_stress_weights_is_finite_and_keeps_its_guards(stress_quantized):
+    _, precisions, messages = stress_quantized
+    for precision in ("fp16", "int8"):
+        for graph, entry in precisions[precision]["graphs"].items():
+            assert entry["guards"]["missing"] == [], (precision, graph)
+            assert all(np.isfinite(v) for v in entry["edge_errors_vs_fp32"].values()), (precision, graph)
+            assert all(np.isfinite(v) for v in entry["errors_vs_fp32"].values()), (precision, graph)
+    assert sum("every output finite where FP32's is" in m for m in messages) == 8  # 4 graphs x 2
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "int8", "mixed"])
+def test_python_runtime_answers_are_finite(stress_quantized, precision):
+    out, _, _ = stress_quantized
+    manifest = load_manifest(out).with_precision(precision)
+    with Segmenter(manifest, backend="onnxruntime-cpu", cache_dir=False) as seg:
+        state = seg.encode_vocabulary(VOCABULARY.read_text())
+        for image in _images():
+            prepared = seg.prepare(image)
+            raw = seg.decode(seg.encode_image(prepared), state)
+            for name, value in raw.items():
+                assert np.isfinite(value).all(), (precision, name)
+            result = seg.postprocess(raw, prepared, "panoptic", state.vocabulary)
+            assert result.panoptic_seg.shape == image.shape[:2]
+
+
+def test_cpp_library_answers_match_python_on_stress_weights(stress_quantized):
+    from frozenseg_export.check.deployed import vocabulary_json
+    from frozenseg_runtime.cpp_library import CppSegmenter
+
+    if not LIBRARY.is_file():
+        if os.environ.get("FS_CPP_REQUIRED") == "1":
+            pytest.fail(f"{LIBRARY} is not built (README's test command builds it)")
+        pytest.skip(f"{LIBRARY} is not built: build the C++ library to check it")
+    out, _, _ = stress_quantized
+    manifest = load_manifest(out)
+    with Segmenter(manifest, backend="onnxruntime-cpu", cache_dir=False) as seg:
+        state = seg.encode_vocabulary(VOCABULARY.read_text())
+        cpp = CppSegmenter(str(LIBRARY), out, "onnxruntime-cpu", "fp32")
+        try:
+            cpp.set_vocabulary(vocabulary_json(state.vocabulary))
+            resize = tuple(manifest.constants["preprocessing"][k] for k in ("resize_short", "resize_max"))
+            for image in _images():
+                python = seg.segment(image, task="semantic")
+                native = cpp.segment_result(image, resize, "semantic")
+                agreement = float((python.semantic_labels == native.semantic_labels).mean())
+                assert agreement > 0.999, agreement
+        finally:
+            cpp.close()
+
+
+def test_check_passes_on_stress_weights(tiny_stress_artifacts, tmp_path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i, image in enumerate(_images()):
+        Image.fromarray(image).save(folder / f"image{i}.png")
+    outcome = run_check(CheckOptions(artifacts=str(tiny_stress_artifacts[0]), images=(str(folder),),
+                                     backend="onnxruntime-cpu", vocabulary=str(VOCABULARY), reference_cache="",
+                                     tasks=("semantic", "panoptic")), say=lambda _: None)
+    assert outcome.passed, outcome.failures()
+    verdicts = {v.metric: v for v in outcome.verdicts}
+    assert verdicts["tensor.nonfinite"].value == 0
+    assert json.dumps(outcome.report, allow_nan=False)  # no NaN figure anywhere in the report
+
+
+@pytest.mark.slow
+def test_full_preset_stress_export_passes_with_verification(tmp_path):
+    from frozenseg_export.onnx.run import ExportOptions, run_export
+
+    messages: list[str] = []
+    out = run_export(tmp_path / "full-stress", ExportOptions(synthetic="stress", verify_images=1),
+                     say=messages.append)
+    manifest = load_manifest(out)
+    for graph, entry in manifest.raw["graphs"].items():
+        assert entry["guards"]["missing"] == [], graph
+        assert all(p["passed"] for p in entry["parity_onnxruntime_cpu"]), graph
+    assert all(f["passed"] for f in manifest.raw["parity_chained_onnxruntime_cpu"].values())
