@@ -3,8 +3,10 @@
 # out like scripts/fetch_onnxruntime_sdk.sh's x86-64 SDK, for the cross build (cmake/toolchains/).
 #
 # DEST (default third_party/onnxruntime-linux-aarch64, git-ignored) gets:
-#   include/  the C/C++ headers: copied from the x86-64 SDK (scripts/fetch_onnxruntime_sdk.sh,
-#             run first if missing). The headers are architecture-independent, and both are 1.29.0.
+#   include/  the C/C++ headers, architecture-independent: on x86-64 copied from the x86-64 SDK
+#             (scripts/fetch_onnxruntime_sdk.sh, run first if missing); elsewhere (on a Jetson)
+#             taken from the same npm package that script pins (its version and sha256 are read
+#             from it, so there is one pin), without its x86-64 library. Both are ONNX Runtime 1.29.0.
 #   lib/      libonnxruntime.so -> libonnxruntime.so.1 -> libonnxruntime.so.1.29.0 (aarch64),
 #             libonnxruntime_providers_shared.so
 #   VERSION   what was laid out (the script skips the work when it matches the pin)
@@ -36,16 +38,30 @@ if [ -f "${dest}/VERSION" ] && [ "$(head -n 1 "${dest}/VERSION")" = "${STAMP}" ]
   exit 0
 fi
 
-# The headers: the x86-64 SDK's, which must be the same ONNX Runtime version.
-if ! head -n 1 "${x64_sdk}/VERSION" 2>/dev/null | grep -q "^onnxruntime ${ORT_VERSION} "; then
-  bash "${repo_root}/scripts/fetch_onnxruntime_sdk.sh"
-fi
-head -n 1 "${x64_sdk}/VERSION" | grep -q "^onnxruntime ${ORT_VERSION} " || {
-  say "${x64_sdk} is not ONNX Runtime ${ORT_VERSION}: its headers would not match this library"; exit 1; }
-
 mkdir -p "$(dirname "${dest}")"
 work=$(mktemp -d "${dest}.tmp.XXXXXX")
 trap 'rm -rf "${work}"' EXIT
+
+# The headers, which must be the same ONNX Runtime version as the library.
+headers="${x64_sdk}/include"
+if [ "$(uname -m)" = x86_64 ]; then
+  if ! head -n 1 "${x64_sdk}/VERSION" 2>/dev/null | grep -q "^onnxruntime ${ORT_VERSION} "; then
+    bash "${repo_root}/scripts/fetch_onnxruntime_sdk.sh"
+  fi
+  head -n 1 "${x64_sdk}/VERSION" | grep -q "^onnxruntime ${ORT_VERSION} " || {
+    say "${x64_sdk} is not ONNX Runtime ${ORT_VERSION}: its headers would not match this library"; exit 1; }
+else
+  eval "$(grep -E '^(NPM_PACKAGE|NPM_VERSION|ORT_VERSION|TARBALL_SHA256)=' "${repo_root}/scripts/fetch_onnxruntime_sdk.sh" | sed 's/^/SDK_/')"
+  [ "${SDK_ORT_VERSION}" = "${ORT_VERSION}" ] || { say "fetch_onnxruntime_sdk.sh pins ${SDK_ORT_VERSION}, this script ${ORT_VERSION}"; exit 1; }
+  command -v npm >/dev/null || { say "npm is needed for the headers (apt-get install npm)"; exit 1; }
+  say "npm pack ${SDK_NPM_PACKAGE}@${SDK_NPM_VERSION} for the headers (150 MB)"
+  (cd "${work}" && npm pack --silent "${SDK_NPM_PACKAGE}@${SDK_NPM_VERSION}" >/dev/null)
+  got=$(sha256sum "${work}/${SDK_NPM_PACKAGE}-${SDK_NPM_VERSION}.tgz" | cut -d' ' -f1)
+  [ "${got}" = "${SDK_TARBALL_SHA256}" ] || { say "sha256 mismatch for the npm package: ${got}"; exit 1; }
+  framework='package/Plugins/iOS~/onnxruntime.xcframework/ios-arm64/onnxruntime.framework/Headers'
+  tar -xzf "${work}/${SDK_NPM_PACKAGE}-${SDK_NPM_VERSION}.tgz" -C "${work}" "${framework}"
+  headers="${work}/${framework}"
+fi
 
 if [ -n "${ONNXRUNTIME_AARCH64_WHEEL:-}" ]; then
   say "using ${ONNXRUNTIME_AARCH64_WHEEL}"
@@ -78,7 +94,7 @@ file_type=$(od -An -tx1 -j18 -N2 "${capi}/libonnxruntime.so.${ORT_VERSION}" | tr
 
 sdk="${work}/sdk"
 mkdir -p "${sdk}/include" "${sdk}/lib"
-cp "${x64_sdk}/include/"*.h "${sdk}/include/"
+cp "${headers}/"*.h "${sdk}/include/"
 cp "${capi}/libonnxruntime.so.${ORT_VERSION}" "${capi}/libonnxruntime_providers_shared.so" "${sdk}/lib/"
 ln -s "libonnxruntime.so.${ORT_VERSION}" "${sdk}/lib/libonnxruntime.so.1"
 ln -s libonnxruntime.so.1 "${sdk}/lib/libonnxruntime.so"

@@ -36,8 +36,14 @@ set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
 
 # qemu-aarch64 finds the aarch64 loader and libraries through the multiarch paths
-# (/lib/ld-linux-aarch64.so.1, /usr/lib/aarch64-linux-gnu); QEMU_LD_PREFIX may point elsewhere.
+# (/lib/ld-linux-aarch64.so.1, /usr/lib/aarch64-linux-gnu). It runs a Cortex-A76 (the ARMv8.2-A
+# features of Orin's Cortex-A78AE) with qemu-aarch64-root/ laid over / for an ARM /proc/cpuinfo,
+# without which ONNX Runtime crashes at load: see qemu-aarch64-root/README.md.
 find_program(FS_QEMU_AARCH64 qemu-aarch64)
+set(FS_QEMU_CPU cortex-a76 CACHE STRING "qemu-aarch64 -cpu for the tests (qemu-aarch64 -cpu help)")
 if(FS_QEMU_AARCH64)
-  set(CMAKE_CROSSCOMPILING_EMULATOR ${FS_QEMU_AARCH64})
+  set(CMAKE_CROSSCOMPILING_EMULATOR
+      ${FS_QEMU_AARCH64} -cpu ${FS_QEMU_CPU} -L ${CMAKE_CURRENT_LIST_DIR}/qemu-aarch64-root)
+  # For scripts that run the built programs themselves (scripts/jetson_steps.sh reads the cache).
+  set(FS_CROSSCOMPILING_EMULATOR "${CMAKE_CROSSCOMPILING_EMULATOR}" CACHE INTERNAL "")
 endif()

@@ -24,14 +24,21 @@ namespace {
 std::string name_of(const nlohmann::json& c) { return c.at("name").get<std::string>(); }
 
 // The fixtures come from numpy on x86 (its own SIMD exp/log). Where numpy would call libm
-// instead (aarch64), its floats differ in the last bits: compare those within 4 ulps there.
+// instead (aarch64), its floats differ in the last bits, and bit-identity with the fixtures cannot
+// hold: there a score is judged on the float32 floor of exp(log ...) instead. A score is
+// exp(a) with a = a sum of logs; one rounding of a (|a| = |ln score|) moves exp(a) by
+// |ln score| * 2^-24 relatively, and exp and log themselves by an ulp or so each, so the two
+// answers may differ by 2 * 2^-23 * (1 + |ln score|) relatively: 8 ulps at a score of 0.007
+// (seen under qemu-aarch64: up to 6 ulps; classes, masks and panoptic maps stay bit-identical).
 bool floats_bit_exact() { return frozenseg::output::npmath::uses_numpy_simd_algorithm(); }
 
 void expect_float(float got, float want, const std::string& where) {
   if (floats_bit_exact()) {
     EXPECT_EQ(got, want) << where;
   } else {
-    EXPECT_FLOAT_EQ(got, want) << where;
+    const double bound = 2.0 * std::ldexp(1.0, -23) * (1.0 + std::abs(std::log(std::abs(double(want)) + 1e-300))) *
+                         std::abs(double(want));
+    EXPECT_NEAR(got, want, bound) << where << " (libm's exp/log against numpy's x86 SIMD ones)";
   }
 }
 

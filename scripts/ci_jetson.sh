@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# scripts/ci_jetson.sh [--full]: the Jetson readiness legs of CI (issue 26), on an x86-64 Debian
+# machine with no Jetson, GPU or TensorRT. README's test command runs it after the default legs.
+#
+#   setup   apt packages (scripts/install_cpp_deps.sh, scripts/install_jetson_ci_deps.sh), the ONNX
+#           Runtime 1.29 SDKs for x86-64 and aarch64 (scripts/fetch_onnxruntime_*.sh), CMake 3.22.6
+#           from PyPI in its own venv, and one tiny export (.venv's frozenseg-deploy, --no-verify)
+#           reused by every leg; export skips it when its content key (source, versions, options)
+#           is unchanged, so a warm run pays nothing for it.
+#   jp6     JetPack 6's toolchain on x86-64: GCC 11 (g++-11) and CMake 3.22 build the C++ library
+#           (Release) and run all of its ctest tests, the C ABI ones on the tiny export.
+#   py310   JetPack 6's Python: Python 3.10 (pyenv) with numpy 1.26.4 and Pillow 10.3.0, the minimum
+#           versions pyproject.toml declares, ONNX Runtime 1.23.2 (the last with Python 3.10 wheels)
+#           and `pip install .` (the runtime alone, no torch): the runtime's torch-free tests and the
+#           C++-against-Python parity tests (tests/cpp, against the jp6 build) on the tiny export.
+#   aarch64 the library cross-built for aarch64 (GCC 11 cross, CMake 3.22,
+#           cmake/toolchains/aarch64-linux-gnu.cmake) by scripts/jetson_steps.sh, the device steps
+#           of docs/jetson.md, with ctest and frozenseg-segment run through qemu-aarch64; then
+#           tests/jetson: frozenseg-segment under qemu against the x86-64 Python runtime and C++
+#           build on three tasks, judged on the float32 floor, figures in build-jetson/aarch64-parity.json.
+#
+# By default the emulated ctest runs every test except the slow cases named in SLOW_UNDER_QEMU
+# (each runs natively in the jp6 leg), and the parity tests the panoptic task; --full runs every
+# test under qemu, the parity tests on three tasks and the Python runtime on aarch64 as well.
+# Everything lands in build-jetson/ (git-ignored) and third_party/. Exits non-zero on the first
+# failure; ends with a line per leg and its time.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+full=0
+for arg in "$@"; do
+  case "$arg" in
+    --full) full=1 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    *) echo "ci_jetson: unknown argument $arg (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+work="$root/build-jetson"
+cmake_venv="$work/cmake-3.22"
+cmake322="$cmake_venv/bin/cmake"
+ctest322="$cmake_venv/bin/ctest"
+artifacts="$work/tiny-export"
+shared_vocabularies="${FS_SHARED_VOCABULARIES:-$root/../shared/vocabularies}"
+CMAKE_VERSION=3.22.6
+PY310_PINS=(numpy==1.26.4 pillow==10.3.0 onnxruntime==1.23.2 pytest==9.2.0 hypothesis==6.168.5)
+# Under qemu these take minutes each: the fixtures' "large" post-processing cases (full-preset
+# sizes), OutputScalarKernels.* (the post-processing suites again with the scalar kernels, which on
+# aarch64 are the only kernels, so they repeat what already ran), and the C ABI tests that segment
+# with the tiny export's graphs (SAM's 1024 x 1024 encoder alone is a minute emulated). They run
+# natively in the jp6 leg, and under qemu with --full.
+SLOW_UNDER_QEMU='/large|^OutputScalarKernels\.|^CApi\.(BadVocabulariesAndImagesAreInputErrors|SegmentResizedTakesItsOwnRule|ResultTimingsNameEveryStageInPythonsOrder|OneSegmenterServesManyThreads)$'
+# The runtime's tests that need no torch (the rest import the reference or the exporter, or compare
+# with torch: test_runtime_image_ops.py and test_runtime_preprocess.py skip whole without it).
+PY310_TESTS=(tests/runtime/test_atomic_folder.py tests/runtime/test_encoder_schedule.py
+             tests/runtime/test_entry_points_property.py tests/runtime/test_postprocess_equivalence.py
+             tests/runtime/test_runtime_bad_input.py tests/runtime/test_runtime_manifest.py
+             tests/runtime/test_runtime_vocabulary.py tests/runtime/test_stage_api.py
+             tests/runtime/test_trt_schedule.py tests/runtime/test_vocab_cache_damage.py
+             tests/cpp/test_cpp_runtime.py)
+
+mkdir -p "$work"
+summary=()
+leg_start=$SECONDS
+say() { echo "[ci_jetson] $*"; }
+done_leg() { summary+=("$(printf '%-8s %4d s  %s' "$1" $((SECONDS - leg_start)) "$2")"); leg_start=$SECONDS; }
+trap 'status=$?; if [ $status -ne 0 ]; then say "FAILED (exit $status) after $((SECONDS)) s"; printf "[ci_jetson] %s\n" "${summary[@]}"; fi' EXIT
+
+# ---- setup --------------------------------------------------------------------------------------
+say "setup: packages, ONNX Runtime SDKs, CMake ${CMAKE_VERSION}, tiny export"
+bash scripts/install_cpp_deps.sh
+bash scripts/install_jetson_ci_deps.sh
+bash scripts/fetch_onnxruntime_sdk.sh
+bash scripts/fetch_onnxruntime_aarch64.sh
+if [ "$("$cmake322" --version 2>/dev/null | head -n 1)" != "cmake version ${CMAKE_VERSION}" ]; then
+  rm -rf "$cmake_venv"
+  python3 -m venv "$cmake_venv"
+  "$cmake_venv/bin/pip" install -q "cmake==${CMAKE_VERSION}"
+fi
+"$cmake322" --version | head -n 1
+[ -x .venv/bin/frozenseg-deploy ] || { say ".venv/bin/frozenseg-deploy is missing: run README's install first"; exit 1; }
+.venv/bin/frozenseg-deploy export --preset tiny --no-verify --out "$artifacts"
+done_leg setup "packages, SDKs, CMake $CMAKE_VERSION, tiny export ($artifacts)"
+
+# ---- jp6: GCC 11 + CMake 3.22 on x86-64 ---------------------------------------------------------
+say "jp6: GCC 11 and CMake ${CMAKE_VERSION}, x86-64"
+CC=gcc-11 CXX=g++-11 "$cmake322" -S . -B "$work/x86-gcc11" -G Ninja -DCMAKE_BUILD_TYPE=Release
+grep -q '^CMAKE_CXX_COMPILER:[A-Z]*=.*g++-11$' "$work/x86-gcc11/CMakeCache.txt" \
+  || { say "the jp6 build is not configured with g++-11 (delete $work/x86-gcc11)"; exit 1; }
+"$cmake322" --build "$work/x86-gcc11" -j2
+FS_TEST_ARTIFACTS="$artifacts" FS_SHARED_VOCABULARIES="$shared_vocabularies" \
+  "$ctest322" --test-dir "$work/x86-gcc11" --output-on-failure -j2
+done_leg jp6 "g++-11 $(g++-11 -dumpfullversion), cmake $CMAKE_VERSION: build and ctest"
+
+# ---- py310: Python 3.10 + numpy 1.26 ------------------------------------------------------------
+say "py310: Python 3.10, ${PY310_PINS[*]}"
+python310="${FS_PYTHON310:-}"
+if [ -z "$python310" ]; then
+  for candidate in "$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")"/versions/3.10.*/bin/python3.10 \
+                   "$(command -v python3.10 || true)"; do
+    [ -x "$candidate" ] && { python310="$candidate"; break; }
+  done
+fi
+[ -n "$python310" ] || { say "no Python 3.10 (pyenv install 3.10, or set FS_PYTHON310)"; exit 1; }
+venv="$work/py310"
+if [ "$("$venv/bin/python" -c 'import sys; print(sys.version_info[:2] == (3, 10))' 2>/dev/null)" != True ]; then
+  rm -rf "$venv"
+  "$python310" -m venv "$venv"
+fi
+"$venv/bin/pip" install -q "${PY310_PINS[@]}"
+# `pip install .` from a copy of the sources: setuptools would otherwise write build/lib into
+# build/, the default C++ build folder.
+src="$work/py310-src"
+rm -rf "$src" && mkdir -p "$src"
+git ls-files -z --cached --others --exclude-standard -- pyproject.toml README.md frozenseg export runtime benchmarks/bench \
+  | xargs -0 cp --parents -t "$src"
+"$venv/bin/pip" install -q --force-reinstall --no-deps "$src"
+"$venv/bin/pip" check
+"$venv/bin/python" - <<'PY'
+import sys, numpy, PIL, onnxruntime, frozenseg_runtime
+assert sys.version_info[:2] == (3, 10), sys.version
+assert numpy.__version__.startswith("1.26."), numpy.__version__
+print(f"[ci_jetson] py310: Python {sys.version.split()[0]}, numpy {numpy.__version__}, Pillow {PIL.__version__}, "
+      f"onnxruntime {onnxruntime.__version__}, runtime from {frozenseg_runtime.__file__}")
+for banned in ("torch", "frozenseg_reference.model"):
+    try:
+        __import__(banned)
+    except ImportError:
+        continue
+    raise SystemExit(f"{banned} is importable in the Python 3.10 leg: it must run without torch")
+PY
+FS_TINY_ARTIFACTS="$artifacts" FS_CPP_BUILD="$work/x86-gcc11" FS_CPP_REQUIRED=1 \
+  FS_SHARED_VOCABULARIES="$shared_vocabularies" \
+  "$venv/bin/python" -m pytest -q -p no:cacheprovider "${PY310_TESTS[@]}" -k "not asan"
+done_leg py310 "Python 3.10 + numpy 1.26.4: runtime tests and C++ parity (tiny export)"
+
+# ---- aarch64: cross build, ctest and frozenseg-segment under qemu, parity with x86-64 -----------
+say "aarch64: GCC 11 cross build, tests under qemu-aarch64 ($([ $full = 1 ] && echo full || echo "default subset: not $SLOW_UNDER_QEMU"))"
+ctest_args=""
+[ $full = 1 ] || ctest_args="-E $SLOW_UNDER_QEMU"
+FS_SHARED_VOCABULARIES="$shared_vocabularies" bash scripts/jetson_steps.sh --artifacts "$artifacts" \
+  --build "$work/aarch64" --cmake "$cmake322" --toolchain "$root/cmake/toolchains/aarch64-linux-gnu.cmake" \
+  --onnxruntime-root "$root/third_party/onnxruntime-linux-aarch64" --ctest-args "$ctest_args" --resize 128,192
+done_leg aarch64 "cross build, ctest and frozenseg-segment under qemu-aarch64"
+
+# Default: the panoptic task; --full: also semantic and instance, and the Python runtime itself on
+# aarch64 (Python 3.11 for arm64 under qemu) against the C++ library there, bit for bit.
+markers="not slow"
+if [ $full = 1 ]; then
+  bash scripts/make_aarch64_python.sh "$work/arm64-python"
+  markers="slow or not slow"
+fi
+FS_TINY_ARTIFACTS="$artifacts" FS_AARCH64_BUILD="$work/aarch64" FS_CPP_BUILD="$work/x86-gcc11" \
+  FS_AARCH64_PYTHON="$work/arm64-python/python" FS_AARCH64_REQUIRED=1 FS_PARITY_REPORT="$work/aarch64-parity.json" \
+  .venv/bin/python -m pytest -q -p no:cacheprovider -m "$markers" tests/jetson
+done_leg parity "aarch64 C++ under qemu vs x86-64 Python and C++ ($work/aarch64-parity.json)"
+
+say "all legs passed in $SECONDS s:"
+printf '[ci_jetson] %s\n' "${summary[@]}"
