@@ -66,6 +66,13 @@ def _run_both(task, artifacts, images, tmp_path, extra=()):
     return py_out, cpp_out
 
 
+def _python_onnxruntime() -> tuple[int, int]:
+    import onnxruntime
+
+    major, minor = onnxruntime.__version__.split(".")[:2]
+    return int(major), int(minor)
+
+
 def _pixels(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path))
 
@@ -83,8 +90,15 @@ def test_cpp_segment_writes_what_python_writes(task, tiny_artifacts, images, tmp
         assert list(cpp_summary["timings_s"]) == list(py_summary["timings_s"])
         assert cpp_summary["size"] == py_summary["size"] and cpp_summary["task"] == task
         if task == "semantic":
-            assert np.array_equal(_pixels(cpp_out / f"{stem}_labels.png"),
-                                  _pixels(py_out / f"{stem}_labels.png"))
+            ours, theirs = _pixels(cpp_out / f"{stem}_labels.png"), _pixels(py_out / f"{stem}_labels.png")
+            if _python_onnxruntime() >= (1, 29):
+                assert np.array_equal(ours, theirs)
+            else:
+                # ONNX Runtime 1.23 (the last with Python 3.10 wheels: scripts/ci_jetson.sh's leg)
+                # rounds the graphs' float32 sums unlike the C++ library's 1.29, and a label within
+                # that rounding of a tie flips: judged on the float32 floor there (seen: 1 pixel of
+                # 76,800, the same with numpy 1.26 and 2.2; none against 1.29 and later).
+                assert ours.shape == theirs.shape and (ours != theirs).mean() <= 1e-4
         elif task == "panoptic":
             assert np.array_equal(_pixels(cpp_out / f"{stem}_panoptic.png"),
                                   _pixels(py_out / f"{stem}_panoptic.png"))
