@@ -5,6 +5,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -185,6 +186,26 @@ TEST_F(OutputSaveResult, NpzEntriesAreNumpys) {
   ASSERT_EQ(b.size(), 3u);
   for (std::size_t i = 0; i < a.size(); ++i) {
     EXPECT_EQ(a[i].first, b[i].first);
+    if (a[i].first == "scores.npy" && !out::npmath::uses_numpy_simd_algorithm()) {
+      // numpy's libm floats (aarch64) differ from the x86 fixture in the last bits: the same
+      // header, and each float32 score on the floor of exp(sum of logs) that
+      // test_output_postprocess.cpp explains (2 * 2^-23 * (1 + |ln s|) relatively).
+      const auto& x = a[i].second;
+      const auto& y = b[i].second;
+      ASSERT_EQ(x.size(), y.size());
+      ASSERT_GT(x.size(), 10u);
+      const std::size_t data = 10 + (x[8] | (x[9] << 8));
+      ASSERT_TRUE(std::equal(x.begin(), x.begin() + data, y.begin())) << "scores.npy header";
+      for (std::size_t k = data; k + 4 <= x.size(); k += 4) {
+        float got = 0, want = 0;
+        std::memcpy(&got, &x[k], 4);
+        std::memcpy(&want, &y[k], 4);
+        const double bound = 2.0 * std::ldexp(1.0, -23) *
+                             (1.0 + std::abs(std::log(std::abs(double(want)) + 1e-300))) * std::abs(double(want));
+        EXPECT_NEAR(got, want, bound) << "scores.npy value " << (k - data) / 4;
+      }
+      continue;
+    }
     EXPECT_TRUE(a[i].second == b[i].second) << a[i].first;
   }
 }
