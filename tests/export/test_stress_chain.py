@@ -90,7 +90,8 @@ def test_cpp_library_answers_match_python_on_stress_weights(stress_quantized):
     out, _, _ = stress_quantized
     manifest = load_manifest(out)
     with Segmenter(manifest, backend="onnxruntime-cpu", cache_dir=False) as seg:
-        state = seg.encode_vocabulary(VOCABULARY.read_text())
+        seg.set_vocabulary(VOCABULARY.read_text())
+        state = seg.encode_vocabulary(VOCABULARY.read_text())  # from the memory cache
         cpp = CppSegmenter(str(LIBRARY), out, "onnxruntime-cpu", "fp32")
         try:
             cpp.set_vocabulary(vocabulary_json(state.vocabulary))
