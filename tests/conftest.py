@@ -106,8 +106,20 @@ def tiny_artifacts(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def tiny_quantized(tiny_artifacts, tmp_path_factory):
-    """The tiny export lowered to FP16, INT8 and mixed (calibrated on two generated images)."""
+def int8_saturates() -> bool:
+    """An x86 CPU without VNNI, where ONNX Runtime's S8S8 INT8 kernels saturate (test_check.py)."""
+    from pathlib import Path
+
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "avx2" in flags and "avx512_vnni" not in flags and "avx_vnni" not in flags
+
+
+def quantize_copy(artifacts, base, eval_count: int):
+    """A copy of an export under `base`, lowered to FP16, INT8 and mixed (calibrated on two
+    generated images): (artifacts, calibration folder, precisions, messages)."""
     import shutil
 
     from PIL import Image
@@ -115,14 +127,25 @@ def tiny_quantized(tiny_artifacts, tmp_path_factory):
     from frozenseg_export.precision.run import QuantizeOptions, run_quantize
     from frozenseg_export.synthetic_images import structured_images
 
-    base = tmp_path_factory.mktemp("quantize")
     out = base / "artifacts"
-    shutil.copytree(tiny_artifacts[0], out)
+    shutil.copytree(artifacts, out)
     calibration = base / "calibration"
     calibration.mkdir()
     for i, image in enumerate(structured_images(2, seed=3)):
         Image.fromarray(image).save(calibration / f"image{i}.png")
     messages: list[str] = []
-    options = QuantizeOptions(calibration_images=str(calibration), calibration_count=2, eval_count=2)
+    options = QuantizeOptions(calibration_images=str(calibration), calibration_count=2, eval_count=eval_count)
     precisions = run_quantize(out, options, say=messages.append)
     return out, calibration, precisions, messages
+
+
+@pytest.fixture(scope="session")
+def tiny_quantized(tiny_artifacts, tmp_path_factory):
+    """The tiny export lowered to FP16, INT8 and mixed."""
+    return quantize_copy(tiny_artifacts[0], tmp_path_factory.mktemp("quantize"), eval_count=2)
+
+
+@pytest.fixture(scope="session")
+def stress_quantized(tiny_stress_artifacts, tmp_path_factory):
+    """The tiny stress export lowered to FP16, INT8 and mixed (one held-out image)."""
+    return quantize_copy(tiny_stress_artifacts[0], tmp_path_factory.mktemp("stress-quantize"), eval_count=1)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from frozenseg_export.nonfinite import nonfinite_where_finite
-from frozenseg_export.onnx.parity import cosine_similarity
+from frozenseg_export.onnx.parity import cosine_similarity, median_query_max
 from frozenseg_runtime import graphs
 
 # Error histogram bins (absolute error, log-spaced); zero errors land in the first bin.
@@ -85,7 +85,7 @@ def judged_error(value: np.ndarray, truth: np.ndarray, per_query: bool) -> float
 def _judged(diff: np.ndarray, per_query: bool) -> float:
     """`judged_error` of an elementwise error already in units of the truth's range."""
     if per_query and diff.ndim >= 2:
-        return float(np.median(diff.reshape(diff.shape[0], -1).max(-1)))
+        return median_query_max(diff)
     return float(diff.max())
 
 

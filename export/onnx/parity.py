@@ -123,6 +123,11 @@ def cosine_similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b / denom) if denom > 0 else 1.0
 
 
+def median_query_max(per_element: np.ndarray) -> float:
+    """The median over queries (the first axis) of each query's largest value."""
+    return float(np.median(per_element.reshape(per_element.shape[0], -1).max(-1)))
+
+
 def median_query_error(value: np.ndarray, truth: np.ndarray) -> float:
     """The median query's largest error, in units of the truth's largest magnitude, for a
     (1, Q, ...) decoder output. Where every query's mask is almost uniform (an edge feed's flat
@@ -132,8 +137,8 @@ def median_query_error(value: np.ndarray, truth: np.ndarray) -> float:
     a = np.asarray(value, np.float64)
     b = np.asarray(truth, np.float64)
     scale = float(np.abs(b).max()) if b.size else 0.0
-    per_query = np.abs(a - b).reshape(a.shape[0] * a.shape[1], -1).max(-1)
-    return float(np.median(per_query)) / (scale if scale > 0 else 1.0)
+    queries = np.abs(a - b).reshape(a.shape[0] * a.shape[1], -1)  # batch x queries
+    return median_query_max(queries) / (scale if scale > 0 else 1.0)
 
 
 def judge_output(name: str, onnx_runs: list[np.ndarray], float32_runs: list[np.ndarray],

@@ -156,19 +156,18 @@ def audit_lowered_guards(graph: str, precision: str, fp32: onnx.ModelProto, lowe
     return audit.to_dict()
 
 
-def _final_measurement(graph: str, precision: str, files: list[Path], reference: "_Session | None",
-                       evaluation: GraphFeeds, edge: GraphFeeds, refs: list[dict[str, np.ndarray]] | None = None,
-                       edge_refs: list[dict[str, np.ndarray]] | None = None) -> dict[str, Any]:
-    """Held-out and edge-feed errors of a written lowered graph against FP32, refusing any
-    non-finite output where FP32 is finite."""
-    session = _Session(files[0])
-    measured = {}
-    for label, feeds, known in (("held-out", evaluation.feeds[graph], refs), ("edge", edge.feeds[graph], edge_refs)):
-        truth = known if known is not None else reference.run(feeds)  # type: ignore[union-attr]
+def _final_measurement(graph: str, precision: str, path: Path,
+                       measured_sets: dict[str, tuple[list[dict[str, np.ndarray]], list[dict[str, np.ndarray]]]]
+                       ) -> dict[str, dict[str, float]]:
+    """Errors of a written lowered graph against FP32 on each named set of (feeds, FP32 outputs),
+    refusing any non-finite output where FP32 is finite."""
+    session = _Session(path)
+    errors = {}
+    for label, (feeds, truth) in measured_sets.items():
         outputs = session.run(feeds)
-        refuse_nonfinite(graph, precision, files[0], feeds, outputs, truth)
-        measured[label] = output_errors(outputs, truth)
-    return measured
+        refuse_nonfinite(graph, precision, path, feeds, outputs, truth)
+        errors[label] = output_errors(outputs, truth)
+    return errors
 
 
 def _save_model(model: onnx.ModelProto, path: Path) -> list[Path]:
@@ -206,7 +205,9 @@ def lower_fp16(manifest: Manifest, graph: str, search: GraphFeeds, evaluation: G
     lowered = fp16_graph.to_fp16(model, result.nodes)
     files = _save_model(lowered, path.with_name(f"{graph}.fp16.onnx"))
     guards = audit_lowered_guards(graph, "fp16", model, files[0])
-    measured = _final_measurement(graph, "fp16", files, reference, evaluation, edge)
+    measured = _final_measurement(graph, "fp16", files[0], {
+        label: (feeds.feeds[graph], reference.run(feeds.feeds[graph]))
+        for label, feeds in (("held-out", evaluation), ("edge", edge))})
     errors = measured["held-out"]
     say(f"{graph} fp16: wrote {files[0].name}; held-out error {_worst(errors):.3e}, edge feeds "
         f"{_worst(measured['edge']):.3e}; every output finite where FP32's is; guard constants kept")
@@ -246,7 +247,8 @@ def lower_int8(manifest: Manifest, graph: str, calibration: GraphFeeds, evaluati
         int8_graph.quantize_int8(path, final, feeds, result.nodes, cache, say, label)
         files = _save_model(onnx.load(final), path.with_name(f"{graph}.int8.onnx"))
     guards = audit_lowered_guards(graph, "int8", model, files[0])
-    measured = _final_measurement(graph, "int8", files, None, evaluation, edge, eval_refs, edge_refs)
+    measured = _final_measurement(graph, "int8", files[0], {
+        "held-out": (evaluation.feeds[graph], eval_refs), "edge": (edge.feeds[graph], edge_refs)})
     errors = measured["held-out"]
     quantized = int8_graph.quantized_nodes(onnx.load(files[0], load_external_data=False))
     say(f"{label}: wrote {files[0].name} ({quantized} INT8 nodes); held-out error {_worst(errors):.3e}, "

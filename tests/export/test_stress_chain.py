@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,6 @@ import pytest
 from PIL import Image
 
 from frozenseg_export.check.run import CheckOptions, run_check
-from frozenseg_export.precision.run import QuantizeOptions, run_quantize
 from frozenseg_export.synthetic_images import edge_images, structured_images
 from frozenseg_runtime.manifest import load_manifest
 from frozenseg_runtime.segmenter import Segmenter
@@ -23,21 +21,6 @@ from frozenseg_runtime.segmenter import Segmenter
 ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = Path(os.environ.get("FS_CPP_BUILD", ROOT / "build")) / "libfrozenseg.so"
 VOCABULARY = ROOT / "samples" / "vocabulary.json"
-
-
-@pytest.fixture(scope="module")
-def stress_quantized(tiny_stress_artifacts, tmp_path_factory):
-    base = tmp_path_factory.mktemp("stress-quantize")
-    out = base / "artifacts"
-    shutil.copytree(tiny_stress_artifacts[0], out)
-    calibration = base / "calibration"
-    calibration.mkdir()
-    for i, image in enumerate(structured_images(2, seed=3)):
-        Image.fromarray(image).save(calibration / f"image{i}.png")
-    messages: list[str] = []
-    precisions = run_quantize(out, QuantizeOptions(calibration_images=str(calibration), calibration_count=2,
-                                                   eval_count=1), say=messages.append)
-    return out, precisions, messages
 
 
 def _images() -> list[np.ndarray]:
@@ -55,7 +38,7 @@ def test_export_records_the_stress_weights_and_their_guards(tiny_stress_artifact
 
 
 def test_quantize_on_stress_weights_is_finite_and_keeps_its_guards(stress_quantized):
-    _, precisions, messages = stress_quantized
+    _, _, precisions, messages = stress_quantized
     for precision in ("fp16", "int8"):
         for graph, entry in precisions[precision]["graphs"].items():
             assert entry["guards"]["missing"] == [], (precision, graph)
@@ -66,7 +49,7 @@ def test_quantize_on_stress_weights_is_finite_and_keeps_its_guards(stress_quanti
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16", "int8", "mixed"])
 def test_python_runtime_answers_are_finite(stress_quantized, precision):
-    out, _, _ = stress_quantized
+    out, _, _, _ = stress_quantized
     manifest = load_manifest(out).with_precision(precision)
     with Segmenter(manifest, backend="onnxruntime-cpu", cache_dir=False) as seg:
         state = seg.encode_vocabulary(VOCABULARY.read_text())
@@ -87,7 +70,7 @@ def test_cpp_library_answers_match_python_on_stress_weights(stress_quantized):
         if os.environ.get("FS_CPP_REQUIRED") == "1":
             pytest.fail(f"{LIBRARY} is not built (README's test command builds it)")
         pytest.skip(f"{LIBRARY} is not built: build the C++ library to check it")
-    out, _, _ = stress_quantized
+    out, _, _, _ = stress_quantized
     manifest = load_manifest(out)
     with Segmenter(manifest, backend="onnxruntime-cpu", cache_dir=False) as seg:
         seg.set_vocabulary(VOCABULARY.read_text())
