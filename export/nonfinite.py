@@ -135,19 +135,20 @@ def first_nonfinite_node(model: str | os.PathLike | onnx.ModelProto, feed: Mappi
         found = values.get(tensor)
         return found if found is not None and np.issubdtype(found.dtype, np.floating) else None
 
-    def has_nan(tensor: str) -> bool:
+    def holds(tensor: str, test) -> bool:
         v = value(tensor)
-        return v is not None and bool(np.isnan(v).any())
+        return v is not None and bool(test(v).any())
 
-    def has_inf(tensor: str) -> bool:
-        v = value(tensor)
-        return v is not None and bool(np.isinf(v).any())
+    # Born: the output holds the kind; tainted: an input already holds it (for Inf, any non-finite).
+    born_test, tainted_test = ((np.isnan, np.isnan) if kind == "nan"
+                               else (np.isinf, lambda v: ~np.isfinite(v)))
 
-    def has_nonfinite(tensor: str) -> bool:
-        v = value(tensor)
-        return v is not None and not bool(np.isfinite(v).all())
+    def born(tensor: str) -> bool:
+        return holds(tensor, born_test)
 
-    born, tainted = (has_nan, has_nan) if kind == "nan" else (has_inf, has_nonfinite)
+    def tainted(tensor: str) -> bool:
+        return holds(tensor, tainted_test)
+
     nodes = topological(proto)
     labels = {id(n): n.name or f"#{i}" for i, n in enumerate(proto.graph.node)}
 

@@ -10,29 +10,6 @@
 # otherwise it adds the arm64 architecture to dpkg, runs apt-get update once and installs what is missing.
 set -euo pipefail
 
-packages=(g++-11 g++-11-aarch64-linux-gnu qemu-user nlohmann-json3-dev
-          libpng-dev:arm64 libjpeg-dev:arm64 zlib1g-dev:arm64 libgtest-dev:arm64 libstdc++6:arm64)
-
-missing=()
-for package in "${packages[@]}"; do
-  if [ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" != "install ok installed" ]; then
-    missing+=("$package")
-  fi
-done
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install_jetson_ci_deps: all ${#packages[@]} packages already installed"
-  exit 0
-fi
-
-sudo=()
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "install_jetson_ci_deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
-  sudo=(sudo)
-fi
-if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-  echo "install_jetson_ci_deps: adding the arm64 architecture to dpkg (multiarch)"
-  "${sudo[@]}" dpkg --add-architecture arm64
-fi
-echo "install_jetson_ci_deps: installing ${missing[*]}"
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+exec bash "$(dirname "${BASH_SOURCE[0]}")/install_debian_packages.sh" install_jetson_ci_deps --foreign-arch arm64 \
+  g++-11 g++-11-aarch64-linux-gnu qemu-user nlohmann-json3-dev \
+  libpng-dev:arm64 libjpeg-dev:arm64 zlib1g-dev:arm64 libgtest-dev:arm64 libstdc++6:arm64
