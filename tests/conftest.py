@@ -107,7 +107,11 @@ def tiny_artifacts(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def int8_saturates() -> bool:
-    """An x86 CPU without VNNI, where ONNX Runtime's S8S8 INT8 kernels saturate (test_check.py)."""
+    """An x86 CPU without VNNI, where ONNX Runtime's S8S8 INT8 kernels saturate their 16-bit
+    intermediate sums (AVX2's vpmaddubsw): there the tiny preset's INT8 text graph is 57% off its
+    FP32 graph (quantize measures it) and INT8 answers disagree with the float32 reference on half
+    the pixels. Same at commit d306546, before issue 22; machines with AVX512-VNNI or AVX-VNNI meet
+    every bar."""
     from pathlib import Path
 
     try:
@@ -115,6 +119,15 @@ def int8_saturates() -> bool:
     except OSError:
         return False
     return "avx2" in flags and "avx512_vnni" not in flags and "avx_vnni" not in flags
+
+
+@pytest.fixture(scope="session")
+def int8_unjudged(int8_saturates) -> set[str]:
+    """check's class-identity verdicts that INT8 deployments are held to their own figures and bars
+    for on this CPU (none where INT8 does not saturate): check is right to fail them there."""
+    return {"semantic.label_agreement", "semantic.mean_class_iou", "queries.top1_agreement",
+            "panoptic.pq", "instance.class_agreement", "instance.matched_fraction",
+            "instance.mean_matched_iou"} if int8_saturates else set()
 
 
 def quantize_copy(artifacts, base, eval_count: int):

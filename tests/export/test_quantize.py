@@ -73,7 +73,7 @@ def test_per_graph_errors_are_recorded_and_small(tiny_quantized, int8_saturates)
         assert max(entry["errors_vs_fp32"].values()) < 2e-2, name
         assert set(entry["fp32_islands"]["trials"]) <= {
             "normalization", "softmax", "sampling_locations", "resize", "positional", "last_stage"}
-    # ONNX Runtime's S8S8 kernels saturate on x86 CPUs without VNNI (test_check.py says more): there
+    # ONNX Runtime's S8S8 kernels saturate on x86 CPUs without VNNI (conftest's int8_saturates): there
     # the tiny INT8 text graph is ~57% off, the same before issue 22; with VNNI every graph is < 0.3.
     bound = 1.0 if int8_saturates else 0.3
     for name, entry in precisions["int8"]["graphs"].items():
