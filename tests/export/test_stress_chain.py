@@ -88,18 +88,32 @@ def test_cpp_library_answers_match_python_on_stress_weights(stress_quantized):
             cpp.close()
 
 
-def test_check_passes_on_stress_weights(tiny_stress_artifacts, tmp_path):
-    folder = tmp_path / "images"
-    folder.mkdir()
+@pytest.fixture(scope="module")
+def stress_check_images(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("stress-check-images")
     for i, image in enumerate(_images()):
         Image.fromarray(image).save(folder / f"image{i}.png")
-    outcome = run_check(CheckOptions(artifacts=str(tiny_stress_artifacts[0]), images=(str(folder),),
-                                     backend="onnxruntime-cpu", vocabulary=str(VOCABULARY), reference_cache="",
-                                     tasks=("semantic", "panoptic")), say=lambda _: None)
-    assert outcome.passed, outcome.failures()
+    return folder
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "int8"])
+def test_check_on_stress_weights(stress_quantized, stress_check_images, tmp_path_factory, precision):
+    """Every precision is finite where the reference is: `tensor.nonfinite` 0 and no NaN figure
+    in the report or among the verdicts. FP32 also meets every bar. The lowered precisions' bars
+    are check's to report, not this test's to pin: on these weights FP16 flips one query's top-1
+    class of 36 (queries.top1_agreement 0.972 against 0.99), a near tie that stress weights' sharp
+    logits make; see the issue 22 note."""
+    cache = tmp_path_factory.getbasetemp() / "stress-reference-cache"  # PyTorch runs once for all three
+    outcome = run_check(CheckOptions(artifacts=str(stress_quantized[0]), images=(str(stress_check_images),),
+                                     backend="onnxruntime-cpu", vocabulary=str(VOCABULARY), precision=precision,
+                                     reference_cache=str(cache), tasks=("semantic", "panoptic")),
+                        say=lambda _: None)
     verdicts = {v.metric: v for v in outcome.verdicts}
-    assert verdicts["tensor.nonfinite"].value == 0
+    assert verdicts["tensor.nonfinite"].value == 0 and verdicts["tensor.nonfinite"].passed
     assert json.dumps(outcome.report, allow_nan=False)  # no NaN figure anywhere in the report
+    assert all(np.isfinite(v.value) for v in outcome.verdicts)
+    if precision == "fp32":
+        assert outcome.passed, outcome.failures()
 
 
 @pytest.mark.slow
