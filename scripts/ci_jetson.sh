@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
-# scripts/ci_jetson.sh [--full]: the Jetson readiness legs of CI (issue 26), on an x86-64 Debian
-# machine with no Jetson, GPU or TensorRT. README's test command runs it after the default legs.
+# scripts/ci_jetson.sh [--full] [--build DIR] [--artifacts DIR]: the Jetson readiness legs of CI
+# (issue 26), on an x86-64 Debian machine with no Jetson, GPU or TensorRT. README's test command
+# (scripts/run_tests.sh) runs it after the default legs, with --build build --artifacts build-tests/tiny:
+# its native build is already the jp6 toolchain's and its ctest has run, and the tiny export the
+# Python suite made is reused, so nothing is built or exported twice.
+#
+#   --build DIR      a native build configured with g++-11 and CMake 3.22 whose ctest has already
+#                    run (checked from its CMakeCache.txt); the jp6 leg then only checks it
+#   --artifacts DIR  a tiny export to use instead of exporting one (--no-verify) here
 #
 #   setup   apt packages (scripts/install_cpp_deps.sh, scripts/install_jetson_ci_deps.sh), the ONNX
 #           Runtime 1.29 SDKs for x86-64 and aarch64 (scripts/fetch_onnxruntime_*.sh), CMake 3.22.6
@@ -28,22 +35,20 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-full=0
-for arg in "$@"; do
-  case "$arg" in
-    --full) full=1 ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
-    *) echo "ci_jetson: unknown argument $arg (see --help)" >&2; exit 2 ;;
+full=0 native_build="" given_artifacts=""
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --full) full=1; shift ;;
+    --build) native_build="$(cd "$2" && pwd)"; shift 2 ;;
+    --artifacts) given_artifacts="$(cd "$2" && pwd)"; shift 2 ;;
+    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
+    *) echo "ci_jetson: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 
 work="$root/build-jetson"
-cmake_venv="$work/cmake-3.22"
-cmake322="$cmake_venv/bin/cmake"
-ctest322="$cmake_venv/bin/ctest"
-artifacts="$work/tiny-export"
+artifacts="${given_artifacts:-$work/tiny-export}"
 shared_vocabularies="${FS_SHARED_VOCABULARIES:-$root/../shared/vocabularies}"
-CMAKE_VERSION=3.22.6
 PY310_PINS=(numpy==1.26.4 pillow==10.3.0 onnxruntime==1.23.2 pytest==9.2.0 hypothesis==6.168.5)
 # Under qemu these take minutes each: the fixtures' "large" post-processing cases (full-preset
 # sizes), OutputScalarKernels.* (the post-processing suites again with the scalar kernels, which on
@@ -68,30 +73,41 @@ done_leg() { summary+=("$(printf '%-8s %4d s  %s' "$1" $((SECONDS - leg_start)) 
 trap 'status=$?; if [ $status -ne 0 ]; then say "FAILED (exit $status) after $((SECONDS)) s"; printf "[ci_jetson] %s\n" "${summary[@]}"; fi' EXIT
 
 # ---- setup --------------------------------------------------------------------------------------
-say "setup: packages, ONNX Runtime SDKs, CMake ${CMAKE_VERSION}, tiny export"
+say "setup: packages, ONNX Runtime SDKs, CMake 3.22, tiny export"
 bash scripts/install_cpp_deps.sh
 bash scripts/install_jetson_ci_deps.sh
 bash scripts/fetch_onnxruntime_sdk.sh
 bash scripts/fetch_onnxruntime_aarch64.sh
-if [ "$("$cmake322" --version 2>/dev/null | head -n 1)" != "cmake version ${CMAKE_VERSION}" ]; then
-  rm -rf "$cmake_venv"
-  python3 -m venv "$cmake_venv"
-  "$cmake_venv/bin/pip" install -q "cmake==${CMAKE_VERSION}"
-fi
+cmake_bin="$(bash scripts/cmake322.sh)"
+cmake322="$cmake_bin/cmake"
+ctest322="$cmake_bin/ctest"
 "$cmake322" --version | head -n 1
 [ -x .venv/bin/frozenseg-deploy ] || { say ".venv/bin/frozenseg-deploy is missing: run README's install first"; exit 1; }
-.venv/bin/frozenseg-deploy export --preset tiny --no-verify --out "$artifacts"
-done_leg setup "packages, SDKs, CMake $CMAKE_VERSION, tiny export ($artifacts)"
+if [ -n "$given_artifacts" ]; then
+  [ -f "$artifacts/manifest.json" ] || { say "--artifacts $artifacts holds no manifest.json"; exit 1; }
+else
+  .venv/bin/frozenseg-deploy export --preset tiny --no-verify --out "$artifacts"
+fi
+done_leg setup "packages, SDKs, CMake 3.22, tiny export ($artifacts)"
 
 # ---- jp6: GCC 11 + CMake 3.22 on x86-64 ---------------------------------------------------------
-say "jp6: GCC 11 and CMake ${CMAKE_VERSION}, x86-64"
-CC=gcc-11 CXX=g++-11 "$cmake322" -S . -B "$work/x86-gcc11" -G Ninja -DCMAKE_BUILD_TYPE=Release
-grep -q '^CMAKE_CXX_COMPILER:[A-Z]*=.*g++-11$' "$work/x86-gcc11/CMakeCache.txt" \
-  || { say "the jp6 build is not configured with g++-11 (delete $work/x86-gcc11)"; exit 1; }
-"$cmake322" --build "$work/x86-gcc11" -j2
-FS_TEST_ARTIFACTS="$artifacts" FS_SHARED_VOCABULARIES="$shared_vocabularies" \
-  "$ctest322" --test-dir "$work/x86-gcc11" --output-on-failure -j2
-done_leg jp6 "g++-11 $(g++-11 -dumpfullversion), cmake $CMAKE_VERSION: build and ctest"
+if [ -n "$native_build" ]; then
+  say "jp6: GCC 11 and CMake 3.22, x86-64: $native_build (built and tested by the caller)"
+  x86_build="$native_build"
+else
+  say "jp6: GCC 11 and CMake 3.22, x86-64"
+  x86_build="$work/x86-gcc11"
+  CC=gcc-11 CXX=g++-11 "$cmake322" -S . -B "$x86_build" -G Ninja -DCMAKE_BUILD_TYPE=Release
+  "$cmake322" --build "$x86_build" -j2
+  FS_TEST_ARTIFACTS="$artifacts" FS_SHARED_VOCABULARIES="$shared_vocabularies" \
+    "$ctest322" --test-dir "$x86_build" --output-on-failure -j2
+fi
+grep -q '^CMAKE_CXX_COMPILER:[A-Z]*=.*g++-11$' "$x86_build/CMakeCache.txt" \
+  || { say "$x86_build is not configured with g++-11 (delete it)"; exit 1; }
+grep -q '^CMAKE_CACHE_MINOR_VERSION:INTERNAL=22$' "$x86_build/CMakeCache.txt" \
+  || { say "$x86_build is not configured with CMake 3.22 (delete it)"; exit 1; }
+[ -x "$x86_build/frozenseg-segment" ] || { say "$x86_build/frozenseg-segment is not built"; exit 1; }
+done_leg jp6 "g++-11 $(g++-11 -dumpfullversion), cmake 3.22: build and ctest ($x86_build)"
 
 # ---- py310: Python 3.10 + numpy 1.26 ------------------------------------------------------------
 say "py310: Python 3.10, ${PY310_PINS[*]}"
@@ -130,7 +146,7 @@ for banned in ("torch", "frozenseg_reference.model"):
         continue
     raise SystemExit(f"{banned} is importable in the Python 3.10 leg: it must run without torch")
 PY
-FS_TINY_ARTIFACTS="$artifacts" FS_CPP_BUILD="$work/x86-gcc11" FS_CPP_REQUIRED=1 \
+FS_TINY_ARTIFACTS="$artifacts" FS_CPP_BUILD="$x86_build" FS_CPP_REQUIRED=1 \
   FS_SHARED_VOCABULARIES="$shared_vocabularies" \
   "$venv/bin/python" -m pytest -q -p no:cacheprovider "${PY310_TESTS[@]}" -k "not asan"
 done_leg py310 "Python 3.10 + numpy 1.26.4: runtime tests and C++ parity (tiny export)"
@@ -151,7 +167,7 @@ if [ $full = 1 ]; then
   bash scripts/make_aarch64_python.sh "$work/arm64-python"
   markers="slow or not slow"
 fi
-FS_TINY_ARTIFACTS="$artifacts" FS_AARCH64_BUILD="$work/aarch64" FS_CPP_BUILD="$work/x86-gcc11" \
+FS_TINY_ARTIFACTS="$artifacts" FS_AARCH64_BUILD="$work/aarch64" FS_CPP_BUILD="$x86_build" \
   FS_AARCH64_PYTHON="$work/arm64-python/python" FS_AARCH64_REQUIRED=1 FS_PARITY_REPORT="$work/aarch64-parity.json" \
   .venv/bin/python -m pytest -q -p no:cacheprovider -m "$markers" tests/jetson
 done_leg parity "aarch64 C++ under qemu vs x86-64 Python and C++ ($work/aarch64-parity.json)"

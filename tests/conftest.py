@@ -91,15 +91,22 @@ def tiny_artifacts(tmp_path_factory):
 
     FS_TINY_ARTIFACTS names an export of the tiny preset made beforehand (`frozenseg-deploy export
     --preset tiny`) instead: for environments without torch (scripts/ci_jetson.sh's Python 3.10
-    leg runs the runtime's tests on one). Its export messages are then not available (empty)."""
+    leg runs the runtime's tests on one). Its export messages are then not available (empty).
+    FS_TEST_EXPORTS names a folder where the session's export is kept (as `tiny/`, made afresh)
+    for what runs after the suite: scripts/run_tests.sh hands it to scripts/ci_jetson.sh."""
     import os
+    import shutil
     from pathlib import Path
 
     if os.environ.get("FS_TINY_ARTIFACTS"):
         return Path(os.environ["FS_TINY_ARTIFACTS"]), []
     from frozenseg_export.onnx.run import ExportOptions, run_export
 
-    out = tmp_path_factory.mktemp("export") / "tiny"
+    if os.environ.get("FS_TEST_EXPORTS"):
+        out = Path(os.environ["FS_TEST_EXPORTS"]).resolve() / "tiny"
+        shutil.rmtree(out, ignore_errors=True)  # made afresh: tests read this session's messages
+    else:
+        out = tmp_path_factory.mktemp("export") / "tiny"
     messages: list[str] = []
     run_export(out, ExportOptions(preset="tiny", text_graph_max_classes=None), say=messages.append)
     return out, messages
