@@ -47,8 +47,6 @@ from frozenseg_runtime.progress import Say, quiet
 from frozenseg_runtime.schedule import plan_encoders
 from frozenseg_runtime.text.vocabulary import parse_vocabulary
 
-SCHEMA = "frozenseg-bench/1"
-
 
 @dataclass(frozen=True)
 class Resolution:

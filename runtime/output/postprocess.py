@@ -36,7 +36,6 @@ __all__ = [
     "segmentation_result",
     "sigmoid",
     "official_class_scores",
-    "sem_seg_postprocess",
     "masks_to_output",
     "semantic_inference",
     "panoptic_inference",
@@ -91,15 +90,6 @@ def _bands(height: int, width: int) -> list[tuple[int, int]]:
     """Row ranges [a, b) covering `height` rows of `width` float32, about `_BAND_BYTES` each."""
     step = _rows_per_chunk(4 * width, _BAND_BYTES)
     return [(a, min(height, a + step)) for a in range(0, height, step)]
-
-
-def sem_seg_postprocess(
-    x: np.ndarray, image_size: tuple[int, int], output_size: tuple[int, int]
-) -> np.ndarray:
-    """detectron2 `sem_seg_postprocess`: crop (N, Hp, Wp) to the image, resize to the output."""
-    img_h, img_w = image_size
-    cropped = x[:, :img_h, :img_w]
-    return resize_bilinear(cropped, output_size)
 
 
 class _Scratch:
