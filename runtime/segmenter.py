@@ -41,7 +41,7 @@ from frozenseg_runtime.output.postprocess import (
     segmentation_result,
 )
 from frozenseg_runtime.schedule import plan_encoders
-from frozenseg_runtime.text.cache import CacheStats, VocabularyCache, default_cache_dir, encoder_key
+from frozenseg_runtime.text.cache import CacheStats, VocabularyCache, cache_folder, encoder_key
 from frozenseg_runtime.text.embedding import VocabularyState, average_templates, padded_embeddings
 from frozenseg_runtime.text.tokenizer import drop_padding, tokenizer_for
 from frozenseg_runtime.text.vocabulary import (
@@ -63,7 +63,7 @@ class Segmenter:
     """FrozenSeg on exported graphs."""
 
     def __init__(self, manifest: Manifest, backend: str = "auto",
-                 cache_dir: str | os.PathLike | None | bool = None,
+                 cache_dir: str | os.PathLike | None = None,
                  threads: int | None = None, memory_arena: bool = True,
                  cuda_graph: bool = False, max_image_pixels: int | None | str = "default",
                  encoder_schedule: str = "auto",
@@ -88,10 +88,10 @@ class Segmenter:
             self.train_vocabulary = vocabulary_from_record(c["train_vocabulary"])
         except VocabularyError as exc:  # the artifacts' fault, not the user's input
             raise ManifestError(f"manifest.json's train_vocabulary: {exc}") from exc
-        directory = None if cache_dir is False else Path(cache_dir or default_cache_dir())
         self.cache = VocabularyCache(encoder_key(
             manifest.graphs[graphs.CLIP_TEXT].sha256, self._templates,
-            c["text"]["bpe_sha256"], c["text"]["context_length"]), directory, max_rows=cache_rows)
+            c["text"]["bpe_sha256"], c["text"]["context_length"]), cache_folder(cache_dir),
+            max_rows=cache_rows)
         self.prompts_per_call = min(PROMPTS_PER_TEXT_CALL,
                                     manifest.graphs[graphs.CLIP_TEXT].dims["batch"]["max"])
         # Runners last: everything above only reads the manifest, so a bad one leaves no engine.
@@ -105,7 +105,7 @@ class Segmenter:
 
     @classmethod
     def from_artifacts(cls, folder: str | os.PathLike, backend: str = "auto",
-                       cache_dir: str | os.PathLike | None | bool = None,
+                       cache_dir: str | os.PathLike | None = None,
                        threads: int | None = None, verify: bool = True,
                        precision: str = "fp32", memory_arena: bool = True,
                        cuda_graph: bool = False,

@@ -37,6 +37,7 @@ from frozenseg_runtime.manifest import Manifest
 from frozenseg_runtime.progress import Say
 from frozenseg_runtime.segmenter import Segmenter
 from frozenseg_runtime.text.embedding import VocabularyState
+from frozenseg_runtime.text.cache import MEMORY_ONLY
 from frozenseg_runtime.text.tokenizer import drop_padding
 from frozenseg_runtime.text.vocabulary import Vocabulary, padded_synonym_index, parse_vocabulary
 
@@ -245,7 +246,7 @@ def verify_chain(
     pairs = (("float32", "float64"), ("onnxruntime", "float64"), ("onnxruntime", "float32"))
     tallies = {v: {pair: _Tally() for pair in pairs} for v in vocabularies}
     states: dict[str, VocabularyState] = {}
-    with Segmenter(manifest, backend="onnxruntime-cpu", cache_dir=False) as seg:
+    with Segmenter(manifest, backend="onnxruntime-cpu", cache_dir=MEMORY_ONLY) as seg:
         for vname, vocab in vocabularies.items():
             if through[vname]:
                 states[vname] = seg.encode_vocabulary(vocab)

@@ -41,7 +41,7 @@ from frozenseg_runtime.backends.tensorrt.engine_index import (
     read_index,
     record_engine,
 )
-from frozenseg_runtime.backends.tensorrt.engine_meta import (
+from frozenseg_runtime.backends.tensorrt.engine_metadata import (
     EngineMetadata,
     metadata_path,
     now_utc,
@@ -50,7 +50,7 @@ from frozenseg_runtime.backends.tensorrt.engine_meta import (
 )
 from frozenseg_runtime.backends.tensorrt.env import require_tensorrt
 from frozenseg_runtime.backends.tensorrt.loader import process_logger
-from frozenseg_runtime.backends.tensorrt.profiles import (
+from frozenseg_runtime.backends.profiles import (
     ShapeRange,
     profile_from_spec,
     profile_shapes,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from frozenseg_runtime.backends.base import Runner
-from frozenseg_runtime.backends.onnxrt import PROVIDERS, OnnxRuntimeRunner, available_providers
+from frozenseg_runtime.backends.onnxruntime_runner import PROVIDERS, OnnxRuntimeRunner, available_providers
 from frozenseg_runtime.errors import BackendError, TensorRTUnavailableError
 from frozenseg_runtime.manifest import GraphSpec
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from frozenseg_runtime.backends.base import check_feed
-from frozenseg_runtime.backends.tensorrt.profiles import ShapeRange, check_feed_shapes
+from frozenseg_runtime.backends.profiles import ShapeRange, check_feed_shapes
 from frozenseg_runtime.errors import BackendError, FrozenSegError, UsageError
 from frozenseg_runtime.manifest import GraphSpec
 

@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from frozenseg_runtime import graphs
-from frozenseg_runtime.backends.tensorrt.profiles import profile_from_spec
+from frozenseg_runtime.backends.profiles import profile_from_spec
 from frozenseg_runtime.errors import UsageError
 from frozenseg_runtime.image.loading import load_image
 from frozenseg_runtime.image.preprocess import encoder_input_shape
 from frozenseg_runtime.manifest import load_manifest
 from frozenseg_runtime.segmenter import Segmenter
+from frozenseg_runtime.text.cache import MEMORY_ONLY
 from frozenseg_runtime.triton import protocol
 from frozenseg_runtime.triton.bls import TritonModelRunner, error_response, pb_utils
 
@@ -63,7 +64,7 @@ class TritonPythonModel:
         pixels = params.get(MAX_IMAGE_PIXELS, "")  # "": the runtime's default, "none": no limit
         self.segmenter = Segmenter(
             manifest, backend=f"triton-{params.get(GRAPH_BACKEND, '')}", runners=self.runners,
-            cache_dir=params.get(VOCABULARY_CACHE_DIR) or False,
+            cache_dir=params.get(VOCABULARY_CACHE_DIR, MEMORY_ONLY),
             cache_rows=int(params.get(VOCABULARY_CACHE_ROWS) or DEFAULT_CACHE_ROWS),
             max_image_pixels=None if pixels == "none" else int(pixels) if pixels else "default")
         self.instance = f"{args['model_name']} instance {args.get('model_instance_name', '')}".strip()

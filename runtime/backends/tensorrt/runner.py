@@ -42,7 +42,7 @@ from frozenseg_runtime.backends.tensorrt.loader import (
     locate_engine,
     shape_tuple,
 )
-from frozenseg_runtime.backends.tensorrt.profiles import check_feed_shapes, output_max_shapes
+from frozenseg_runtime.backends.profiles import check_feed_shapes, output_max_shapes
 from frozenseg_runtime.backends.tensorrt.schedule import (
     Action,
     Choice,

@@ -1,6 +1,7 @@
 """ONNX Runtime backends (CPU, CUDA and TensorRT execution providers) as runners.
 
-Named `onnxrt` so that it never shadows the `onnxruntime` package. The package is imported only
+Named `onnxruntime_runner` (as C++'s `runner/onnxruntime_runner.cpp`) so that it never shadows
+the `onnxruntime` package. The package is imported only
 when an ONNX Runtime backend is chosen; a missing one is a clear error naming what to install.
 """
 
