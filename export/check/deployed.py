@@ -44,7 +44,7 @@ class DeployedPipeline:
                  cpp_library: str | None = None) -> None:
         self.runtime = runtime
         self.manifest = manifest.with_precision(precision)  # the graphs as deployed
-        self.segmenter = Segmenter(self.manifest, backend=backend, cache_dir=MEMORY_ONLY,
+        self.segmenter = Segmenter.open(self.manifest, backend=backend, cache_dir=MEMORY_ONLY,
                                    memory_arena=False)
         self.backend = self.segmenter.backend
         self.cpp: CppSegmenter | None = None

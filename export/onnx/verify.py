@@ -246,7 +246,7 @@ def verify_chain(
     pairs = (("float32", "float64"), ("onnxruntime", "float64"), ("onnxruntime", "float32"))
     tallies = {v: {pair: _Tally() for pair in pairs} for v in vocabularies}
     states: dict[str, VocabularyState] = {}
-    with Segmenter(manifest, backend="onnxruntime-cpu", cache_dir=MEMORY_ONLY) as seg:
+    with Segmenter.open(manifest, backend="onnxruntime-cpu", cache_dir=MEMORY_ONLY) as seg:
         for vname, vocab in vocabularies.items():
             if through[vname]:
                 states[vname] = seg.encode_vocabulary(vocab)

@@ -75,7 +75,7 @@ def collect_feeds(manifest: Manifest, image_sets: dict[str, Sequence[str | Path 
     One runtime serves every set (its sessions are the largest memory users of the whole
     quantize step), without ONNX Runtime's memory arena so full-size models fit in RAM."""
     sets: dict[str, GraphFeeds] = {}
-    with Segmenter(manifest.with_precision("fp32"), backend="onnxruntime-cpu", cache_dir=MEMORY_ONLY,
+    with Segmenter.open(manifest.with_precision("fp32"), backend="onnxruntime-cpu", cache_dir=MEMORY_ONLY,
                    memory_arena=False) as seg:
         say(f"encoding the {len(vocabulary.names)}-class measurement vocabulary with the FP32 text graph")
         state = seg.encode_vocabulary(vocabulary)

@@ -56,14 +56,15 @@ class TritonPythonModel:
         # A plan, and ONNX Runtime's TensorRT accelerator, refuse shapes beyond the manifest's
         # profile: such requests are refused here, as the client's fault, before they are sent.
         profiled = params.get(GRAPH_BACKEND) in ("tensorrt", "onnxruntime")
-        self.runners = {name: TritonModelRunner(spec, models[name], profile_from_spec(spec) if profiled else None)
+        self.runners = {name: TritonModelRunner(spec, models[name],
+                                                profile_from_spec(spec) if profiled else None).activate()
                         for name, spec in manifest.graphs.items()}
         # The largest CLIP input the graphs were exported (and plans built) for: a request must
         # not make this instance resize an image to any size it likes.
         self.max_image = profile_from_spec(manifest.graphs[graphs.CLIP_IMAGE])["image"].max[2:]
         pixels = params.get(MAX_IMAGE_PIXELS, "")  # "": the runtime's default, "none": no limit
         self.segmenter = Segmenter(
-            manifest, backend=f"triton-{params.get(GRAPH_BACKEND, '')}", runners=self.runners,
+            manifest, self.runners, backend=f"triton-{params.get(GRAPH_BACKEND, '')}",
             cache_dir=params.get(VOCABULARY_CACHE_DIR, MEMORY_ONLY),
             cache_rows=int(params.get(VOCABULARY_CACHE_ROWS) or DEFAULT_CACHE_ROWS),
             max_image_pixels=None if pixels == "none" else int(pixels) if pixels else "default")

@@ -11,6 +11,7 @@ import pytest
 from frozenseg_runtime import graphs
 from frozenseg_runtime.backends.onnxruntime_runner import OnnxRuntimeRunner
 from frozenseg_runtime.errors import ImageError, TokenizerMismatchError, UsageError, VocabularyError
+from frozenseg_runtime.manifest import load_manifest
 from frozenseg_runtime.segmenter import Segmenter
 
 VOCAB = "person,sky,tree,car,grass"
@@ -97,17 +98,12 @@ class _EngineBoundRunner(OnnxRuntimeRunner):
         return (4, 16, 64) if input_name == "text_embeddings" else None
 
 
-def test_more_classes_than_the_engine_takes_are_refused_at_set_vocabulary(tiny_artifacts,
-                                                                            monkeypatch):
-    import frozenseg_runtime.segmenter as segmenter_module
-
-    def make_runner(path, spec, backend, *args):
-        runner = _EngineBoundRunner if spec.name == graphs.DECODER else OnnxRuntimeRunner
-        return runner(path, spec, backend, *args[:2])
-
-    monkeypatch.setattr(segmenter_module, "make_runner", make_runner)
-    with Segmenter.from_artifacts(tiny_artifacts[0], backend="onnxruntime-cpu",
-                                  cache_dir="") as seg:
+def test_more_classes_than_the_engine_takes_are_refused_at_set_vocabulary(tiny_artifacts):
+    manifest = load_manifest(tiny_artifacts[0])
+    runners = {name: (_EngineBoundRunner if name == graphs.DECODER else OnnxRuntimeRunner)(
+        manifest.graph_path(name), spec, "onnxruntime-cpu").activate()
+        for name, spec in manifest.graphs.items()}
+    with Segmenter(manifest, runners, "onnxruntime-cpu", cache_dir="", owns_runners=True) as seg:
         assert seg.max_classes == 4
         seg.set_vocabulary("cat,dog,cow,hen")  # at the limit: fine
         with pytest.raises(VocabularyError, match="5 classes.*at most 4") as info:

@@ -194,8 +194,8 @@ def test_segmenter_runs_on_tensorrt(built, sample_image, precision):
     folder, _ = built
     manifest = load_manifest(folder).with_precision(precision)
     vocabulary = "person,sky,tree,car,grass,dog,wall"
-    with Segmenter(manifest, backend="tensorrt", cache_dir="") as trt_seg, \
-            Segmenter(manifest, backend="onnxruntime-cpu", cache_dir="") as ort_seg:
+    with Segmenter.open(manifest, backend="tensorrt", cache_dir="") as trt_seg, \
+            Segmenter.open(manifest, backend="onnxruntime-cpu", cache_dir="") as ort_seg:
         assert trt_seg.backend == "tensorrt" and trt_seg.max_classes is not None
         trt_seg.set_vocabulary(vocabulary)
         ort_seg.set_vocabulary(vocabulary)
