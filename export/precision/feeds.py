@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from frozenseg_export.errors import CalibrationImageError
 from frozenseg_runtime import graphs
-from frozenseg_runtime.errors import CalibrationImageError
 from frozenseg_runtime.image.loading import IMAGE_SUFFIXES
 from frozenseg_runtime.manifest import Manifest
 from frozenseg_runtime.progress import Say

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from frozenseg_export.errors import ReferenceWeightsError
 from frozenseg_export.noise_floor import FLOOR_MULTIPLE, release_memory
 from frozenseg_export.precision.accuracy import ChainResult, chain_result
 from frozenseg_export.reference_chain import encode_vocabularies, run_chain
 from frozenseg_reference.build import build_frozenseg
-from frozenseg_runtime.errors import ReferenceWeightsError
 from frozenseg_runtime.image.loading import load_image
 from frozenseg_runtime.image.preprocess import preprocess_with_constants
 from frozenseg_runtime.manifest import Manifest, sha256_file

@@ -33,6 +33,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from frozenseg_export.errors import EngineBuildError
 from frozenseg_runtime import graphs
 from frozenseg_runtime.atomic import write_atomic, write_bytes_atomic
 from frozenseg_runtime.backends.tensorrt.engine_index import (
@@ -55,7 +56,7 @@ from frozenseg_runtime.backends.profiles import (
     profile_from_spec,
     profile_shapes,
 )
-from frozenseg_runtime.errors import EngineBuildError, EngineMetadataError, UsageError
+from frozenseg_runtime.errors import EngineMetadataError, UsageError
 from frozenseg_runtime.manifest import (
     PRECISIONS,
     GraphSpec,
