@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from frozenseg_runtime.backends.factory import BACKENDS
-from frozenseg_runtime.image.loading import MAX_IMAGE_PIXELS, load_image
+from frozenseg_runtime.image.loading import MAX_IMAGE_PIXELS
 from frozenseg_runtime.manifest import PRECISIONS
 from frozenseg_runtime.output.files import save_result
 from frozenseg_runtime.progress import progress
@@ -92,6 +92,7 @@ def run_segment(args: argparse.Namespace) -> int:
     cache = MEMORY_ONLY if args.no_cache else args.cache_dir
     with Segmenter.from_artifacts(args.artifacts, backend=args.backend, cache_dir=cache,
                                   precision=args.precision, cuda_graph=args.cuda_graph,
+                                  max_image_pixels=args.max_image_pixels,
                                   encoder_schedule=args.encoder_schedule) as seg:
         say(f"backend {seg.backend}, precision {args.precision}, image encoders "
             f"{seg.encoder_plan.schedule}; artifacts verified in {time.perf_counter() - t0:.1f} s")
@@ -102,7 +103,7 @@ def run_segment(args: argparse.Namespace) -> int:
         total = len(args.images)
         for i, path in enumerate(args.images, 1):
             t = time.perf_counter()
-            image = load_image(path, max_pixels=args.max_image_pixels)
+            image = seg.load_image(path)  # decoded once: segmented, then drawn on
             result = seg.segment(image, task=args.task, resize=args.resize)
             files = save_result(result, image, args.out, Path(path).stem)
             say(f"[{i}/{total}] {path}: {time.perf_counter() - t:.1f} s -> "

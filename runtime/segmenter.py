@@ -32,7 +32,7 @@ from frozenseg_runtime.backends.base import Runner
 from frozenseg_runtime.backends.factory import open_runners
 from frozenseg_runtime.errors import ManifestError, UsageError, VocabularyError
 from frozenseg_runtime.image.loading import load_image
-from frozenseg_runtime.image.preprocess import PreparedImage, preprocess_with_constants
+from frozenseg_runtime.image.preprocess import PreparedImage, PreprocessConstants, preprocess
 from frozenseg_runtime.manifest import Manifest, load_manifest, verify_artifacts
 from frozenseg_runtime.output.postprocess import (
     TASKS,
@@ -80,9 +80,9 @@ class Segmenter:
         self.manifest = manifest
         self.backend = backend
         self.encoder_plan = encoder_plan or plan_encoders("auto", backend)
-        self.max_image_pixels = max_image_pixels  # see image.loading.load_image
+        self.max_image_pixels = max_image_pixels  # its one owner: `load_image` below
         c = manifest.constants
-        self.preprocessing: dict[str, Any] = c["preprocessing"]
+        self.preprocessing = PreprocessConstants.from_record(c["preprocessing"])
         self.inference = InferenceConstants.from_record(c["inference"])
         self._templates: tuple[str, ...] = tuple(c["text"]["templates"])
         self._tokenizer = tokenizer_for(c["text"])
@@ -214,12 +214,16 @@ class Segmenter:
         return None if self._vocab is None else self._vocab.vocabulary
 
     # -- stage 2: the image ---------------------------------------------------------------------
+    def load_image(self, image: Any) -> np.ndarray:
+        """Any supported image (path, encoded bytes or file object, PIL image, HxWx3 uint8 array)
+        as an RGB uint8 array, files above `max_image_pixels` refused before decoding: load once
+        with this, then pass the array to `segment` (and to `save_result` for the overlay)."""
+        return load_image(image, max_pixels=self.max_image_pixels)
+
     def prepare(self, image: Any, resize: tuple[int, int] | None | str = "default") -> PreparedImage:
-        """Any supported image (path, encoded bytes or file object, HxWx3 uint8 array, PIL
-        image) -> both encoders' inputs. Files above `image.loading.MAX_IMAGE_PIXELS` are refused
-        before decoding; load them with `load_image(..., max_pixels=...)` to choose the limit."""
-        return preprocess_with_constants(load_image(image, max_pixels=self.max_image_pixels),
-                                         self.preprocessing, resize)
+        """Any supported image (as `load_image` takes; an array is only checked) -> both
+        encoders' inputs, resized by the manifest's rule unless `resize` says otherwise."""
+        return preprocess(self.load_image(image), self.preprocessing, resize)
 
     # -- stage 3: the image encoders --------------------------------------------------------------
     def encode_image(self, prepared: PreparedImage,

@@ -24,7 +24,7 @@ from frozenseg_export.nonfinite import locate
 from frozenseg_export.reference_chain import TEXT_EMBEDDINGS
 from frozenseg_runtime import graphs
 from frozenseg_runtime.image.loading import load_image
-from frozenseg_runtime.image.preprocess import PreparedImage, preprocess_with_constants
+from frozenseg_runtime.image.preprocess import PreparedImage, PreprocessConstants, preprocess
 from frozenseg_runtime.output.postprocess import TASKS, InferenceConstants, segmentation_result
 from frozenseg_runtime.progress import Say, progress
 
@@ -96,7 +96,8 @@ def _check(options: CheckOptions, inputs: CheckInputs, deployment: DeployedPipel
     c = manifest.constants
     resize = (int(c["preprocessing"]["resize_short"]), int(c["preprocessing"]["resize_max"]))
     deployment.set_vocabulary(vocab)
-    prepared = [preprocess_with_constants(load_image(i.path), c["preprocessing"]) for i in inputs.images]
+    constants = PreprocessConstants.from_record(c["preprocessing"])
+    prepared = [preprocess(load_image(i.path), constants) for i in inputs.images]
     refs, hits = reference_tensors(manifest, options.checkpoint, prepared, [i.digest for i in inputs.images],
                                    vocab, inputs.train_vocabulary, _cache(options.reference_cache), say)
     constants = InferenceConstants.from_record(c["inference"])

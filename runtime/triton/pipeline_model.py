@@ -24,7 +24,6 @@ from typing import Any
 from frozenseg_runtime import graphs
 from frozenseg_runtime.backends.profiles import profile_from_spec
 from frozenseg_runtime.errors import UsageError
-from frozenseg_runtime.image.loading import load_image
 from frozenseg_runtime.image.preprocess import encoder_input_shape
 from frozenseg_runtime.manifest import load_manifest
 from frozenseg_runtime.segmenter import Segmenter
@@ -90,7 +89,7 @@ class TritonPythonModel:
             task = protocol.task_name(_input(request, protocol.TASK))
             resize = protocol.resize_from_tensor(_input(request, protocol.RESIZE, required=False))
             vocabulary = protocol.vocabulary_from_tensor(_input(request, protocol.VOCABULARY))
-            image = load_image(protocol.image_bytes(_input(request, protocol.IMAGE)), max_pixels=seg.max_image_pixels)
+            image = seg.load_image(protocol.image_bytes(_input(request, protocol.IMAGE)))
             self._check_size(image.shape[:2], resize)
             prepared = seg.prepare(image, resize)
         with _stage(timings, "vocabulary"):

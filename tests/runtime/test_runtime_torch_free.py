@@ -34,8 +34,10 @@ def test_runtime_imports_without_torch():
         from frozenseg_runtime.backends.tensorrt import env as trt_env
         from frozenseg_runtime.backends import profiles  # noqa: F401
         img = np.zeros((40, 60, 3), np.uint8)
-        p = preprocess.preprocess(img, resize=(32, 64), clip_mean=(0, 0, 0), clip_std=(1, 1, 1),
-                                  sam_mean=(0, 0, 0), sam_std=(1, 1, 1), pad_multiple=32, sam_size=64)
+        constants = preprocess.PreprocessConstants((0, 0, 0), (1, 1, 1), (0, 0, 0), (1, 1, 1),
+                                                   pad_multiple=32, sam_size=64, resize_short=32,
+                                                   resize_max=64)
+        p = preprocess.preprocess(img, constants, (32, 64))
         assert p.clip_input.shape == (1, 3, 32, 64), p.clip_input.shape
         vocabulary.parse_vocabulary("cat,dog")
         try:
