@@ -20,6 +20,7 @@ from frozenseg_export.check.run import CheckOptions, run_check
 from frozenseg_export.cli import main
 from frozenseg_export.synthetic_images import structured_images
 from frozenseg_runtime.manifest import load_manifest, sha256_file
+from frozenseg_runtime.output.postprocess import TASKS
 from frozenseg_runtime.segmenter import Segmenter
 from frozenseg_runtime.text.vocabulary import parse_vocabulary, vocabulary_from_record
 
@@ -80,7 +81,7 @@ def test_deployments_meet_their_bars(tiny_quantized, images, reference_cache, tm
     artifacts = tiny_quantized[0]
     library = _library() if runtime == "cpp" else None
     messages: list[str] = []
-    tasks = TASKS_CHECKED.get((precision, runtime), ("semantic", "panoptic", "instance"))
+    tasks = TASKS_CHECKED.get((precision, runtime), TASKS)
     outcome = run_check(_options(artifacts, images, reference_cache, precision=precision, runtime=runtime,
                                  cpp_library=library, out=str(tmp_path / "report"), tasks=tasks),
                         say=messages.append)
