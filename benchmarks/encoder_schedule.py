@@ -18,6 +18,7 @@ import time
 from frozenseg_runtime.image.loading import load_image
 from frozenseg_runtime.schedule import plan_encoders, usable_cores
 from frozenseg_runtime.segmenter import Segmenter
+from frozenseg_runtime.text.cache import MEMORY_ONLY
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     image = load_image(args.image)
     for name in [*configs, *reversed(configs)]:
         schedule, threads = configs[name]
-        with Segmenter.from_artifacts(args.artifacts, backend="onnxruntime-cpu", cache_dir=False, verify=False,
+        with Segmenter.from_artifacts(args.artifacts, backend="onnxruntime-cpu", cache_dir=MEMORY_ONLY, verify=False,
                                       encoder_schedule=schedule, threads=threads) as seg:
             prepared = seg.prepare(image)
             seg.encode_image(prepared)  # warm-up

@@ -46,7 +46,7 @@ import onnx
 import onnxruntime as ort
 
 QUANTIZABLE_OPS = ("Conv", "MatMul", "Gemm")  # export/precision/node_groups.py
-# runtime/backends/onnxrt.py: lowered-precision graphs are loaded with these optimizers off
+# runtime/backends/onnxruntime_runner.py: lowered-precision graphs are loaded with these optimizers off
 LOWERED_DISABLED = ("NchwcTransformer",)
 QDQ_OPS = ("QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear")
 MATMUL_LIKE = ("MatMul", "FusedMatMul", "QLinearMatMul", "MatMulInteger", "MatMulIntegerToFloat",

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import torch
 
+from frozenseg_reference.errors import CheckpointError
 from frozenseg_reference.model import UNUSED_PREFIXES, FrozenSegModel
-from frozenseg_runtime.errors import CheckpointError
 
 _SHOWN = 20
 

@@ -15,7 +15,7 @@ import torch
 from frozenseg_reference.model import FrozenSegModel
 from frozenseg_reference.presets import VILD_TEMPLATES, Preset
 from frozenseg_reference.text_classifier import vocabulary_tensors
-from frozenseg_runtime.image.preprocess import PreparedImage, prepare_kwargs, preprocess
+from frozenseg_runtime.image.preprocess import PreparedImage, PreprocessConstants, preprocess
 from frozenseg_runtime.output import postprocess as post
 from frozenseg_runtime.text.vocabulary import Vocabulary, parse_vocabulary, seen_flags
 
@@ -30,8 +30,9 @@ def default_train_vocabulary() -> Vocabulary:
         return parse_vocabulary(p)
 
 
-def preprocessing_kwargs(preset: Preset) -> dict[str, Any]:
-    return prepare_kwargs(vars(preset.preprocessing))
+def preprocessing_constants(preset: Preset) -> PreprocessConstants:
+    """The preset's pre-processing constants, as the runtime reads them from a manifest."""
+    return PreprocessConstants.from_record(vars(preset.preprocessing))
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def predict(
     """Image (H, W, 3) uint8 RGB -> raw outputs and all three segmentations at (H, W)."""
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
-    prepared = preprocess(image, resize=resize, **preprocessing_kwargs(model.preset))
+    prepared = preprocess(image, preprocessing_constants(model.preset), resize)
     say(f"preprocessed to {prepared.image_size}, padded {prepared.padded_size}")
     vt = encode_vocabulary(model, vocab, train_vocab)
     say(f"encoded {vocab.num_classes} classes ({int(vt.seen.sum())} seen in training)")

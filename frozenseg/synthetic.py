@@ -24,9 +24,9 @@ import zlib
 
 import torch
 
+from frozenseg_reference.errors import SyntheticModeError
 from frozenseg_reference.model import FrozenSegModel
 from frozenseg_reference.presets import SYNTHETIC_MODES
-from frozenseg_runtime.errors import SyntheticModeError
 
 CLIP_LOGIT_SCALE = math.log(100.0)  # what trained CLIP models reach (the clamp)
 # The decoder's own scale keeps the official initial value: at 100 the in-vocabulary softmax

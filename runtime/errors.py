@@ -10,7 +10,9 @@ surface with its traceback. Four kinds sit under the root, each with its exit st
     CheckError     5  the tool's own checks failed (export parity, calibration, engine build)
 
 Messages say what was expected, what came and how to fix it. The runtime holds this module (the
-lowest layer: the reference and the exporter import it too).
+lowest layer: the reference and the exporter import it too), with the errors the runtime raises;
+those only the reference or only the exporter raises sit under the same kinds in
+frozenseg/errors.py and export/errors.py.
 """
 
 from __future__ import annotations
@@ -44,26 +46,6 @@ class InputError(UsageError):
 
 class ProfileShapeError(UsageError):
     """An input shape lies outside the range a TensorRT engine was built for."""
-
-
-class CheckpointError(UsageError):
-    """A checkpoint file cannot be read or does not fit the preset."""
-
-
-class SyntheticModeError(UsageError):
-    """An unknown kind of synthetic weights was asked for."""
-
-
-class QuantizeError(UsageError):
-    """Bad quantize options (unknown precision, INT8 without calibration images...)."""
-
-
-class CalibrationImageError(UsageError):
-    """The calibration or evaluation image folder is missing, empty or unreadable."""
-
-
-class ReferenceWeightsError(UsageError):
-    """The weights given for the float64 reference are not the ones the artifacts came from."""
 
 
 # -- the artifacts ---------------------------------------------------------------------------------
@@ -135,22 +117,6 @@ class CheckError(FrozenSegError, RuntimeError):
     """A result failed the tool's own checks."""
 
     exit_code = 5
-
-
-class ExportError(CheckError):
-    """Export failed its own checks (graph hygiene, TensorRT readiness or parity)."""
-
-
-class OnnxExportError(CheckError):
-    """torch.onnx could not export a subgraph, or the graph it wrote is unusable."""
-
-
-class CalibrationError(CheckError):
-    """INT8 calibration could not produce usable ranges."""
-
-
-class EngineBuildError(CheckError):
-    """TensorRT could not build an engine."""
 
 
 EXIT_CODES: dict[str, int] = {

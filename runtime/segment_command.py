@@ -10,12 +10,13 @@ import time
 from pathlib import Path
 
 from frozenseg_runtime.backends.factory import BACKENDS
-from frozenseg_runtime.image.loading import MAX_IMAGE_PIXELS, load_image
+from frozenseg_runtime.image.loading import MAX_IMAGE_PIXELS
 from frozenseg_runtime.manifest import PRECISIONS
 from frozenseg_runtime.output.files import save_result
 from frozenseg_runtime.progress import progress
 from frozenseg_runtime.schedule import ENCODER_SCHEDULES
 from frozenseg_runtime.segmenter import TASKS, Segmenter
+from frozenseg_runtime.text.cache import MEMORY_ONLY
 
 
 def resize_arg(text: str) -> tuple[int, int] | None:
@@ -70,7 +71,8 @@ def add_segment_command(sub: argparse._SubParsersAction) -> argparse.ArgumentPar
     p.add_argument("--precision", default=PRECISIONS[0], choices=PRECISIONS,
                    help="graph precision from the manifest: fp32, or fp16/int8/mixed after "
                         "`frozenseg-deploy quantize` (default fp32)")
-    p.add_argument("--cache-dir", help="vocabulary cache folder (default ~/.cache/frozenseg-deploy)")
+    p.add_argument("--cache-dir", help="vocabulary cache folder (default ~/.cache/frozenseg-deploy; '' or --no-cache: "
+                   "memory only)")
     p.add_argument("--no-cache", action="store_true", help="keep the vocabulary cache in memory only")
     p.add_argument("--max-image-pixels", type=pixel_limit_arg, default=MAX_IMAGE_PIXELS,
                    metavar="N|none", help="refuse images of more pixels, checked before decoding "
@@ -87,9 +89,10 @@ def add_segment_command(sub: argparse._SubParsersAction) -> argparse.ArgumentPar
 def run_segment(args: argparse.Namespace) -> int:
     say = progress("segment")
     t0 = time.perf_counter()
-    cache = False if args.no_cache else args.cache_dir
+    cache = MEMORY_ONLY if args.no_cache else args.cache_dir
     with Segmenter.from_artifacts(args.artifacts, backend=args.backend, cache_dir=cache,
                                   precision=args.precision, cuda_graph=args.cuda_graph,
+                                  max_image_pixels=args.max_image_pixels,
                                   encoder_schedule=args.encoder_schedule) as seg:
         say(f"backend {seg.backend}, precision {args.precision}, image encoders "
             f"{seg.encoder_plan.schedule}; artifacts verified in {time.perf_counter() - t0:.1f} s")
@@ -100,7 +103,7 @@ def run_segment(args: argparse.Namespace) -> int:
         total = len(args.images)
         for i, path in enumerate(args.images, 1):
             t = time.perf_counter()
-            image = load_image(path, max_pixels=args.max_image_pixels)
+            image = seg.load_image(path)  # decoded once: segmented, then drawn on
             result = seg.segment(image, task=args.task, resize=args.resize)
             files = save_result(result, image, args.out, Path(path).stem)
             say(f"[{i}/{total}] {path}: {time.perf_counter() - t:.1f} s -> "

@@ -1,6 +1,6 @@
 """`Segmenter`: the embedded inference API over exported artifacts, without torch.
 
-    seg = Segmenter.from_artifacts("artifacts/", backend="auto")
+    seg = Segmenter.from_artifacts("artifacts/", backend="auto")    # opens the runners
     seg.set_vocabulary("cat,dog,grass")
     result = seg.segment("photo.jpg", task="panoptic")
 
@@ -29,10 +29,10 @@ import numpy as np
 
 from frozenseg_runtime import graphs
 from frozenseg_runtime.backends.base import Runner
-from frozenseg_runtime.backends.factory import make_runner, resolve_backend
+from frozenseg_runtime.backends.factory import open_runners
 from frozenseg_runtime.errors import ManifestError, UsageError, VocabularyError
 from frozenseg_runtime.image.loading import load_image
-from frozenseg_runtime.image.preprocess import PreparedImage, preprocess_with_constants
+from frozenseg_runtime.image.preprocess import PreparedImage, PreprocessConstants, preprocess
 from frozenseg_runtime.manifest import Manifest, load_manifest, verify_artifacts
 from frozenseg_runtime.output.postprocess import (
     TASKS,
@@ -40,8 +40,8 @@ from frozenseg_runtime.output.postprocess import (
     SegmentationResult,
     segmentation_result,
 )
-from frozenseg_runtime.schedule import plan_encoders
-from frozenseg_runtime.text.cache import CacheStats, VocabularyCache, default_cache_dir, encoder_key
+from frozenseg_runtime.schedule import EncoderPlan, plan_encoders
+from frozenseg_runtime.text.cache import CacheStats, VocabularyCache, cache_folder, encoder_key
 from frozenseg_runtime.text.embedding import VocabularyState, average_templates, padded_embeddings
 from frozenseg_runtime.text.tokenizer import drop_padding, tokenizer_for
 from frozenseg_runtime.text.vocabulary import (
@@ -62,25 +62,27 @@ Timings = dict[str, float]
 class Segmenter:
     """FrozenSeg on exported graphs."""
 
-    def __init__(self, manifest: Manifest, backend: str = "auto",
-                 cache_dir: str | os.PathLike | None | bool = None,
-                 threads: int | None = None, memory_arena: bool = True,
-                 cuda_graph: bool = False, max_image_pixels: int | None | str = "default",
-                 encoder_schedule: str = "auto",
-                 runners: Mapping[str, Runner] | None = None, cache_rows: int | None = None) -> None:
-        """`runners`: active runners of every graph opened elsewhere (a Triton server's models,
-        runtime/triton/bls.py); `backend` then only names them, and `close` leaves them open.
+    def __init__(self, manifest: Manifest, runners: Mapping[str, Runner], backend: str,
+                 encoder_plan: EncoderPlan | None = None,
+                 cache_dir: str | os.PathLike | None = None,
+                 max_image_pixels: int | None | str = "default", cache_rows: int | None = None,
+                 owns_runners: bool = False) -> None:
+        """Run the graphs of `manifest` on `runners`, active runners of every graph opened
+        elsewhere: by `open` (backends.factory.open_runners), or a Triton server's models
+        (runtime/triton/bls.py). `backend` names them; `encoder_plan` (default: `auto`'s for that
+        backend) says how the image encoders share the machine; `close` deactivates the runners
+        only if `owns_runners`.
+
+        `cache_dir`: the vocabulary cache's folder (None: the default one; MEMORY_ONLY: none);
         `cache_rows`: the most synonym embeddings kept in memory (None: all; a long-running
-        server bounds it)."""
+        server bounds it); `max_image_pixels` caps the images `prepare` decodes (None: no cap;
+        see load_image)."""
         self.manifest = manifest
-        self.backend = resolve_backend(backend) if runners is None else backend
-        self.encoder_plan = plan_encoders(encoder_schedule, self.backend, threads)
-        if cuda_graph and self.backend != "tensorrt":
-            raise UsageError(f"CUDA graphs replay TensorRT engines: use backend 'tensorrt' with "
-                             f"cuda_graph (--cuda-graph), not {self.backend!r}")
-        self.max_image_pixels = max_image_pixels  # see image.loading.load_image
+        self.backend = backend
+        self.encoder_plan = encoder_plan or plan_encoders("auto", backend)
+        self.max_image_pixels = max_image_pixels  # its one owner: `load_image` below
         c = manifest.constants
-        self.preprocessing: dict[str, Any] = c["preprocessing"]
+        self.preprocessing = PreprocessConstants.from_record(c["preprocessing"])
         self.inference = InferenceConstants.from_record(c["inference"])
         self._templates: tuple[str, ...] = tuple(c["text"]["templates"])
         self._tokenizer = tokenizer_for(c["text"])
@@ -88,31 +90,46 @@ class Segmenter:
             self.train_vocabulary = vocabulary_from_record(c["train_vocabulary"])
         except VocabularyError as exc:  # the artifacts' fault, not the user's input
             raise ManifestError(f"manifest.json's train_vocabulary: {exc}") from exc
-        directory = None if cache_dir is False else Path(cache_dir or default_cache_dir())
         self.cache = VocabularyCache(encoder_key(
             manifest.graphs[graphs.CLIP_TEXT].sha256, self._templates,
-            c["text"]["bpe_sha256"], c["text"]["context_length"]), directory, max_rows=cache_rows)
+            c["text"]["bpe_sha256"], c["text"]["context_length"]), cache_folder(cache_dir),
+            max_rows=cache_rows)
         self.prompts_per_call = min(PROMPTS_PER_TEXT_CALL,
                                     manifest.graphs[graphs.CLIP_TEXT].dims["batch"]["max"])
-        # Runners last: everything above only reads the manifest, so a bad one leaves no engine.
-        self._owns_runners = runners is None
-        self._runners = _open_runners(manifest, self.backend, threads, memory_arena, cuda_graph,
-                                      self.encoder_plan.image_threads) if runners is None else dict(runners)
+        self._owns_runners = owns_runners
+        self._runners = dict(runners)
         self._pool = ThreadPoolExecutor(
             max_workers=len(graphs.graphs_of_stage(graphs.STAGE_IMAGE)),
             thread_name_prefix="frozenseg-encoder")
         self._vocab: VocabularyState | None = None
 
     @classmethod
+    def open(cls, manifest: Manifest, backend: str = "auto",
+             cache_dir: str | os.PathLike | None = None, threads: int | None = None,
+             memory_arena: bool = True, cuda_graph: bool = False,
+             max_image_pixels: int | None | str = "default", encoder_schedule: str = "auto",
+             cache_rows: int | None = None) -> "Segmenter":
+        """Open the runners of `manifest`'s graphs (backends.factory.open_runners: backend,
+        threads, memory arena, CUDA graphs, encoder schedule) and run them; `close` closes them."""
+        opened = open_runners(manifest, backend, threads, memory_arena, cuda_graph,
+                              encoder_schedule)
+        try:
+            return cls(manifest, opened.runners, opened.backend, opened.encoder_plan, cache_dir,
+                       max_image_pixels, cache_rows, owns_runners=True)
+        except BaseException:  # a manifest the Segmenter refuses leaves no runner open
+            opened.close()
+            raise
+
+    @classmethod
     def from_artifacts(cls, folder: str | os.PathLike, backend: str = "auto",
-                       cache_dir: str | os.PathLike | None | bool = None,
+                       cache_dir: str | os.PathLike | None = None,
                        threads: int | None = None, verify: bool = True,
                        precision: str = "fp32", memory_arena: bool = True,
                        cuda_graph: bool = False,
                        max_image_pixels: int | None | str = "default",
                        encoder_schedule: str = "auto") -> "Segmenter":
         """Load `folder/manifest.json`, pick the graphs of `precision` (fp32, or fp16/int8/mixed
-        written by `frozenseg-deploy quantize`), check their sha256, open the backend.
+        written by `frozenseg-deploy quantize`), check their sha256, then `open` them.
 
         `memory_arena=False` hands ONNX Runtime's memory back after each run (leaner, slower);
         `cuda_graph=True` replays TensorRT engines as CUDA graphs (backend "tensorrt" only);
@@ -121,8 +138,8 @@ class Segmenter:
         manifest = load_manifest(folder).with_precision(precision)
         if verify:
             verify_artifacts(manifest)
-        return cls(manifest, backend, cache_dir, threads, memory_arena, cuda_graph,
-                   max_image_pixels, encoder_schedule)
+        return cls.open(manifest, backend, cache_dir, threads, memory_arena, cuda_graph,
+                        max_image_pixels, encoder_schedule)
 
     # -- stage 1: the vocabulary ------------------------------------------------------------------
     def encode_vocabulary(self, source: Any, train_vocabulary: Any = None) -> VocabularyState:
@@ -197,12 +214,16 @@ class Segmenter:
         return None if self._vocab is None else self._vocab.vocabulary
 
     # -- stage 2: the image ---------------------------------------------------------------------
+    def load_image(self, image: Any) -> np.ndarray:
+        """Any supported image (path, encoded bytes or file object, PIL image, HxWx3 uint8 array)
+        as an RGB uint8 array, files above `max_image_pixels` refused before decoding: load once
+        with this, then pass the array to `segment` (and to `save_result` for the overlay)."""
+        return load_image(image, max_pixels=self.max_image_pixels)
+
     def prepare(self, image: Any, resize: tuple[int, int] | None | str = "default") -> PreparedImage:
-        """Any supported image (path, encoded bytes or file object, HxWx3 uint8 array, PIL
-        image) -> both encoders' inputs. Files above `image.loading.MAX_IMAGE_PIXELS` are refused
-        before decoding; load them with `load_image(..., max_pixels=...)` to choose the limit."""
-        return preprocess_with_constants(load_image(image, max_pixels=self.max_image_pixels),
-                                         self.preprocessing, resize)
+        """Any supported image (as `load_image` takes; an array is only checked) -> both
+        encoders' inputs, resized by the manifest's rule unless `resize` says otherwise."""
+        return preprocess(self.load_image(image), self.preprocessing, resize)
 
     # -- stage 3: the image encoders --------------------------------------------------------------
     def encode_image(self, prepared: PreparedImage,
@@ -278,24 +299,6 @@ class Segmenter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _open_runners(manifest: Manifest, backend: str, threads: int | None, memory_arena: bool,
-                  cuda_graph: bool, image_threads: int | None) -> dict[str, Runner]:
-    """One active runner per graph (the image encoders with the plan's threads); if one fails,
-    those already active are released."""
-    runners: dict[str, Runner] = {}
-    image_graphs = graphs.graphs_of_stage(graphs.STAGE_IMAGE)
-    try:
-        for name, spec in manifest.graphs.items():
-            runners[name] = make_runner(manifest.graph_path(name), spec, backend,
-                                        image_threads if name in image_graphs else threads,
-                                        memory_arena, cuda_graph).activate()
-    except BaseException:
-        for runner in runners.values():
-            runner.deactivate()
-        raise
-    return runners
 
 
 def decoder_feed(features: Mapping[str, np.ndarray], state: VocabularyState) -> dict[str, np.ndarray]:

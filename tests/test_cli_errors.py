@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 import frozenseg_runtime.segment_command as segment_command
+from frozenseg_export import errors as export_errors
 from frozenseg_export.cli import build_parser, main
+from frozenseg_reference import errors as reference_errors
 from frozenseg_runtime import errors
 
 
@@ -24,8 +26,9 @@ def _segment_raising(monkeypatch, exc: BaseException) -> None:
     (errors.EngineMismatchError("engine from other graphs"), 3),
     (errors.TensorRTUnavailableError("no TensorRT"), 4),
     (errors.BackendError("no such backend"), 4),
-    (errors.ExportError("parity fails"), 5),
-    (errors.EngineBuildError("builder failed"), 5),
+    (export_errors.ExportError("parity fails"), 5),
+    (export_errors.EngineBuildError("builder failed"), 5),
+    (reference_errors.CheckpointError("not a checkpoint"), 2),
 ])
 def test_each_error_kind_has_its_exit_status(monkeypatch, tmp_path, capsys, exc, status):
     _segment_raising(monkeypatch, exc)
@@ -46,7 +49,7 @@ def test_a_bug_is_not_turned_into_a_user_error(monkeypatch, tmp_path, bug):
 
 def test_every_project_error_derives_from_the_root_and_has_a_kind():
     kinds = (errors.UsageError, errors.ArtifactError, errors.BackendError, errors.CheckError)
-    classes = [c for c in vars(errors).values()
+    classes = [c for module in (errors, export_errors, reference_errors) for c in vars(module).values()
                if isinstance(c, type) and issubclass(c, Exception)]
     assert len(classes) > 20
     for cls in classes:
@@ -57,7 +60,8 @@ def test_every_project_error_derives_from_the_root_and_has_a_kind():
     assert all(issubclass(c, ValueError) for c in (errors.VocabularyError, errors.ImageError))
 
 
-def test_no_error_class_is_defined_outside_the_errors_module():
+def test_no_error_class_is_defined_outside_the_errors_modules():
+    """The runtime's errors.py, and the reference's and exporter's for errors only they raise."""
     import ast
     from pathlib import Path
 
@@ -68,7 +72,8 @@ def test_no_error_class_is_defined_outside_the_errors_module():
             for node in ast.walk(ast.parse(path.read_text())):
                 if isinstance(node, ast.ClassDef) and node.name.endswith(("Error", "Exception")):
                     defined.append(f"{path.relative_to(root)}:{node.name}")
-    assert all(d.startswith("runtime/errors.py:") for d in defined), defined
+    homes = ("runtime/errors.py:", "export/errors.py:", "frozenseg/errors.py:")
+    assert all(d.startswith(homes) for d in defined), defined
 
 
 @pytest.mark.parametrize("argv, fragment", [

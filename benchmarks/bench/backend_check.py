@@ -24,6 +24,7 @@ import numpy as np
 from frozenseg_runtime.errors import FrozenSegError
 from frozenseg_runtime.image.loading import load_image
 from frozenseg_runtime.segmenter import Segmenter
+from frozenseg_runtime.text.cache import MEMORY_ONLY
 
 GPU_BACKENDS = ("onnxruntime-cuda", "onnxruntime-trt", "tensorrt")
 RELATIVE_BARS = {"fp32": 2e-2, "fp16": 5e-2, "int8": 1e-1, "mixed": 1e-1}
@@ -33,7 +34,7 @@ VOCABULARY = "person,sky,tree,grass,building,road,car,dog,cat,water"
 
 def _outputs(artifacts: Path, backend: str, precision: str, image: np.ndarray) -> tuple[dict[str, np.ndarray],
                                                                                            np.ndarray]:
-    with Segmenter.from_artifacts(artifacts, backend=backend, precision=precision, cache_dir=False) as seg:
+    with Segmenter.from_artifacts(artifacts, backend=backend, precision=precision, cache_dir=MEMORY_ONLY) as seg:
         state = seg.encode_vocabulary(VOCABULARY)
         prepared = seg.prepare(image)
         raw = seg.decode(seg.encode_image(prepared), state)

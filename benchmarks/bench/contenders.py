@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from frozenseg_runtime import graphs
-from frozenseg_runtime.image.preprocess import PreparedImage, preprocess_with_constants
+from frozenseg_runtime.image.preprocess import PreparedImage, PreprocessConstants, preprocess
 from frozenseg_runtime.manifest import Manifest
 from frozenseg_runtime.output.postprocess import InferenceConstants, segmentation_result
 from frozenseg_runtime.text.vocabulary import (
@@ -245,8 +245,8 @@ class ReferenceContender(Contender):
         times: StageTimes = {}
         vocabulary, embeddings, mask, seen = self._state
         device = torch.device(self.backend)
-        prepared: PreparedImage = _stage(times, "preprocess", lambda: preprocess_with_constants(
-            image, self.manifest.constants["preprocessing"], resize))
+        constants = PreprocessConstants.from_record(self.manifest.constants["preprocessing"])
+        prepared: PreparedImage = _stage(times, "preprocess", lambda: preprocess(image, constants, resize))
 
         def run(name: str, *inputs: Any) -> Any:
             with torch.no_grad(), self._autocast():

@@ -40,14 +40,12 @@ from frozenseg_runtime import graphs
 from frozenseg_runtime.cpp_library import DEFAULT_LIBRARY, CppLibraryError
 from frozenseg_runtime.errors import FrozenSegError, UsageError
 from frozenseg_runtime.image.loading import load_image
-from frozenseg_runtime.image.preprocess import preprocess_with_constants
+from frozenseg_runtime.image.preprocess import PreprocessConstants, preprocess
 from frozenseg_runtime.manifest import Manifest, load_manifest
 from frozenseg_runtime.output.postprocess import TASKS
 from frozenseg_runtime.progress import Say, quiet
 from frozenseg_runtime.schedule import plan_encoders
 from frozenseg_runtime.text.vocabulary import parse_vocabulary
-
-SCHEMA = "frozenseg-bench/1"
 
 
 @dataclass(frozen=True)
@@ -349,8 +347,9 @@ def count_flops(manifest: Manifest, image: np.ndarray, resolutions: Sequence[Res
     vocab = parse_vocabulary(vocabulary)
     shape = (vocab.num_classes, vocab.max_synonyms)
     per_resolution = {}
+    constants = PreprocessConstants.from_record(manifest.constants["preprocessing"])
     for resolution in resolutions:
-        prepared = preprocess_with_constants(image, manifest.constants["preprocessing"], resolution.resize)
+        prepared = preprocess(image, constants, resolution.resize)
         per_resolution[resolution.name] = {
             "input": list(prepared.image_size), "padded": list(prepared.padded_size),
             "flops": image_flops(model, prepared.clip_input.shape, prepared.sam_input.shape, shape)}

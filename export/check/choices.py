@@ -3,7 +3,7 @@ and the torch-free commands keep working without it."""
 
 from __future__ import annotations
 
-ENGINES = ("python", "cpp")
+RUNTIMES = ("python", "cpp")
 FORMATS = ("ade20k", "coco-panoptic")
 AGREEMENT_METRIC_NAMES = ("semantic.label_agreement", "semantic.mean_class_iou", "panoptic.pq",
                           "instance.matched_fraction", "instance.mean_matched_iou", "instance.class_agreement",

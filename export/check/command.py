@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from frozenseg_export.check.choices import ENGINES, FORMATS, METRICS
+from frozenseg_export.check.choices import FORMATS, METRICS, RUNTIMES
 from frozenseg_runtime.backends.factory import BACKENDS
 from frozenseg_runtime.manifest import PRECISIONS
 from frozenseg_runtime.output.postprocess import TASKS
@@ -24,8 +24,10 @@ def add_check_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--images", required=True, nargs="+", help="image files or folders of images")
     p.add_argument("--backend", default="auto", choices=BACKENDS, help="inference backend (default auto)")
     p.add_argument("--precision", default="fp32", choices=PRECISIONS, help="graph precision (default fp32)")
-    p.add_argument("--engine", default="python", choices=ENGINES,
+    p.add_argument("--runtime", default="python", choices=RUNTIMES,
                    help="the runtime checked: the Python runtime or the C++ library (default python)")
+    # The flag's former name (before issue 24 kept "engine" for TensorRT plans only).
+    p.add_argument("--engine", dest="runtime", choices=RUNTIMES, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.add_argument("--cpp-library", help="libfrozenseg.so (default $FROZENSEG_CPP_LIBRARY or build/libfrozenseg.so)")
     p.add_argument("--checkpoint", help="the checkpoint the artifacts were exported from (synthetic weights are "
                    "rebuilt from the manifest)")
@@ -47,7 +49,7 @@ def _run_check(args: argparse.Namespace) -> int:
 
     options = CheckOptions(
         artifacts=args.artifacts, images=tuple(args.images), backend=args.backend, precision=args.precision,
-        engine=args.engine, checkpoint=args.checkpoint, vocabulary=args.vocabulary,
+        runtime=args.runtime, checkpoint=args.checkpoint, vocabulary=args.vocabulary,
         ground_truth=args.ground_truth, gt_format=args.gt_format, tasks=tuple(dict.fromkeys(args.tasks)),
         thresholds=parse_overrides(args.threshold), out=args.out, reference_cache=args.reference_cache,
         cpp_library=args.cpp_library)

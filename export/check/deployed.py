@@ -1,7 +1,7 @@
 """The deployed pipeline, as users run it: the Python runtime or the C++ library.
 
 Both give every task's answer. Tensors come from the Python runtime's stages (`encode_image`,
-`decode`, the encoded vocabulary); the C API returns answers only, so for `--engine cpp` the
+`decode`, the encoded vocabulary); the C API returns answers only, so for `--runtime cpp` the
 tensor level is measured with the Python runtime on the same graphs, backend and precision (the
 same ONNX Runtime or TensorRT sessions give the same tensors; the C++ stages' parity with Python is
 what runtime/cpp/tests pin down), and only the answers come from the C++ library itself.
@@ -22,6 +22,7 @@ from frozenseg_runtime.errors import BackendError
 from frozenseg_runtime.image.preprocess import PreparedImage
 from frozenseg_runtime.manifest import Manifest
 from frozenseg_runtime.segmenter import SegmentationResult, Segmenter, VocabularyState, decoder_feed
+from frozenseg_runtime.text.cache import MEMORY_ONLY
 from frozenseg_runtime.text.vocabulary import Vocabulary
 
 
@@ -36,18 +37,18 @@ def vocabulary_json(vocabulary: Vocabulary) -> str:
     return json.dumps([{"names": list(n), "isthing": t} for n, t in zip(vocabulary.names, vocabulary.isthing)])
 
 
-class Deployment:
+class DeployedPipeline:
     """One deployed pipeline over an artifacts folder at one backend and precision."""
 
-    def __init__(self, manifest: Manifest, artifacts: Path, backend: str, precision: str, engine: str,
+    def __init__(self, manifest: Manifest, artifacts: Path, backend: str, precision: str, runtime: str,
                  cpp_library: str | None = None) -> None:
-        self.engine = engine
+        self.runtime = runtime
         self.manifest = manifest.with_precision(precision)  # the graphs as deployed
-        self.segmenter = Segmenter(self.manifest, backend=backend, cache_dir=False,
+        self.segmenter = Segmenter.open(self.manifest, backend=backend, cache_dir=MEMORY_ONLY,
                                    memory_arena=False)
         self.backend = self.segmenter.backend
         self.cpp: CppSegmenter | None = None
-        if engine == "cpp":
+        if runtime == "cpp":
             library = find_library(cpp_library)
             try:
                 self.cpp = CppSegmenter(library, artifacts, self.backend, precision)

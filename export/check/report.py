@@ -88,7 +88,7 @@ def _headline(report: dict[str, Any]) -> tuple[str, list[str]]:
     unjudged = [v["metric"] for v in report["verdicts"] if v.get("status") == "not judgeable here"]
     if unjudged:
         verdict += f" ({len(unjudged)} figure(s) not judgeable here: {', '.join(unjudged)})"
-    lines = [f"{s['engine']} runtime on {s['backend']} at {s['precision']}, {len(s['images'])} image(s), "
+    lines = [f"{s['runtime']} runtime on {s['backend']} at {s['precision']}, {len(s['images'])} image(s), "
              f"{len(s['classes'])} classes, tasks {', '.join(s['tasks'])}; preset {s['preset']}, weights "
              f"{s['weights'].get('file') or s['weights'].get('source')}.",
              f"Reference cache: {report['reference_cache']['hits']} of {report['reference_cache']['images']} "

@@ -13,7 +13,7 @@ import numpy as np
 from frozenseg_export.check import pictures
 from frozenseg_export.check.agreement import AgreementTally
 from frozenseg_export.check.choices import NONFINITE_METRIC, TENSOR_METRIC
-from frozenseg_export.check.deployed import Deployment
+from frozenseg_export.check.deployed import DeployedPipeline
 from frozenseg_export.check.ground_truth import TaskScore
 from frozenseg_export.check.inputs import CheckInputs, check_inputs
 from frozenseg_export.check.reference import ReferenceCache, ReferenceTensors, default_cache_dir, reference_tensors
@@ -24,7 +24,7 @@ from frozenseg_export.nonfinite import locate
 from frozenseg_export.reference_chain import TEXT_EMBEDDINGS
 from frozenseg_runtime import graphs
 from frozenseg_runtime.image.loading import load_image
-from frozenseg_runtime.image.preprocess import PreparedImage, preprocess_with_constants
+from frozenseg_runtime.image.preprocess import PreparedImage, PreprocessConstants, preprocess
 from frozenseg_runtime.output.postprocess import TASKS, InferenceConstants, segmentation_result
 from frozenseg_runtime.progress import Say, progress
 
@@ -38,7 +38,7 @@ class CheckOptions:
     images: tuple[str, ...]
     backend: str = "auto"
     precision: str = "fp32"
-    engine: str = "python"
+    runtime: str = "python"
     checkpoint: str | None = None
     vocabulary: str | None = None  # default: the manifest's training vocabulary
     ground_truth: str | None = None
@@ -81,22 +81,23 @@ def run_check(options: CheckOptions, say: Say = _say) -> CheckOutcome:
                           options.checkpoint, options.ground_truth, options.gt_format, options.tasks)
     manifest, vocab = inputs.manifest, inputs.vocabulary
     say(f"{len(inputs.images)} images, {vocab.num_classes} classes, tasks {', '.join(options.tasks)}; "
-        f"{options.engine} runtime at {options.precision}")
-    deployment = Deployment(manifest, Path(options.artifacts), options.backend, options.precision,
-                            options.engine, options.cpp_library)
+        f"{options.runtime} runtime at {options.precision}")
+    deployment = DeployedPipeline(manifest, Path(options.artifacts), options.backend, options.precision,
+                            options.runtime, options.cpp_library)
     try:
         return _check(options, inputs, deployment, started, say)
     finally:
         deployment.close()
 
 
-def _check(options: CheckOptions, inputs: CheckInputs, deployment: Deployment, started: float,
+def _check(options: CheckOptions, inputs: CheckInputs, deployment: DeployedPipeline, started: float,
            say: Say) -> CheckOutcome:
     manifest, vocab = inputs.manifest, inputs.vocabulary
     c = manifest.constants
     resize = (int(c["preprocessing"]["resize_short"]), int(c["preprocessing"]["resize_max"]))
     deployment.set_vocabulary(vocab)
-    prepared = [preprocess_with_constants(load_image(i.path), c["preprocessing"]) for i in inputs.images]
+    constants = PreprocessConstants.from_record(c["preprocessing"])
+    prepared = [preprocess(load_image(i.path), constants) for i in inputs.images]
     refs, hits = reference_tensors(manifest, options.checkpoint, prepared, [i.digest for i in inputs.images],
                                    vocab, inputs.train_vocabulary, _cache(options.reference_cache), say)
     constants = InferenceConstants.from_record(c["inference"])
@@ -109,7 +110,7 @@ def _check(options: CheckOptions, inputs: CheckInputs, deployment: Deployment, s
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
-    label = f"{options.engine} runtime, {deployment.backend}, {options.precision}"
+    label = f"{options.runtime} runtime, {deployment.backend}, {options.precision}"
     loop_started = time.perf_counter()
     first_nonfinite: dict[str, str] | None = None
     for index, (image, prep, load_reference) in enumerate(zip(inputs.images, prepared, refs)):
@@ -152,7 +153,7 @@ def _check(options: CheckOptions, inputs: CheckInputs, deployment: Deployment, s
     manifest_bars = manifest.raw.get("precisions", {}).get(options.precision, {}).get("check_thresholds")
     verdicts = judge(options.precision, figures, manifest_bars, options.thresholds)
     report = {
-        "settings": {"artifacts": str(Path(options.artifacts).resolve()), "engine": options.engine,
+        "settings": {"artifacts": str(Path(options.artifacts).resolve()), "runtime": options.runtime,
                      "backend": deployment.backend, "precision": options.precision, "tasks": list(options.tasks),
                      "images": [str(i.path) for i in inputs.images], "classes": list(vocab.display_names),
                      "ground_truth": options.ground_truth, "format": options.gt_format,
@@ -163,7 +164,7 @@ def _check(options: CheckOptions, inputs: CheckInputs, deployment: Deployment, s
         "class_iou_vs_float32": dict(zip(vocab.display_names, tallies["vs_float32"].class_iou())),
         "verdicts": [v.to_dict() for v in verdicts], "passed": not any(v.failed for v in verdicts),
         "tensor_note": ("tensors from the Python runtime on the same graphs, backend and precision "
-                        "(the C API returns answers only)") if options.engine == "cpp" else
+                        "(the C API returns answers only)") if options.runtime == "cpp" else
                        "tensors from the deployed Python runtime",
         "seconds": round(time.perf_counter() - started, 1),
     }
@@ -179,7 +180,7 @@ def _check(options: CheckOptions, inputs: CheckInputs, deployment: Deployment, s
 
 
 def _add_tensors(tallies: dict[str, TensorTally], chained: dict[str, np.ndarray], decoder: dict[str, np.ndarray],
-                 ref: ReferenceTensors, deployment: Deployment) -> None:
+                 ref: ReferenceTensors, deployment: DeployedPipeline) -> None:
     """Encoders and text against the float64 chain; the decoder on the float32 reference's inputs
     against the float64 decoder on those inputs (tensors.py says why)."""
     assert deployment.state is not None
@@ -195,7 +196,7 @@ def _add_tensors(tallies: dict[str, TensorTally], chained: dict[str, np.ndarray]
         tallies.setdefault(name, TensorTally(name)).add(a, b, c)
 
 
-def _locate_nonfinite(tallies: dict[str, TensorTally], index: int, deployment: Deployment,
+def _locate_nonfinite(tallies: dict[str, TensorTally], index: int, deployment: DeployedPipeline,
                       reference: dict[str, np.ndarray], chained: dict[str, np.ndarray], prepared: PreparedImage,
                       say: Say) -> dict[str, str] | None:
     """When an output first turns non-finite on this image, the node where it is born: the

@@ -20,9 +20,9 @@ from pathlib import Path
 import onnx
 import torch
 
+from frozenseg_export.errors import OnnxExportError
 from frozenseg_export.onnx.guards import Guard, graph_guards
 from frozenseg_export.onnx.units import ExportUnit
-from frozenseg_runtime.errors import OnnxExportError
 
 OPSET = 18  # >= 17 (LayerNormalization); Q/DQ with per-axis scales also needs >= 13
 TWO_GB = 2**31

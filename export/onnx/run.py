@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from frozenseg_export.errors import ExportError, OnnxExportError
 from frozenseg_export.noise_floor import assess_sensitivity, bars_record, sensitivity_warning
 from frozenseg_export.onnx import verify
 from frozenseg_export.onnx.build import (
@@ -37,7 +38,7 @@ from frozenseg_reference.pipeline import default_train_vocabulary
 from frozenseg_reference.presets import DEFAULT_PRESET, get_preset
 from frozenseg_runtime import graphs
 from frozenseg_runtime.atomic import folder_atomic, write_bytes_atomic
-from frozenseg_runtime.errors import ArtifactError, ExportError, ManifestError, OnnxExportError
+from frozenseg_runtime.errors import ArtifactError, ManifestError
 from frozenseg_runtime.manifest import (
     MANIFEST_NAME,
     load_manifest,

@@ -28,7 +28,7 @@ from frozenseg_export.onnx.units import SPECS
 from frozenseg_export.reference_chain import encode_vocabularies, run_chain
 from frozenseg_export.segmentation_metrics import PanopticQuality
 from frozenseg_reference.model import FrozenSegModel
-from frozenseg_reference.pipeline import preprocessing_kwargs
+from frozenseg_reference.pipeline import preprocessing_constants
 from frozenseg_reference.presets import VILD_TEMPLATES
 from frozenseg_reference.text_classifier import tokenize
 from frozenseg_runtime import graphs
@@ -37,6 +37,7 @@ from frozenseg_runtime.manifest import Manifest
 from frozenseg_runtime.progress import Say
 from frozenseg_runtime.segmenter import Segmenter
 from frozenseg_runtime.text.embedding import VocabularyState
+from frozenseg_runtime.text.cache import MEMORY_ONLY
 from frozenseg_runtime.text.tokenizer import drop_padding
 from frozenseg_runtime.text.vocabulary import Vocabulary, padded_synonym_index, parse_vocabulary
 
@@ -227,8 +228,8 @@ def verify_chain(
     A vocabulary with more than `text_graph_max_classes` classes skips the text encoders (every
     chain gets the same random unit embeddings): at full size 150 classes are ~2000 prompts,
     minutes per side, and the text graph has its own per-graph parity check."""
-    kwargs = preprocessing_kwargs(model.preset)
-    prepared = [preprocess(image, resize=resize, **kwargs) for image in images]
+    constants = preprocessing_constants(model.preset)
+    prepared = [preprocess(image, constants, resize) for image in images]
     through = {v: text_graph_max_classes is None or vocab.num_classes <= text_graph_max_classes
                for v, vocab in vocabularies.items()}
     random_tensors = {v: random_vocabulary_tensors(model, vocab)
@@ -245,7 +246,7 @@ def verify_chain(
     pairs = (("float32", "float64"), ("onnxruntime", "float64"), ("onnxruntime", "float32"))
     tallies = {v: {pair: _Tally() for pair in pairs} for v in vocabularies}
     states: dict[str, VocabularyState] = {}
-    with Segmenter(manifest, backend="onnxruntime-cpu", cache_dir=False) as seg:
+    with Segmenter.open(manifest, backend="onnxruntime-cpu", cache_dir=MEMORY_ONLY) as seg:
         for vname, vocab in vocabularies.items():
             if through[vname]:
                 states[vname] = seg.encode_vocabulary(vocab)

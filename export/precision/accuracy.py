@@ -17,6 +17,7 @@ from frozenseg_export.precision.metrics import label_agreement, mask_iou
 from frozenseg_runtime.manifest import Manifest
 from frozenseg_runtime.output.postprocess import SegmentationResult
 from frozenseg_runtime.segmenter import Segmenter
+from frozenseg_runtime.text.cache import MEMORY_ONLY
 from frozenseg_runtime.text.vocabulary import Vocabulary
 
 # The issue's bars: semantic label agreement and mean query-mask IoU against FP32.
@@ -50,7 +51,7 @@ def chain_result(raw: Mapping[str, np.ndarray], semantic: SegmentationResult) ->
 
 
 def reference_results(manifest: Manifest, images: Sequence[Any], vocabulary: Vocabulary) -> list[ChainResult]:
-    with Segmenter(manifest.with_precision("fp32"), backend="onnxruntime-cpu", cache_dir=False,
+    with Segmenter.open(manifest.with_precision("fp32"), backend="onnxruntime-cpu", cache_dir=MEMORY_ONLY,
                    memory_arena=False) as seg:
         return _run(seg, images, vocabulary)
 
@@ -59,7 +60,7 @@ def end_to_end_accuracy(manifest: Manifest, images: Sequence[Any], vocabulary: V
                         references: list[ChainResult]) -> tuple[dict[str, Any], list[ChainResult]]:
     """Label agreement, mask IoU and class-probability error of `manifest`'s graphs vs FP32
     (figures for the manifest), and the results themselves (for the report's picture)."""
-    with Segmenter(manifest, backend="onnxruntime-cpu", cache_dir=False, memory_arena=False) as seg:
+    with Segmenter.open(manifest, backend="onnxruntime-cpu", cache_dir=MEMORY_ONLY, memory_arena=False) as seg:
         results = _run(seg, images, vocabulary)
     return {**compare_chains(results, references), "vocabulary_classes": len(vocabulary.names)}, results
 

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from frozenseg_export.errors import CalibrationImageError
 from frozenseg_runtime import graphs
-from frozenseg_runtime.errors import CalibrationImageError
 from frozenseg_runtime.image.loading import IMAGE_SUFFIXES
 from frozenseg_runtime.manifest import Manifest
 from frozenseg_runtime.progress import Say
 from frozenseg_runtime.segmenter import Segmenter, decoder_feed
+from frozenseg_runtime.text.cache import MEMORY_ONLY
 from frozenseg_runtime.text.vocabulary import Vocabulary, parse_vocabulary
 
 Feed = dict[str, np.ndarray]
@@ -74,7 +75,7 @@ def collect_feeds(manifest: Manifest, image_sets: dict[str, Sequence[str | Path 
     One runtime serves every set (its sessions are the largest memory users of the whole
     quantize step), without ONNX Runtime's memory arena so full-size models fit in RAM."""
     sets: dict[str, GraphFeeds] = {}
-    with Segmenter(manifest.with_precision("fp32"), backend="onnxruntime-cpu", cache_dir=False,
+    with Segmenter.open(manifest.with_precision("fp32"), backend="onnxruntime-cpu", cache_dir=MEMORY_ONLY,
                    memory_arena=False) as seg:
         say(f"encoding the {len(vocabulary.names)}-class measurement vocabulary with the FP32 text graph")
         state = seg.encode_vocabulary(vocabulary)

@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from frozenseg_export.errors import ReferenceWeightsError
 from frozenseg_export.noise_floor import FLOOR_MULTIPLE, release_memory
 from frozenseg_export.precision.accuracy import ChainResult, chain_result
 from frozenseg_export.reference_chain import encode_vocabularies, run_chain
 from frozenseg_reference.build import build_frozenseg
-from frozenseg_runtime.errors import ReferenceWeightsError
 from frozenseg_runtime.image.loading import load_image
-from frozenseg_runtime.image.preprocess import preprocess_with_constants
+from frozenseg_runtime.image.preprocess import PreprocessConstants, preprocess
 from frozenseg_runtime.manifest import Manifest, sha256_file
 from frozenseg_runtime.output.postprocess import InferenceConstants, segmentation_result
 from frozenseg_runtime.text.vocabulary import Vocabulary, vocabulary_from_record
@@ -61,7 +61,8 @@ def float64_results(manifest: Manifest, checkpoint: str | None, images: Sequence
     """The float64 reference's answers on `images`, prepared as the runtime prepares them."""
     model = rebuild_reference(manifest, checkpoint)
     c = manifest.constants
-    prepared = [preprocess_with_constants(load_image(image), c["preprocessing"]) for image in images]
+    constants = PreprocessConstants.from_record(c["preprocessing"])
+    prepared = [preprocess(load_image(image), constants) for image in images]
     tensors = encode_vocabularies(model, {"measurement": vocabulary}, True,
                                   vocabulary_from_record(c["train_vocabulary"]))
     raws = run_chain(model, prepared, tensors, True, say)["measurement"]

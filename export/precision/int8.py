@@ -37,8 +37,8 @@ from onnxruntime.quantization.calibrate import (
     save_tensors_data,
 )
 
+from frozenseg_export.errors import CalibrationError
 from frozenseg_export.precision.node_groups import QUANTIZABLE_OPS
-from frozenseg_runtime.errors import CalibrationError
 from frozenseg_runtime.progress import Say, quiet_root_logger
 
 Feed = dict[str, np.ndarray]

@@ -23,6 +23,7 @@ import onnx
 import onnxruntime as ort
 
 from frozenseg_export.check.thresholds import default_bars
+from frozenseg_export.errors import QuantizeError
 from frozenseg_export.noise_floor import release_memory
 from frozenseg_export.nonfinite import locate, nonfinite_where_finite
 from frozenseg_export.onnx.guards import audit_guards, graph_guards
@@ -56,8 +57,7 @@ from frozenseg_export.precision.search import choose_groups
 from frozenseg_export.synthetic_images import edge_images, structured_images
 from frozenseg_runtime import graphs
 from frozenseg_runtime.atomic import write_atomic, write_bytes_atomic
-from frozenseg_runtime.backends.onnxrt import LOWERED_PRECISION_DISABLED_OPTIMIZERS
-from frozenseg_runtime.errors import QuantizeError
+from frozenseg_runtime.backends.onnxruntime_runner import LOWERED_PRECISION_DISABLED_OPTIMIZERS
 from frozenseg_runtime.manifest import (
     GRAPH_PRECISIONS,
     LOWERED_PRECISIONS,

@@ -33,6 +33,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from frozenseg_export.errors import EngineBuildError
 from frozenseg_runtime import graphs
 from frozenseg_runtime.atomic import write_atomic, write_bytes_atomic
 from frozenseg_runtime.backends.tensorrt.engine_index import (
@@ -41,7 +42,7 @@ from frozenseg_runtime.backends.tensorrt.engine_index import (
     read_index,
     record_engine,
 )
-from frozenseg_runtime.backends.tensorrt.engine_meta import (
+from frozenseg_runtime.backends.tensorrt.engine_metadata import (
     EngineMetadata,
     metadata_path,
     now_utc,
@@ -50,12 +51,12 @@ from frozenseg_runtime.backends.tensorrt.engine_meta import (
 )
 from frozenseg_runtime.backends.tensorrt.env import require_tensorrt
 from frozenseg_runtime.backends.tensorrt.loader import process_logger
-from frozenseg_runtime.backends.tensorrt.profiles import (
+from frozenseg_runtime.backends.profiles import (
     ShapeRange,
     profile_from_spec,
     profile_shapes,
 )
-from frozenseg_runtime.errors import EngineBuildError, EngineMetadataError, UsageError
+from frozenseg_runtime.errors import EngineMetadataError, UsageError
 from frozenseg_runtime.manifest import (
     PRECISIONS,
     GraphSpec,

@@ -24,7 +24,7 @@ from frozenseg_runtime.backends.tensorrt.engine_index import (
     engine_file_name,
     engines_dir,
 )
-from frozenseg_runtime.backends.tensorrt.profiles import ShapeRange, profile_from_spec, profile_shapes
+from frozenseg_runtime.backends.profiles import ShapeRange, profile_from_spec, profile_shapes
 
 TRTEXEC_DIR = "trtexec"
 

@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from frozenseg_export.triton.model_config import GRAPH_BACKENDS, INSTANCE_KINDS, Deployment, instance_kind
+from frozenseg_export.triton.model_config import GRAPH_BACKENDS, INSTANCE_KINDS, ServingSettings, instance_kind
 from frozenseg_runtime.errors import BackendError, UsageError
 from frozenseg_runtime.image.loading import MAX_IMAGE_PIXELS
 from frozenseg_runtime.manifest import PRECISIONS
@@ -85,7 +85,7 @@ def run_triton(args: argparse.Namespace) -> int:
     python_env = os.path.abspath(args.python_env) if args.python_env else None
     if python_env and not (Path(python_env) / "bin" / "python").exists():
         raise UsageError(f"--python-env {args.python_env}: no bin/python there (a venv folder)")
-    deployment = Deployment(backend=args.backend, precision=args.precision, instances=args.instances,
+    deployment = ServingSettings(backend=args.backend, precision=args.precision, instances=args.instances,
                             instance_kind=instance_kind(args.backend, args.instance_kind),
                             python_env=python_env, intra_op_threads=args.threads)
     start = time.perf_counter()

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from frozenseg_runtime.backends.tensorrt.profiles import profile_from_spec, profile_shapes
+from frozenseg_runtime.backends.profiles import profile_from_spec, profile_shapes
 from frozenseg_runtime.manifest import GraphSpec, TensorSpec
 from frozenseg_runtime.triton import protocol
 
@@ -29,7 +29,7 @@ ORT_TRT_WORKSPACE_BYTES = 4 << 30
 
 
 @dataclass(frozen=True)
-class Deployment:
+class ServingSettings:
     """What every model of one repository shares."""
 
     backend: str  # GRAPH_BACKENDS
@@ -73,7 +73,7 @@ def _instance_group(count: int, kind: str) -> str:
     return f"instance_group [ {{ count: {count} kind: {kind} }} ]"
 
 
-def graph_config(name: str, spec: GraphSpec, deployment: Deployment,
+def graph_config(name: str, spec: GraphSpec, deployment: ServingSettings,
                  extra_parameters: Mapping[str, str] | None = None) -> str:
     """One graph's model. max_batch_size 0: every shape is given in full, batch included (the
     encoders take one image, whose size varies per request, so Triton could not batch them)."""
@@ -97,7 +97,7 @@ def graph_config(name: str, spec: GraphSpec, deployment: Deployment,
     return "\n".join(lines) + "\n"
 
 
-def _optimization(deployment: Deployment, spec: GraphSpec) -> list[str]:
+def _optimization(deployment: ServingSettings, spec: GraphSpec) -> list[str]:
     """The backend's documented optimisation settings.
 
     onnxruntime on a GPU: ONNX Runtime's TensorRT execution provider with its engine cache (the
@@ -138,7 +138,7 @@ def _optimization(deployment: Deployment, spec: GraphSpec) -> list[str]:
     return []
 
 
-def pipeline_config(name: str, deployment: Deployment, parameters: Mapping[str, str]) -> str:
+def pipeline_config(name: str, deployment: ServingSettings, parameters: Mapping[str, str]) -> str:
     """The `frozenseg` BLS model: numpy work on CPU instances, as many as the graph models'."""
     lines = [
         f'name: "{name}"',

@@ -30,9 +30,9 @@ from pathlib import Path
 import frozenseg_runtime
 from frozenseg_export.tensorrt.builder import DEFAULT_OPT_LEVEL, DEFAULT_WORKSPACE_MIB
 from frozenseg_export.tensorrt.trtexec import trtexec_args
-from frozenseg_export.triton.model_config import Deployment, graph_config, pipeline_config
+from frozenseg_export.triton.model_config import ServingSettings, graph_config, pipeline_config
 from frozenseg_runtime.atomic import folder_atomic
-from frozenseg_runtime.backends.tensorrt.profiles import profile_from_spec
+from frozenseg_runtime.backends.profiles import profile_from_spec
 from frozenseg_runtime.errors import UsageError
 from frozenseg_runtime.manifest import MANIFEST_NAME, Manifest, load_manifest, verify_artifacts
 from frozenseg_runtime.triton import graph_model, pipeline_model, protocol
@@ -50,7 +50,7 @@ Say = Callable[[str], None]
 
 @dataclass(frozen=True)
 class RepositoryOptions:
-    deployment: Deployment
+    deployment: ServingSettings
     vocabulary_cache_dir: str = ""  # "" = each pipeline instance caches in memory
     max_image_pixels: str = ""  # "" = the runtime's default limit, "none" = no limit, or a count
     vocabulary_cache_rows: int = pipeline_model.DEFAULT_CACHE_ROWS  # per pipeline instance
@@ -167,7 +167,7 @@ def _write_executable(path: Path, text: str) -> None:
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
 
-def serving_readme(deployment: Deployment) -> str:
+def serving_readme(deployment: ServingSettings) -> str:
     """The commands that serve this repository (docs/triton.md has the whole story)."""
     packages = "'numpy<2' pillow" + (" onnxruntime" if deployment.backend == "python" else "")
     steps = []

@@ -1,2 +1,3 @@
-"""Inference backends: one runner protocol (base), ONNX Runtime (onnxrt), native TensorRT
-(tensorrt/), and the factory that maps a backend name to a runner."""
+"""Inference backends: one runner base (base), ONNX Runtime (onnxruntime_runner), native TensorRT
+(tensorrt/), the shape ranges TensorRT engines are built for (profiles), and the factory that
+opens a backend's runners."""

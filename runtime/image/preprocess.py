@@ -3,13 +3,15 @@
 Reproduces the official test-time path: detectron2's `ResizeShortestEdge` (PIL bilinear on uint8),
 then in `FrozenSeg.forward` the CLIP branch (normalise, zero-pad bottom/right to a multiple) and
 the SAM branch (normalise with SAM's statistics, pad, bilinear resize to a square, aspect NOT
-kept). Every constant is an argument because it comes from the model's manifest.
+kept). Every constant comes from the model's manifest, as one typed `PreprocessConstants`
+(C++: `PreprocessConstants` in runtime/cpp/src/image/preprocess.hpp).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -25,10 +27,43 @@ __all__ = [
     "pad_bottom_right",
     "prepare_image",
     "preprocess",
-    "prepare_kwargs",
-    "preprocess_with_constants",
+    "PreprocessConstants",
+    "encoder_input_shape",
     "validate_image",
 ]
+
+
+@dataclass(frozen=True)
+class PreprocessConstants:
+    """The pre-processing constants of one model: the manifest's `constants.preprocessing` (or
+    a preset's `Preprocessing`), read once and typed, instead of a dict passed down the layers."""
+
+    clip_mean: tuple[float, float, float]
+    clip_std: tuple[float, float, float]
+    sam_mean: tuple[float, float, float]
+    sam_std: tuple[float, float, float]
+    pad_multiple: int  # <= 1: no padding
+    sam_size: int
+    resize_short: int  # the default resize rule: shortest edge ...
+    resize_max: int  # ... and longest edge at most
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> PreprocessConstants:
+        """From the manifest's `constants.preprocessing` (or `vars(preset.preprocessing)`)."""
+        def rgb(key: str) -> tuple[float, float, float]:
+            r, g, b = record[key]
+            return float(r), float(g), float(b)
+
+        return cls(rgb("clip_mean"), rgb("clip_std"), rgb("sam_mean"), rgb("sam_std"),
+                   int(record["pad_multiple"]), int(record["sam_size"]),
+                   int(record["resize_short"]), int(record["resize_max"]))
+
+    def resize_rule(self, resize: tuple[int, int] | None | str = "default") -> tuple[int, int] | None:
+        """`resize="default"` is the manifest's rule (the official 800 shortest edge, 1333 at
+        most); (short, max) and None (keep the size) are kept."""
+        if resize == "default":
+            return self.resize_short, self.resize_max
+        return resize  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -122,22 +157,13 @@ def pad_bottom_right(x: np.ndarray, multiple: int) -> np.ndarray:
     return out
 
 
-def prepare_image(
-    image: np.ndarray,
-    *,
-    clip_mean: Sequence[float],
-    clip_std: Sequence[float],
-    sam_mean: Sequence[float],
-    sam_std: Sequence[float],
-    pad_multiple: int,
-    sam_size: int,
-) -> PreparedImage:
+def prepare_image(image: np.ndarray, constants: PreprocessConstants) -> PreparedImage:
     """Build both branch inputs from an (already resized) H x W x 3 uint8 RGB image."""
     image = validate_image(image)
     h, w = image.shape[:2]
-    clip = pad_bottom_right(normalize(image, clip_mean, clip_std), pad_multiple)
-    sam = pad_bottom_right(normalize(image, sam_mean, sam_std), pad_multiple)
-    sam = resize_bilinear(sam, (sam_size, sam_size))
+    clip = pad_bottom_right(normalize(image, constants.clip_mean, constants.clip_std), constants.pad_multiple)
+    sam = pad_bottom_right(normalize(image, constants.sam_mean, constants.sam_std), constants.pad_multiple)
+    sam = resize_bilinear(sam, (constants.sam_size, constants.sam_size))
     return PreparedImage(
         clip_input=np.ascontiguousarray(clip[None]),
         sam_input=np.ascontiguousarray(sam[None]),
@@ -147,61 +173,33 @@ def prepare_image(
     )
 
 
-PREPARE_KEYS = ("clip_mean", "clip_std", "sam_mean", "sam_std", "pad_multiple", "sam_size")
-
-
-def prepare_kwargs(constants: Mapping[str, Any]) -> dict[str, Any]:
-    """`prepare_image`'s keyword arguments picked from a preprocessing-constants mapping (the
-    manifest's `constants.preprocessing`, or a preset's `Preprocessing` as a dict)."""
-    return {key: constants[key] for key in PREPARE_KEYS}
-
-
 def preprocess(
     image: np.ndarray,
-    *,
-    resize: tuple[int, int] | None,
+    constants: PreprocessConstants,
+    resize: tuple[int, int] | None | str = "default",
     output_size: tuple[int, int] | None = None,
-    **constants: object,
 ) -> PreparedImage:
-    """Resize (when `resize` = (short_edge, max_size) is given), then `prepare_image`.
+    """Resize by `constants.resize_rule(resize)` ("default": the manifest's rule; (short_edge,
+    max_size); None: keep the size), then `prepare_image`.
 
     `output_size` defaults to the size of the image given here, before resizing: the official
-    evaluation returns results at the original resolution. `constants` are `prepare_image`'s
-    keyword arguments (clip_mean, clip_std, sam_mean, sam_std, pad_multiple, sam_size).
+    evaluation returns results at the original resolution.
     """
     image = validate_image(image)
     original = (int(image.shape[0]), int(image.shape[1]))
-    if resize is not None:
-        short_edge, max_size = resize
+    rule = constants.resize_rule(resize)
+    if rule is not None:
+        short_edge, max_size = rule
         image = resize_image(image, short_edge, max_size)
-    prepared = prepare_image(image, **constants)  # type: ignore[arg-type]
+    prepared = prepare_image(image, constants)
     out_size = original if output_size is None else (int(output_size[0]), int(output_size[1]))
     return replace(prepared, output_size=out_size)
 
 
-def resize_rule(preprocessing: Mapping[str, Any],
-                resize: tuple[int, int] | None | str = "default") -> tuple[int, int] | None:
-    """`resize="default"` is the manifest's rule (the official 800 shortest edge, 1333 at most);
-    (short, max) and None (keep the size) are kept."""
-    if resize == "default":
-        return preprocessing["resize_short"], preprocessing["resize_max"]
-    return resize  # type: ignore[return-value]
-
-
-def encoder_input_shape(size: tuple[int, int], preprocessing: Mapping[str, Any],
+def encoder_input_shape(size: tuple[int, int], constants: PreprocessConstants,
                         resize: tuple[int, int] | None | str = "default") -> tuple[int, int]:
     """(H, W) of the CLIP input an image of `size` becomes (resized, then padded), without
     touching a pixel: what a server checks before spending memory on a request."""
-    rule = resize_rule(preprocessing, resize)
+    rule = constants.resize_rule(resize)
     h, w = size if rule is None else resized_shape(size[0], size[1], *rule)
-    return padded_shape(h, w, int(preprocessing["pad_multiple"]))
-
-
-def preprocess_with_constants(
-    image: np.ndarray,
-    preprocessing: Mapping[str, Any],
-    resize: tuple[int, int] | None | str = "default",
-) -> PreparedImage:
-    """`preprocess` with the manifest's `constants.preprocessing` and its resize rule
-    (`resize_rule`)."""
-    return preprocess(image, resize=resize_rule(preprocessing, resize), **prepare_kwargs(preprocessing))
+    return padded_shape(h, w, constants.pad_multiple)

@@ -34,9 +34,23 @@ def encoder_key(text_graph_sha256: str, templates: Sequence[str], bpe_sha256: st
         [text_graph_sha256, list(templates), bpe_sha256, context_length]).encode()).hexdigest()
 
 
+# The `cache_dir` that keeps the vocabulary cache in memory only: no folder. The one spelling of
+# it, shared with the C API's `cache_dir` and Triton's `vocabulary_cache_dir` parameter.
+MEMORY_ONLY = ""
+
+
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "frozenseg-deploy" / "vocabulary"
+
+
+def cache_folder(cache_dir: str | os.PathLike[str] | None) -> Path | None:
+    """The folder of a `cache_dir` option: None is the default folder, MEMORY_ONLY none."""
+    if cache_dir is None:
+        return default_cache_dir()
+    if os.fspath(cache_dir) == MEMORY_ONLY:
+        return None
+    return Path(cache_dir)
 
 
 @dataclass

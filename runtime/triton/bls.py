@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from frozenseg_runtime.backends.base import check_feed
-from frozenseg_runtime.backends.tensorrt.profiles import ShapeRange, check_feed_shapes
+from frozenseg_runtime.backends.base import BaseRunner
+from frozenseg_runtime.backends.profiles import ShapeRange, check_feed_shapes
 from frozenseg_runtime.errors import BackendError, FrozenSegError, UsageError
 from frozenseg_runtime.manifest import GraphSpec
 
@@ -22,34 +22,25 @@ except ImportError:  # outside the stub: the module stays importable for documen
     pb_utils = None
 
 
-class TritonModelRunner:
-    """One graph served as the Triton model `model_name`."""
+class TritonModelRunner(BaseRunner[str]):
+    """One graph served as the Triton model `model_name`; the server loads the model, so the
+    session is only its name."""
 
     def __init__(self, spec: GraphSpec, model_name: str, profile: Mapping[str, ShapeRange] | None = None) -> None:
         """`profile`: the range a TensorRT plan was built for (None: any shape runs)."""
-        self.spec = spec
+        super().__init__(spec)
         self.model_name = model_name
         self.profile = dict(profile) if profile is not None else None
 
-    def activate(self) -> "TritonModelRunner":
-        return self  # the graph model is loaded by the server
-
-    def deactivate(self) -> None:
-        pass
-
-    def __enter__(self) -> "TritonModelRunner":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
+    def _open(self) -> str:
+        return self.model_name
 
     def max_shape(self, input_name: str) -> tuple[int, ...] | None:
         return None if self.profile is None else self.profile[input_name].max
 
     def request(self, feed: Mapping[str, np.ndarray]) -> Any:
-        """The BLS request of one feed, asking for CPU outputs (the pipeline post-processes
-        them with numpy)."""
-        check_feed(self.spec, feed)
+        """The BLS request of one checked feed, asking for CPU outputs (the pipeline
+        post-processes them with numpy)."""
         if self.profile is not None:  # a shape the plan refuses is the request's fault, said here
             check_feed_shapes({name: value.shape for name, value in feed.items()}, self.profile)
         inputs = [pb_utils.Tensor(t.name, np.ascontiguousarray(feed[t.name])) for t in self.spec.inputs]
@@ -70,10 +61,13 @@ class TritonModelRunner:
             out[t.name] = tensor.as_numpy()
         return out
 
-    def infer(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def _infer(self, session: str, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         return self.outputs(self.request(feed).exec())
 
     async def infer_async(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """`infer` awaiting the server, so the pipeline sends both image encoders at once."""
+        self._active_session()
+        self.check_feed(feed)
         return self.outputs(await self.request(feed).async_exec())
 
 

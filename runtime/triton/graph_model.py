@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from frozenseg_runtime.backends.onnxrt import OnnxRuntimeRunner, available_providers
+from frozenseg_runtime.backends.onnxruntime_runner import OnnxRuntimeRunner, available_providers
 from frozenseg_runtime.manifest import load_manifest, verify_graph
 from frozenseg_runtime.triton.bls import error_response, pb_utils
 from frozenseg_runtime.triton.pipeline_model import PRECISION, parameters

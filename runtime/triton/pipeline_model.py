@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from frozenseg_runtime import graphs
-from frozenseg_runtime.backends.tensorrt.profiles import profile_from_spec
+from frozenseg_runtime.backends.profiles import profile_from_spec
 from frozenseg_runtime.errors import UsageError
-from frozenseg_runtime.image.loading import load_image
 from frozenseg_runtime.image.preprocess import encoder_input_shape
 from frozenseg_runtime.manifest import load_manifest
 from frozenseg_runtime.segmenter import Segmenter
+from frozenseg_runtime.text.cache import MEMORY_ONLY
 from frozenseg_runtime.triton import protocol
 from frozenseg_runtime.triton.bls import TritonModelRunner, error_response, pb_utils
 
@@ -55,15 +55,16 @@ class TritonPythonModel:
         # A plan, and ONNX Runtime's TensorRT accelerator, refuse shapes beyond the manifest's
         # profile: such requests are refused here, as the client's fault, before they are sent.
         profiled = params.get(GRAPH_BACKEND) in ("tensorrt", "onnxruntime")
-        self.runners = {name: TritonModelRunner(spec, models[name], profile_from_spec(spec) if profiled else None)
+        self.runners = {name: TritonModelRunner(spec, models[name],
+                                                profile_from_spec(spec) if profiled else None).activate()
                         for name, spec in manifest.graphs.items()}
         # The largest CLIP input the graphs were exported (and plans built) for: a request must
         # not make this instance resize an image to any size it likes.
         self.max_image = profile_from_spec(manifest.graphs[graphs.CLIP_IMAGE])["image"].max[2:]
         pixels = params.get(MAX_IMAGE_PIXELS, "")  # "": the runtime's default, "none": no limit
         self.segmenter = Segmenter(
-            manifest, backend=f"triton-{params.get(GRAPH_BACKEND, '')}", runners=self.runners,
-            cache_dir=params.get(VOCABULARY_CACHE_DIR) or False,
+            manifest, self.runners, backend=f"triton-{params.get(GRAPH_BACKEND, '')}",
+            cache_dir=params.get(VOCABULARY_CACHE_DIR, MEMORY_ONLY),
             cache_rows=int(params.get(VOCABULARY_CACHE_ROWS) or DEFAULT_CACHE_ROWS),
             max_image_pixels=None if pixels == "none" else int(pixels) if pixels else "default")
         self.instance = f"{args['model_name']} instance {args.get('model_instance_name', '')}".strip()
@@ -88,7 +89,7 @@ class TritonPythonModel:
             task = protocol.task_name(_input(request, protocol.TASK))
             resize = protocol.resize_from_tensor(_input(request, protocol.RESIZE, required=False))
             vocabulary = protocol.vocabulary_from_tensor(_input(request, protocol.VOCABULARY))
-            image = load_image(protocol.image_bytes(_input(request, protocol.IMAGE)), max_pixels=seg.max_image_pixels)
+            image = seg.load_image(protocol.image_bytes(_input(request, protocol.IMAGE)))
             self._check_size(image.shape[:2], resize)
             prepared = seg.prepare(image, resize)
         with _stage(timings, "vocabulary"):

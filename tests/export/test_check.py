@@ -20,6 +20,7 @@ from frozenseg_export.check.run import CheckOptions, run_check
 from frozenseg_export.cli import main
 from frozenseg_export.synthetic_images import structured_images
 from frozenseg_runtime.manifest import load_manifest, sha256_file
+from frozenseg_runtime.output.postprocess import TASKS
 from frozenseg_runtime.segmenter import Segmenter
 from frozenseg_runtime.text.vocabulary import parse_vocabulary, vocabulary_from_record
 
@@ -68,23 +69,23 @@ THRESHOLD_BOUND = {("int8", "cpp"): {"panoptic.pq"}}
 # (conftest's int8_saturates says why); every other bar must pass.
 # ONNX Runtime 1.29's CPU kernels for FP16 graphs are slow (README): the C++ library's FP16 case
 # checks the semantic task alone.
-TASKS = {("fp16", "cpp"): ("semantic",)}
+TASKS_CHECKED = {("fp16", "cpp"): ("semantic",)}  # (precision, runtime) -> tasks; others: all
 
 
-@pytest.mark.parametrize("precision, engine", [
+@pytest.mark.parametrize("precision, runtime", [
     ("fp32", "python"), ("fp16", "python"), ("int8", "python"), ("mixed", "python"),
     ("fp32", "cpp"), ("fp16", "cpp"), ("int8", "cpp"),
 ])
-def test_deployments_meet_their_bars(tiny_quantized, images, reference_cache, tmp_path, precision, engine,
+def test_deployments_meet_their_bars(tiny_quantized, images, reference_cache, tmp_path, precision, runtime,
                                      int8_unjudged):
     artifacts = tiny_quantized[0]
-    library = _library() if engine == "cpp" else None
+    library = _library() if runtime == "cpp" else None
     messages: list[str] = []
-    tasks = TASKS.get((precision, engine), ("semantic", "panoptic", "instance"))
-    outcome = run_check(_options(artifacts, images, reference_cache, precision=precision, engine=engine,
+    tasks = TASKS_CHECKED.get((precision, runtime), TASKS)
+    outcome = run_check(_options(artifacts, images, reference_cache, precision=precision, runtime=runtime,
                                  cpp_library=library, out=str(tmp_path / "report"), tasks=tasks),
                         say=messages.append)
-    loose = THRESHOLD_BOUND.get((precision, engine), set()) | (int8_unjudged if precision == "int8" else set())
+    loose = THRESHOLD_BOUND.get((precision, runtime), set()) | (int8_unjudged if precision == "int8" else set())
     failed = {v.metric for v in outcome.verdicts if v.failed}
     assert failed <= loose, outcome.failures()
     assert outcome.passed == (not failed)
@@ -110,7 +111,7 @@ def test_deployments_meet_their_bars(tiny_quantized, images, reference_cache, tm
         bars = json.loads((artifacts / "manifest.json").read_text())["precisions"][precision]["check_thresholds"]
         verdict = next(v for v in outcome.verdicts if v.metric == "semantic.label_agreement")
         assert "manifest" in verdict.source and verdict.bar <= bars["semantic.label_agreement"]
-    assert len(report["per_image"]) == 2 and report["settings"]["engine"] == engine
+    assert len(report["per_image"]) == 2 and report["settings"]["runtime"] == runtime
     assert set(report["tensors"]) == {"clip_image/res2", "clip_image/res3", "clip_image/res4", "clip_image/res5",
                                       "sam_image/sam_embedding", "clip_text/text_embeddings",
                                       "decoder/pred_logits", "decoder/pred_masks", "decoder/class_probs"}
@@ -279,7 +280,7 @@ def test_artifacts_from_another_checkpoint_are_refused(tiny_artifacts, images, t
 def runtime_answers(tiny_artifacts, images):
     """The Python runtime's own FP32 answers, used as ground truth: the deployed FP32 pipeline
     then scores exactly 1, and the reference as well as it agrees with the runtime."""
-    with Segmenter.from_artifacts(tiny_artifacts[0], backend="onnxruntime-cpu", cache_dir=False) as seg:
+    with Segmenter.from_artifacts(tiny_artifacts[0], backend="onnxruntime-cpu", cache_dir="") as seg:
         seg.set_vocabulary(str(VOCABULARY))
         return {p.stem: {t: seg.segment(str(p), task=t) for t in ("semantic", "panoptic")}
                 for p in sorted(images.glob("*.png"))}

@@ -282,7 +282,7 @@ def test_quantize_figures_never_take_nan_for_small():
 
 def test_quantize_refuses_a_nonfinite_lowered_graph_naming_the_node(tmp_path):
     from frozenseg_export.precision.run import refuse_nonfinite
-    from frozenseg_runtime.errors import QuantizeError
+    from frozenseg_export.errors import QuantizeError
 
     path = tmp_path / "decoder.fp16.onnx"
     onnx.save(_nan_graph(), path)

@@ -173,7 +173,7 @@ def test_segmenter_runs_each_precision(tiny_quantized, sample_image):
     out, *_ = tiny_quantized
     labels = {}
     for precision in ("fp32", "fp16", "int8", "mixed"):
-        with Segmenter.from_artifacts(out, backend="onnxruntime-cpu", cache_dir=False,
+        with Segmenter.from_artifacts(out, backend="onnxruntime-cpu", cache_dir="",
                                       precision=precision) as seg:
             expected = graphs.mixed_default() if precision == "mixed" else dict.fromkeys(graphs.GRAPHS, precision)
             assert {n: g.precision for n, g in seg.manifest.graphs.items()} == expected
@@ -210,4 +210,4 @@ def test_tampered_lowered_graph_is_refused(tiny_quantized, tmp_path):
         f.write(b"\0")
     verify_artifacts(load_manifest(copy))  # the FP32 graphs are untouched
     with pytest.raises(ArtifactError, match="sha256"):
-        Segmenter.from_artifacts(copy, backend="onnxruntime-cpu", cache_dir=False, precision="fp16")
+        Segmenter.from_artifacts(copy, backend="onnxruntime-cpu", cache_dir="", precision="fp16")

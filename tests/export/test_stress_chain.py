@@ -51,7 +51,7 @@ def test_quantize_on_stress_weights_is_finite_and_keeps_its_guards(stress_quanti
 def test_python_runtime_answers_are_finite(stress_quantized, precision):
     out, _, _, _ = stress_quantized
     manifest = load_manifest(out).with_precision(precision)
-    with Segmenter(manifest, backend="onnxruntime-cpu", cache_dir=False) as seg:
+    with Segmenter.open(manifest, backend="onnxruntime-cpu", cache_dir="") as seg:
         state = seg.encode_vocabulary(VOCABULARY.read_text())
         for image in _images():
             prepared = seg.prepare(image)
@@ -72,7 +72,7 @@ def test_cpp_library_answers_match_python_on_stress_weights(stress_quantized):
         pytest.skip(f"{LIBRARY} is not built: build the C++ library to check it")
     out, _, _, _ = stress_quantized
     manifest = load_manifest(out)
-    with Segmenter(manifest, backend="onnxruntime-cpu", cache_dir=False) as seg:
+    with Segmenter.open(manifest, backend="onnxruntime-cpu", cache_dir="") as seg:
         seg.set_vocabulary(VOCABULARY.read_text())
         state = seg.encode_vocabulary(VOCABULARY.read_text())  # from the memory cache
         cpp = CppSegmenter(str(LIBRARY), out, "onnxruntime-cpu", "fp32")

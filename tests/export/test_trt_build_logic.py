@@ -35,7 +35,7 @@ from frozenseg_runtime.backends.tensorrt.engine_index import (
     record_engine,
     write_index,
 )
-from frozenseg_runtime.backends.tensorrt.engine_meta import (
+from frozenseg_runtime.backends.tensorrt.engine_metadata import (
     KEY_FIELDS,
     EngineMetadata,
     check_engine_compatible,
@@ -51,7 +51,7 @@ from frozenseg_runtime.backends.tensorrt.env import (
     tensorrt_version_problem,
 )
 from frozenseg_runtime.backends.tensorrt.loader import artifacts_root
-from frozenseg_runtime.backends.tensorrt.profiles import (
+from frozenseg_runtime.backends.profiles import (
     ShapeRange,
     check_feed_shapes,
     dim_range,

@@ -39,12 +39,12 @@ def test_official_key_counts(full_model):
 
 
 def test_forward_640(full_model):
-    from frozenseg_reference.pipeline import encode_vocabulary, preprocessing_kwargs, run_subgraphs
+    from frozenseg_reference.pipeline import encode_vocabulary, preprocessing_constants, run_subgraphs
     from frozenseg_runtime.image.preprocess import preprocess
     from frozenseg_runtime.text.vocabulary import parse_vocabulary
 
     image = (np.random.default_rng(0).random((640, 640, 3)) * 255).astype(np.uint8)
-    prepared = preprocess(image, resize=None, **preprocessing_kwargs(full_model.preset))
+    prepared = preprocess(image, preprocessing_constants(full_model.preset), None)
     vocab = parse_vocabulary("person,sky,tree,car,grass,road,dog,wall")
     with torch.no_grad():
         raw = run_subgraphs(full_model, prepared, encode_vocabulary(full_model, vocab))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from frozenseg_reference.pipeline import encode_vocabulary, preprocessing_kwargs, run_subgraphs
+from frozenseg_reference.pipeline import encode_vocabulary, preprocessing_constants, run_subgraphs
 from frozenseg_runtime.image.preprocess import preprocess
 from frozenseg_runtime.text.vocabulary import parse_vocabulary
 
@@ -15,7 +15,7 @@ from frozenseg_runtime.text.vocabulary import parse_vocabulary
 def test_synthetic_outputs_are_informative(request, model_name, sample_image):
     model = request.getfixturevalue(model_name)
     vocab = parse_vocabulary("person,sky,tree,car,grass,road,dog,wall")
-    prepared = preprocess(sample_image, resize=None, **preprocessing_kwargs(model.preset))
+    prepared = preprocess(sample_image, preprocessing_constants(model.preset), None)
     raw = run_subgraphs(model, prepared, encode_vocabulary(model, vocab))
     masks, probs = raw["pred_masks"], raw["class_probs"]
     assert all(np.isfinite(v).all() for v in raw.values())

@@ -12,7 +12,7 @@ from frozenseg_reference.pipeline import (
     default_train_vocabulary,
     encode_vocabulary,
     postprocess_all_tasks,
-    preprocessing_kwargs,
+    preprocessing_constants,
     run_subgraphs,
 )
 from frozenseg_runtime.image.preprocess import preprocess, resize_image
@@ -32,7 +32,7 @@ def test_chained_subgraphs_equal_official_unsplit_forward(request, model_name, v
     seen = seen_flags(vocab, default_train_vocabulary())
     assert any(seen) and not all(seen), "the vocabulary should mix seen and unseen classes"
 
-    prepared = preprocess(sample_image, resize=(96, 160), **preprocessing_kwargs(model.preset))
+    prepared = preprocess(sample_image, preprocessing_constants(model.preset), (96, 160))
     raw = run_subgraphs(model, prepared, encode_vocabulary(model, vocab))
     chained = postprocess_all_tasks(raw, prepared, vocab, model.preset)
 
@@ -52,7 +52,7 @@ def test_chained_subgraphs_equal_official_unsplit_forward(request, model_name, v
 def test_one_decoder_serves_any_vocabulary_size(tiny_model, sample_image):
     """The decoder traced with one vocabulary size runs another: nothing depends on K or S."""
     model = tiny_model
-    prepared = preprocess(sample_image, resize=None, **preprocessing_kwargs(model.preset))
+    prepared = preprocess(sample_image, preprocessing_constants(model.preset), None)
     with torch.no_grad():
         feats = model.clip_image(torch.from_numpy(prepared.clip_input))
         sam = model.sam_image(torch.from_numpy(prepared.sam_input))

@@ -37,7 +37,7 @@ def test_both_schedules_give_identical_features(tiny_artifacts):
     image = (np.arange(96 * 128 * 3) % 251).astype(np.uint8).reshape(96, 128, 3)
     features = {}
     for schedule in ("sequential", "concurrent"):
-        with Segmenter.from_artifacts(folder, backend="onnxruntime-cpu", cache_dir=False, threads=1,
+        with Segmenter.from_artifacts(folder, backend="onnxruntime-cpu", cache_dir="", threads=1,
                                       encoder_schedule=schedule) as seg:
             assert seg.encoder_plan.schedule == schedule
             timings: dict[str, float] = {}

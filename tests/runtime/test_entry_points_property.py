@@ -25,16 +25,16 @@ from PIL import Image, features
 
 from frozenseg_runtime.errors import ImageError, VocabularyError
 from frozenseg_runtime.image.loading import load_image
-from frozenseg_runtime.image.preprocess import preprocess
+from frozenseg_runtime.image.preprocess import PreprocessConstants, preprocess
 from frozenseg_runtime.text.vocabulary import Vocabulary, parse_vocabulary
 
 SETTINGS = settings(max_examples=150, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 # Small model constants: the tiny images below stay within the resize rule's aspect ratios.
-CONSTANTS = dict(clip_mean=(122.8, 116.7, 104.1), clip_std=(68.5, 66.6, 70.3),
-                 sam_mean=(123.7, 116.3, 103.5), sam_std=(58.4, 57.1, 57.4), pad_multiple=32,
-                 sam_size=64)
+CONSTANTS = PreprocessConstants(clip_mean=(122.8, 116.7, 104.1), clip_std=(68.5, 66.6, 70.3),
+                                sam_mean=(123.7, 116.3, 103.5), sam_std=(58.4, 57.1, 57.4), pad_multiple=32,
+                                sam_size=64, resize_short=800, resize_max=1333)
 PIXEL_LIMIT = 1 << 20  # keeps damaged headers that claim huge sizes cheap to refuse
 
 _files = itertools.count()
@@ -130,7 +130,7 @@ def _check_image(image: np.ndarray) -> None:
     """A loaded image is RGB uint8, non-empty, and preprocesses without any error."""
     assert isinstance(image, np.ndarray) and image.dtype == np.uint8
     assert image.ndim == 3 and image.shape[2] == 3 and image.shape[0] and image.shape[1]
-    prepared = preprocess(image, resize=(32, 64), **CONSTANTS)
+    prepared = preprocess(image, CONSTANTS, (32, 64))
     assert prepared.output_size == image.shape[:2]
     assert prepared.clip_input.shape[:2] == (1, 3) and prepared.sam_input.shape == (1, 3, 64, 64)
     assert np.isfinite(prepared.clip_input).all() and np.isfinite(prepared.sam_input).all()
@@ -221,4 +221,4 @@ def test_preprocess_extreme_aspect_ratio() -> None:
     """An aspect ratio beyond max_size / short_edge would round one side to 0."""
     image = load_image(np.zeros((1, 3000, 3), np.uint8))
     with pytest.raises(ImageError, match="aspect ratio is too extreme"):
-        preprocess(image, resize=(800, 1333), **CONSTANTS)
+        preprocess(image, CONSTANTS, (800, 1333))

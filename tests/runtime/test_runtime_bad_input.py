@@ -18,7 +18,7 @@ from frozenseg_runtime.segmenter import Segmenter
 @pytest.fixture(scope="module")
 def seg(tiny_artifacts):
     out, _ = tiny_artifacts
-    s = Segmenter.from_artifacts(out, backend="onnxruntime-cpu", cache_dir=False)
+    s = Segmenter.from_artifacts(out, backend="onnxruntime-cpu", cache_dir="")
     yield s
     s.close()
 

@@ -8,6 +8,7 @@ from PIL import Image
 
 from frozenseg_runtime.errors import FrozenSegError, ImageError
 from frozenseg_runtime.image.preprocess import (
+    PreprocessConstants,
     normalize,
     pad_bottom_right,
     prepare_image,
@@ -19,13 +20,15 @@ from frozenseg_runtime.image.preprocess import (
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
-CONSTANTS = dict(
+CONSTANTS = PreprocessConstants(
     clip_mean=(122.7709383, 116.7460125, 104.09373615),
     clip_std=(68.5005327, 66.6321579, 70.32316305),
     sam_mean=(123.675, 116.28, 103.53),
     sam_std=(58.395, 57.12, 57.375),
     pad_multiple=32,
     sam_size=1024,
+    resize_short=800,
+    resize_max=1333,
 )
 
 
@@ -77,15 +80,15 @@ def _torch_branch(img: np.ndarray, mean, std, multiple: int) -> torch.Tensor:
 
 def test_prepare_image_matches_torch() -> None:
     img = _image(75, 101)
-    p = prepare_image(img, **CONSTANTS)
+    p = prepare_image(img, CONSTANTS)
     assert p.clip_input.shape == (1, 3, 96, 128) and p.clip_input.dtype == np.float32
     assert p.sam_input.shape == (1, 3, 1024, 1024) and p.sam_input.dtype == np.float32
     assert p.image_size == (75, 101) and p.padded_size == (96, 128)
     assert p.output_size == (75, 101)
     assert not p.clip_input[..., 75:, :].any() and not p.clip_input[..., :, 101:].any()
-    clip_ref = _torch_branch(img, CONSTANTS["clip_mean"], CONSTANTS["clip_std"], 32)
+    clip_ref = _torch_branch(img, CONSTANTS.clip_mean, CONSTANTS.clip_std, 32)
     assert np.abs(p.clip_input[0] - clip_ref.numpy()).max() <= 1e-6
-    sam_ref = _torch_branch(img, CONSTANTS["sam_mean"], CONSTANTS["sam_std"], 32)
+    sam_ref = _torch_branch(img, CONSTANTS.sam_mean, CONSTANTS.sam_std, 32)
     sam_ref = F.interpolate(sam_ref[None], (1024, 1024), mode="bilinear", align_corners=False)
     assert np.abs(p.sam_input - sam_ref.numpy()).max() <= 1e-5
 
@@ -102,9 +105,9 @@ def test_normalize_and_pad() -> None:
 
 def test_preprocess_resizes_and_records_sizes() -> None:
     img = _image(60, 90)
-    p = preprocess(img, resize=(40, 1333), **CONSTANTS)
+    p = preprocess(img, CONSTANTS, (40, 1333))
     assert p.image_size == (40, 60) and p.padded_size == (64, 64) and p.output_size == (60, 90)
-    q = preprocess(img, resize=None, output_size=(30, 45), **CONSTANTS)
+    q = preprocess(img, CONSTANTS, None, output_size=(30, 45))
     assert q.image_size == (60, 90) and q.padded_size == (64, 96) and q.output_size == (30, 45)
 
 
@@ -120,7 +123,7 @@ def test_preprocess_resizes_and_records_sizes() -> None:
 )
 def test_bad_images_raise_image_error(bad: object) -> None:
     with pytest.raises(ImageError) as info:
-        prepare_image(bad, **CONSTANTS)  # type: ignore[arg-type]
+        prepare_image(bad, CONSTANTS)  # type: ignore[arg-type]
     assert isinstance(info.value, FrozenSegError) and isinstance(info.value, ValueError)
     assert "expected" in str(info.value)
 
@@ -129,10 +132,11 @@ def test_bad_images_raise_image_error(bad: object) -> None:
                                           ((480, 640), (800, 1333))])
 def test_encoder_input_shape_is_the_prepared_clip_input_shape(size, resize):
     """What a server checks before spending memory equals what preprocessing then makes."""
-    from frozenseg_runtime.image.preprocess import encoder_input_shape, preprocess_with_constants
+    from frozenseg_runtime.image.preprocess import encoder_input_shape
 
-    constants = {"clip_mean": [0, 0, 0], "clip_std": [1, 1, 1], "sam_mean": [0, 0, 0], "sam_std": [1, 1, 1],
-                 "pad_multiple": 32, "sam_size": 64, "resize_short": 96, "resize_max": 160}
+    constants = PreprocessConstants.from_record(
+        {"clip_mean": [0, 0, 0], "clip_std": [1, 1, 1], "sam_mean": [0, 0, 0], "sam_std": [1, 1, 1],
+         "pad_multiple": 32, "sam_size": 64, "resize_short": 96, "resize_max": 160})
     image = np.zeros((*size, 3), np.uint8)
-    prepared = preprocess_with_constants(image, constants, resize)
+    prepared = preprocess(image, constants, resize)
     assert encoder_input_shape(size, constants, resize) == prepared.clip_input.shape[2:]

@@ -11,7 +11,7 @@ import pytest
 from frozenseg_reference.pipeline import (
     encode_vocabulary,
     postprocess_all_tasks,
-    preprocessing_kwargs,
+    preprocessing_constants,
     run_subgraphs,
 )
 from frozenseg_runtime.image.preprocess import preprocess
@@ -49,7 +49,7 @@ def _images():
 
 def _reference(model, image, resize):
     vocab = parse_vocabulary(VOCAB)
-    prepared = preprocess(image, resize=resize, **preprocessing_kwargs(model.preset))
+    prepared = preprocess(image, preprocessing_constants(model.preset), resize)
     raw = run_subgraphs(model, prepared, encode_vocabulary(model, vocab))
     return prepared, raw, postprocess_all_tasks(raw, prepared, vocab, model.preset)
 

@@ -30,12 +30,14 @@ def test_runtime_imports_without_torch():
         from frozenseg_runtime.backends.tensorrt import arena as trt_arena
         from frozenseg_runtime.backends.tensorrt import runner as trt_backend
         from frozenseg_runtime.backends.tensorrt import engine_index as trt_engine_index  # noqa: F401
-        from frozenseg_runtime.backends.tensorrt import engine_meta as trt_engine_meta
+        from frozenseg_runtime.backends.tensorrt import engine_metadata as trt_engine_metadata
         from frozenseg_runtime.backends.tensorrt import env as trt_env
-        from frozenseg_runtime.backends.tensorrt import profiles as trt_profiles  # noqa: F401
+        from frozenseg_runtime.backends import profiles  # noqa: F401
         img = np.zeros((40, 60, 3), np.uint8)
-        p = preprocess.preprocess(img, resize=(32, 64), clip_mean=(0, 0, 0), clip_std=(1, 1, 1),
-                                  sam_mean=(0, 0, 0), sam_std=(1, 1, 1), pad_multiple=32, sam_size=64)
+        constants = preprocess.PreprocessConstants((0, 0, 0), (1, 1, 1), (0, 0, 0), (1, 1, 1),
+                                                   pad_multiple=32, sam_size=64, resize_short=32,
+                                                   resize_max=64)
+        p = preprocess.preprocess(img, constants, (32, 64))
         assert p.clip_input.shape == (1, 3, 32, 64), p.clip_input.shape
         vocabulary.parse_vocabulary("cat,dog")
         try:
@@ -67,7 +69,7 @@ def test_segmenter_runs_without_torch(tiny_artifacts, tmp_path):
         import numpy as np
         from frozenseg_runtime.segmenter import Segmenter
         from frozenseg_export.cli import main
-        seg = Segmenter.from_artifacts({str(out)!r}, backend="onnxruntime-cpu", cache_dir=False)
+        seg = Segmenter.from_artifacts({str(out)!r}, backend="onnxruntime-cpu", cache_dir="")
         seg.set_vocabulary("person,sky,tree")
         r = seg.segment(np.full((64, 96, 3), 127, np.uint8), task="panoptic", resize=None)
         assert r.panoptic_seg.shape == (64, 96)

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from frozenseg_runtime import graphs
-from frozenseg_runtime.backends.onnxrt import OnnxRuntimeRunner
+from frozenseg_runtime.backends.onnxruntime_runner import OnnxRuntimeRunner
 from frozenseg_runtime.errors import ImageError, TokenizerMismatchError, UsageError, VocabularyError
+from frozenseg_runtime.manifest import load_manifest
 from frozenseg_runtime.segmenter import Segmenter
 
 VOCAB = "person,sky,tree,car,grass"
@@ -19,7 +20,7 @@ RESIZE = (320, 544)  # small: the stages, not the model's cost, are under test
 
 @pytest.fixture(scope="module")
 def segmenter(tiny_artifacts):
-    with Segmenter.from_artifacts(tiny_artifacts[0], backend="onnxruntime-cpu", cache_dir=False,
+    with Segmenter.from_artifacts(tiny_artifacts[0], backend="onnxruntime-cpu", cache_dir="",
                                   threads=1) as seg:
         seg.set_vocabulary(VOCAB)
         yield seg
@@ -66,21 +67,21 @@ def test_a_tokenizer_other_than_the_exported_one_is_refused(tiny_artifacts, clon
     folder = _edited_copy(tiny_artifacts, clone_artifacts, tmp_path,
                           lambda c: c["text"].update(bpe_sha256="0" * 64))
     with pytest.raises(TokenizerMismatchError, match="re-export"):
-        Segmenter.from_artifacts(folder, backend="onnxruntime-cpu", cache_dir=False)
+        Segmenter.from_artifacts(folder, backend="onnxruntime-cpu", cache_dir="")
 
 
 def test_special_tokens_are_checked_against_the_manifest(tiny_artifacts, clone_artifacts, tmp_path):
     folder = _edited_copy(tiny_artifacts, clone_artifacts, tmp_path,
                           lambda c: c["text"].update(eot_token=49000))
     with pytest.raises(TokenizerMismatchError, match="special tokens"):
-        Segmenter.from_artifacts(folder, backend="onnxruntime-cpu", cache_dir=False)
+        Segmenter.from_artifacts(folder, backend="onnxruntime-cpu", cache_dir="")
 
 
 def test_post_processing_epsilons_come_from_the_manifest(segmenter, tiny_artifacts, clone_artifacts,
                                                          tmp_path, sample_image):
     folder = _edited_copy(tiny_artifacts, clone_artifacts, tmp_path,
                           lambda c: c["inference"].update(instance_score_eps=1e6))
-    with Segmenter.from_artifacts(folder, backend="onnxruntime-cpu", cache_dir=False) as other:
+    with Segmenter.from_artifacts(folder, backend="onnxruntime-cpu", cache_dir="") as other:
         assert other.inference.instance_score_eps == 1e6
         other.set_vocabulary(VOCAB)
         wide = other.segment(sample_image, task="instance", resize=RESIZE).instance_scores
@@ -97,17 +98,12 @@ class _EngineBoundRunner(OnnxRuntimeRunner):
         return (4, 16, 64) if input_name == "text_embeddings" else None
 
 
-def test_more_classes_than_the_engine_takes_are_refused_at_set_vocabulary(tiny_artifacts,
-                                                                            monkeypatch):
-    import frozenseg_runtime.segmenter as segmenter_module
-
-    def make_runner(path, spec, backend, *args):
-        runner = _EngineBoundRunner if spec.name == graphs.DECODER else OnnxRuntimeRunner
-        return runner(path, spec, backend, *args[:2])
-
-    monkeypatch.setattr(segmenter_module, "make_runner", make_runner)
-    with Segmenter.from_artifacts(tiny_artifacts[0], backend="onnxruntime-cpu",
-                                  cache_dir=False) as seg:
+def test_more_classes_than_the_engine_takes_are_refused_at_set_vocabulary(tiny_artifacts):
+    manifest = load_manifest(tiny_artifacts[0])
+    runners = {name: (_EngineBoundRunner if name == graphs.DECODER else OnnxRuntimeRunner)(
+        manifest.graph_path(name), spec, "onnxruntime-cpu").activate()
+        for name, spec in manifest.graphs.items()}
+    with Segmenter(manifest, runners, "onnxruntime-cpu", cache_dir="", owns_runners=True) as seg:
         assert seg.max_classes == 4
         seg.set_vocabulary("cat,dog,cow,hen")  # at the limit: fine
         with pytest.raises(VocabularyError, match="5 classes.*at most 4") as info:
@@ -132,7 +128,7 @@ def test_cuda_graphs_need_the_tensorrt_backend(tiny_artifacts):
 def test_the_pixel_limit_reaches_image_loading(tiny_artifacts, sample_image):
     from PIL import Image
 
-    with Segmenter.from_artifacts(tiny_artifacts[0], backend="onnxruntime-cpu", cache_dir=False,
+    with Segmenter.from_artifacts(tiny_artifacts[0], backend="onnxruntime-cpu", cache_dir="",
                                   max_image_pixels=1000) as seg:
         with pytest.raises(ImageError, match="at most 1,000 pixels"):
             seg.prepare(Image.fromarray(sample_image))

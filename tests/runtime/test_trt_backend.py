@@ -64,7 +64,7 @@ def _runner(folder: Path, graph: str, precision: str, **kwargs):
 
 def _feeds(folder: Path, graph: str) -> list[dict[str, np.ndarray]]:
     """Two feeds per graph at different shapes; the decoder's from the FP32 encoders on ORT."""
-    from frozenseg_runtime.backends.onnxrt import OnnxRuntimeRunner
+    from frozenseg_runtime.backends.onnxruntime_runner import OnnxRuntimeRunner
 
     manifest = load_manifest(folder)
     rng = np.random.default_rng(5)
@@ -133,7 +133,7 @@ def _polygraphy(runner, name: str):
 
 def test_engines_are_built_and_recorded(built, trt_ready):
     from frozenseg_runtime.backends.tensorrt.engine_index import find_engine
-    from frozenseg_runtime.backends.tensorrt.engine_meta import (
+    from frozenseg_runtime.backends.tensorrt.engine_metadata import (
         check_engine_compatible,
         read_metadata,
     )
@@ -169,7 +169,7 @@ def test_second_build_is_skipped(built):
 def test_engine_matches_onnxruntime(built, graph, precision):
     from polygraphy.comparator import Comparator, CompareFunc
 
-    from frozenseg_runtime.backends.onnxrt import OnnxRuntimeRunner
+    from frozenseg_runtime.backends.onnxruntime_runner import OnnxRuntimeRunner
 
     folder, _ = built
     manifest = load_manifest(folder).with_precision(precision)
@@ -194,8 +194,8 @@ def test_segmenter_runs_on_tensorrt(built, sample_image, precision):
     folder, _ = built
     manifest = load_manifest(folder).with_precision(precision)
     vocabulary = "person,sky,tree,car,grass,dog,wall"
-    with Segmenter(manifest, backend="tensorrt", cache_dir=False) as trt_seg, \
-            Segmenter(manifest, backend="onnxruntime-cpu", cache_dir=False) as ort_seg:
+    with Segmenter.open(manifest, backend="tensorrt", cache_dir="") as trt_seg, \
+            Segmenter.open(manifest, backend="onnxruntime-cpu", cache_dir="") as ort_seg:
         assert trt_seg.backend == "tensorrt" and trt_seg.max_classes is not None
         trt_seg.set_vocabulary(vocabulary)
         ort_seg.set_vocabulary(vocabulary)
@@ -284,7 +284,7 @@ def test_out_of_profile_feed_is_an_input_error(built):
 
 
 def test_engine_from_another_tensorrt_is_refused(built, tmp_path, clone_artifacts):
-    from frozenseg_runtime.backends.tensorrt.engine_meta import EngineMismatchError
+    from frozenseg_runtime.backends.tensorrt.engine_metadata import EngineMismatchError
 
     folder, _ = built
     copy = clone_artifacts(folder, tmp_path / "art")

@@ -21,7 +21,7 @@ def main(artifacts: str, jobs_file: str, out: str) -> None:
     jobs = json.loads(open(jobs_file).read())
     answers: dict[str, np.ndarray] = {}
     # One intra-op thread, as the served graph models (--threads 1).
-    with Segmenter.from_artifacts(artifacts, backend="onnxruntime-cpu", cache_dir=False, threads=1) as seg:
+    with Segmenter.from_artifacts(artifacts, backend="onnxruntime-cpu", cache_dir="", threads=1) as seg:
         for job in jobs:
             seg.set_vocabulary(job["vocabulary"])
             resize = "default" if job["resize"] is None else tuple(job["resize"])

@@ -21,6 +21,7 @@ from PIL import Image
 from frozenseg_export.cli import main
 from frozenseg_export.synthetic_images import structured_images
 from frozenseg_runtime.errors import ServerError, VocabularyError
+from frozenseg_runtime.output.postprocess import TASKS
 from frozenseg_runtime.text.vocabulary import parse_vocabulary
 from frozenseg_runtime.triton import protocol
 
@@ -34,7 +35,6 @@ VOCABULARIES = {
                  {"names": ["cat"], "isthing": True}],
 }
 STUFF_ONLY = [{"names": ["sky"], "isthing": False}, {"names": ["grass", "lawn"], "isthing": False}]
-TASKS = ("semantic", "panoptic", "instance")
 PROTOCOLS = ("http", "grpc")
 LOAD_CLIENTS = 8
 LOAD_REQUESTS = 200

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from frozenseg_runtime.atomic import write_bytes_atomic
-from frozenseg_runtime.backends.tensorrt.engine_meta import EngineMetadata, rebuild_command
+from frozenseg_runtime.backends.tensorrt.engine_metadata import EngineMetadata, rebuild_command
 from frozenseg_runtime.errors import EngineMetadataError, EngineMissingError
 
 ENGINES_DIR = "engines"

@@ -27,14 +27,14 @@ import numpy as np
 from frozenseg_runtime.backends.base import NUMPY_DTYPES
 from frozenseg_runtime.backends.tensorrt import cuda_runtime
 from frozenseg_runtime.backends.tensorrt.engine_index import engines_dir, find_engine
-from frozenseg_runtime.backends.tensorrt.engine_meta import (
+from frozenseg_runtime.backends.tensorrt.engine_metadata import (
     EngineMetadata,
     check_engine_compatible,
     read_metadata,
     rebuild_command,
 )
 from frozenseg_runtime.backends.tensorrt.env import require_tensorrt
-from frozenseg_runtime.backends.tensorrt.profiles import ShapeRange
+from frozenseg_runtime.backends.profiles import ShapeRange
 from frozenseg_runtime.errors import EngineMismatchError
 from frozenseg_runtime.manifest import GraphSpec
 

@@ -1,7 +1,7 @@
 """The native TensorRT backend's runner: one built engine per graph, run through cuda-python.
 
-`TensorRTRunner` is a `backends.base.Runner` (activate / infer / deactivate, context manager,
-`max_shape`). Finding the engine, checking it and deserializing it is `loader.py`'s; the decisions
+`TensorRTRunner` is a `backends.base.BaseRunner` (its lifecycle, lock and feed check), whose
+session is the engine with its contexts and buffers. Finding the engine, checking it and deserializing it is `loader.py`'s; the decisions
 that need no GPU (which context serves which shapes, when a graph replays, how far a buffer grows)
 are `schedule.py`'s. Here:
 
@@ -22,7 +22,6 @@ are `schedule.py`'s. Here:
 from __future__ import annotations
 
 import os
-import threading
 import warnings
 from collections.abc import Mapping
 from contextlib import ExitStack, nullcontext
@@ -32,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from frozenseg_runtime.backends.base import check_feed
+from frozenseg_runtime.backends.base import BaseRunner
 from frozenseg_runtime.backends.tensorrt import cuda_runtime
 from frozenseg_runtime.backends.tensorrt.arena import ActivationArena, shared_arena
 from frozenseg_runtime.backends.tensorrt.loader import (
@@ -42,7 +41,7 @@ from frozenseg_runtime.backends.tensorrt.loader import (
     locate_engine,
     shape_tuple,
 )
-from frozenseg_runtime.backends.tensorrt.profiles import check_feed_shapes, output_max_shapes
+from frozenseg_runtime.backends.profiles import check_feed_shapes, output_max_shapes
 from frozenseg_runtime.backends.tensorrt.schedule import (
     Action,
     Choice,
@@ -79,14 +78,14 @@ class _Session:
     io_generation: int = 0  # bumped when a device buffer moves: graphs captured on it are stale
 
 
-class TensorRTRunner:
+class TensorRTRunner(BaseRunner[_Session]):
     """One graph's TensorRT engine; checks feeds against the manifest and the engine's profile."""
 
     def __init__(self, path: str | os.PathLike[str], spec: GraphSpec, *,
                  artifacts: str | os.PathLike[str] | None = None, cuda_graph: bool = False,
                  arena: ActivationArena | str | None = "auto", device: int = 0) -> None:
+        super().__init__(spec)
         self.path = Path(path)
-        self.spec = spec
         self.artifacts = Path(artifacts) if artifacts is not None else artifacts_root(path, spec)
         self.device = device
         self.cuda_graph = cuda_graph
@@ -96,16 +95,8 @@ class TensorRTRunner:
             arena = shared_arena(f"{self.artifacts.resolve()}#cuda{device}") if shares else None
         # Shared with other runners (None: this runner's contexts share an arena of their own).
         self.arena: ActivationArena | None = arena if isinstance(arena, ActivationArena) else None
-        self._lock = threading.Lock()
-        self._session: _Session | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def activate(self) -> TensorRTRunner:
-        with self._lock:
-            if self._session is None:
-                self._session = self._open()
-        return self
-
     def _open(self) -> _Session:
         loaded = load_engine(self.record, self.spec, self.device)
         with ExitStack() as undo:  # frees what was made if a later step fails
@@ -128,16 +119,9 @@ class TensorRTRunner:
         return {"activations": session.arena.nbytes, "io": sum(b.nbytes for b in session.buffers.values()),
                 "contexts": len(session.contexts)}
 
-    def deactivate(self) -> None:
-        with self._lock:
-            self._close()
-
-    def _close(self) -> None:
+    def _close(self, session: _Session) -> None:
         """Wait for the work in flight, then free the graphs, the contexts (leaving the arena),
         the buffers and stream, and the engine last (a context must not outlive its engine)."""
-        session, self._session = self._session, None
-        if session is None:
-            return
         try:
             session.stream.synchronize()
         finally:
@@ -153,12 +137,6 @@ class TensorRTRunner:
             session.stream.destroy()
             session.loaded.release()
 
-    def __enter__(self) -> TensorRTRunner:
-        return self.activate()
-
-    def __exit__(self, *exc: object) -> None:
-        self.deactivate()
-
     # -- inference ----------------------------------------------------------------------------
     def max_shape(self, input_name: str) -> tuple[int, ...]:
         """The largest shape of an input the engine accepts: its optimization profile's max."""
@@ -166,12 +144,7 @@ class TensorRTRunner:
         ranges = session.loaded.profile if session is not None else self.record.metadata.profiles
         return ranges[input_name].max
 
-    def check_feed(self, feed: Mapping[str, np.ndarray]) -> None:
-        check_feed(self.spec, feed)
-
-    def infer(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        session = self._active_session()
-        self.check_feed(feed)
+    def _infer(self, session: _Session, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         arrays = {t.name: np.ascontiguousarray(feed[t.name]) for t in self.spec.inputs}
         try:
             check_feed_shapes({n: a.shape for n, a in arrays.items()}, session.loaded.profile)
@@ -181,12 +154,6 @@ class TensorRTRunner:
             session = self._active_session()  # deactivate() may have run meanwhile
             cuda_runtime.set_device(self.device)
             return self._run(session, arrays)
-
-    def _active_session(self) -> _Session:
-        session = self._session
-        if session is None:
-            raise RuntimeError(f"{self.spec.name}: call activate() before infer()")
-        return session
 
     def _run(self, session: _Session, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         choice = session.schedule.choose(shape_key((n, a.shape) for n, a in arrays.items()))

@@ -3,8 +3,10 @@
 Pure functions over a `GraphSpec` (no tensorrt import): the builder turns each input's declared
 shape into (min, opt, max) and the runner checks a concrete feed against the same ranges before
 TensorRT sees it, so an out-of-range image or vocabulary is a clear error naming the tensor and
-dim rather than a failed `set_input_shape`. It lives in the runtime because the runner needs it
-at run time; the builder imports it from here.
+dim rather than a failed `set_input_shape`. It lives in the runtime because the runners need it
+at run time, and beside the backends rather than in `tensorrt/` because it is about any TensorRT
+plan, not the native runner's: Triton's pipeline checks requests against it for its plans and
+for ONNX Runtime's TensorRT accelerator; the builder imports it from here.
 
 Fixed (int) dims stay fixed. A named dim takes its {min, opt, max} from the graph's `dims`; a
 `multiple` (image sides are multiples of 32, their feature maps of 32 / stride) rounds min up and

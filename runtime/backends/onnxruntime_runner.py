@@ -1,20 +1,20 @@
 """ONNX Runtime backends (CPU, CUDA and TensorRT execution providers) as runners.
 
-Named `onnxrt` so that it never shadows the `onnxruntime` package. The package is imported only
+Named `onnxruntime_runner` (as C++'s `runner/onnxruntime_runner.cpp`) so that it never shadows
+the `onnxruntime` package. The package is imported only
 when an ONNX Runtime backend is chosen; a missing one is a clear error naming what to install.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from frozenseg_runtime.backends.base import check_feed
+from frozenseg_runtime.backends.base import BaseRunner
 from frozenseg_runtime.errors import BackendError
 from frozenseg_runtime.manifest import GraphSpec
 
@@ -57,46 +57,22 @@ def load_session(path: str | os.PathLike, backend: str, precision: str,
                                 disabled_optimizers=list(disabled))
 
 
-class OnnxRuntimeRunner:
-    """One ONNX graph on ONNX Runtime; checks feeds against the manifest before running."""
+class OnnxRuntimeRunner(BaseRunner[Any]):
+    """One ONNX graph on ONNX Runtime; its session is an `InferenceSession` (`load_session`)."""
 
     def __init__(self, path: str | os.PathLike, spec: GraphSpec, backend: str,
                  threads: int | None = None, memory_arena: bool = True) -> None:
+        super().__init__(spec)
         self.path = Path(path)
         self.memory_arena = memory_arena  # off: memory returns after each run (slower, leaner)
-        self.spec = spec
         self.backend = backend
         self.threads = threads
-        self.session: Any = None
-        self._lock = threading.Lock()
 
-    def activate(self) -> "OnnxRuntimeRunner":
-        with self._lock:
-            if self.session is None:
-                self.session = load_session(self.path, self.backend, self.spec.precision,
-                                            self.threads, self.memory_arena)
-        return self
+    def _open(self) -> Any:
+        return load_session(self.path, self.backend, self.spec.precision, self.threads,
+                            self.memory_arena)
 
-    def deactivate(self) -> None:
-        with self._lock:
-            self.session = None
-
-    def __enter__(self) -> "OnnxRuntimeRunner":
-        return self.activate()
-
-    def __exit__(self, *exc: object) -> None:
-        self.deactivate()
-
-    def max_shape(self, input_name: str) -> tuple[int, ...] | None:
-        return None  # ONNX Runtime runs any size; the manifest's ranges are advice here
-
-    def check_feed(self, feed: Mapping[str, np.ndarray]) -> None:
-        check_feed(self.spec, feed)
-
-    def infer(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        if self.session is None:
-            raise RuntimeError(f"{self.spec.name}: call activate() before infer()")
-        self.check_feed(feed)
+    def _infer(self, session: Any, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         names = [t.name for t in self.spec.outputs]
-        outputs = self.session.run(names, {t.name: feed[t.name] for t in self.spec.inputs})
+        outputs = session.run(names, {t.name: feed[t.name] for t in self.spec.inputs})
         return dict(zip(names, outputs))

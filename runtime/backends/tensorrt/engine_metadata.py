@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from frozenseg_runtime.atomic import write_bytes_atomic
-from frozenseg_runtime.backends.tensorrt.profiles import ShapeRange
+from frozenseg_runtime.backends.profiles import ShapeRange
 from frozenseg_runtime.errors import EngineMetadataError, EngineMismatchError
 
 METADATA_SCHEMA = 1
