@@ -39,7 +39,7 @@ typedef enum fs_status {
                                   other (UsageError) */
     FS_ARTIFACT_ERROR = 3,     /* manifest or graphs missing, corrupt, mismatched (ArtifactError) */
     FS_BACKEND_ERROR = 4,      /* backend unknown, not built in, or unusable here (BackendError) */
-    FS_INFERENCE_ERROR = 5,    /* an engine failed while running */
+    FS_INFERENCE_ERROR = 5,    /* a runner (ONNX Runtime session, TensorRT engine) failed while running */
     FS_OUT_OF_MEMORY = 6,
     FS_INTERNAL_ERROR = 7      /* a bug: please report it with the message */
 } fs_status;

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/graph_spec.hpp"
+#include "runner/graph_spec.hpp"
 
 namespace frozenseg {
 

@@ -22,7 +22,7 @@
 
 #include "core/manifest.hpp"
 #include "core/schedule.hpp"
-#include "engine/engine.hpp"
+#include "runner/runner.hpp"
 #include "image/image.hpp"
 #include "image/loading.hpp"
 #include "image/preprocess.hpp"
@@ -116,7 +116,7 @@ class Segmenter {
   std::unique_ptr<text::VocabularyCache> cache_;
   std::int64_t prompts_per_call_ = 256;
   std::optional<std::uint64_t> max_image_pixels_;
-  std::map<std::string, std::unique_ptr<Engine>> engines_;
+  std::map<std::string, std::unique_ptr<Runner>> runners_;
 
   mutable std::mutex vocabulary_mutex_;
   std::shared_ptr<const VocabularyState> vocabulary_;

@@ -1,5 +1,5 @@
-// The ONNX Runtime engine and the factory on data/tiny_graph.onnx (make_tiny_graph.py):
-// outputs of every dtype, feed checks with the Python messages, 8 threads on one engine,
+// The ONNX Runtime runner and the factory on data/tiny_graph.onnx (make_tiny_graph.py):
+// outputs of every dtype, feed checks with the Python messages, 8 threads on one runner,
 // backend names and missing providers.
 #include <gtest/gtest.h>
 
@@ -11,12 +11,12 @@
 #include <vector>
 
 #include "common/error.hpp"
-#include "engine/factory.hpp"
-#include "engine/onnxruntime_engine.hpp"
+#include "runner/factory.hpp"
+#include "runner/onnxruntime_runner.hpp"
 
 namespace fs = std::filesystem;
 using frozenseg::DType;
-using frozenseg::Engine;
+using frozenseg::Runner;
 using frozenseg::GraphSpec;
 using frozenseg::Tensor;
 using frozenseg::TensorMap;
@@ -41,8 +41,8 @@ GraphSpec tiny_spec() {
   return spec;
 }
 
-std::unique_ptr<Engine> cpu_engine(const frozenseg::EngineOptions& options = {}, GraphSpec spec = tiny_spec()) {
-  return frozenseg::make_engine(kGraph, spec, "onnxruntime-cpu", options);
+std::unique_ptr<Runner> cpu_runner(const frozenseg::RunnerOptions& options = {}, GraphSpec spec = tiny_spec()) {
+  return frozenseg::make_runner(kGraph, spec, "onnxruntime-cpu", options);
 }
 
 TensorMap feed(std::int64_t batch, float offset) {
@@ -98,76 +98,76 @@ bool contains(const std::string& text, const std::string& part) { return text.fi
 
 }  // namespace
 
-TEST(OnnxRuntimeEngine, RunsEveryDtypeAndDynamicBatch) {
-  const auto engine = cpu_engine();
-  EXPECT_EQ(engine->backend(), "onnxruntime-cpu");
-  EXPECT_EQ(engine->spec().name, "tiny");
+TEST(OnnxRuntimeRunner, RunsEveryDtypeAndDynamicBatch) {
+  const auto runner = cpu_runner();
+  EXPECT_EQ(runner->backend(), "onnxruntime-cpu");
+  EXPECT_EQ(runner->spec().name, "tiny");
   for (const std::int64_t batch : {1, 2, 5, 8, 13}) {  // 13: past the declared max, ONNX Runtime runs it
     const TensorMap in = feed(batch, 4.0f);
-    expect_tiny_outputs(in, engine->infer(in));
+    expect_tiny_outputs(in, runner->infer(in));
   }
 }
 
-TEST(OnnxRuntimeEngine, ZeroBatchRuns) {
-  const auto engine = cpu_engine();
+TEST(OnnxRuntimeRunner, ZeroBatchRuns) {
+  const auto runner = cpu_runner();
   const TensorMap in = feed(0, 0.0f);
-  const TensorMap out = engine->infer(in);
+  const TensorMap out = runner->infer(in);
   EXPECT_EQ(out.at("y").shape(), (frozenseg::Shape{0, 3}));
   EXPECT_EQ(out.at("k3").size(), 0u);
 }
 
-TEST(OnnxRuntimeEngine, MaxShapeIsUnboundedOnOnnxRuntime) {
-  EXPECT_FALSE(cpu_engine()->max_shape("a").has_value());
+TEST(OnnxRuntimeRunner, MaxShapeIsUnboundedOnOnnxRuntime) {
+  EXPECT_FALSE(cpu_runner()->max_shape("a").has_value());
 }
 
-TEST(OnnxRuntimeEngine, OptionsAndLoweredPrecisionLoadAndAgree) {
+TEST(OnnxRuntimeRunner, OptionsAndLoweredPrecisionLoadAndAgree) {
   GraphSpec fp16 = tiny_spec();
   fp16.precision = "fp16";  // disables NchwcTransformer, as onnxrt.py does for lowered graphs
-  frozenseg::EngineOptions options;
+  frozenseg::RunnerOptions options;
   options.threads = 1;
   options.memory_arena = false;
-  const auto engine = cpu_engine(options, fp16);
+  const auto runner = cpu_runner(options, fp16);
   const TensorMap in = feed(3, 1.5f);
-  expect_tiny_outputs(in, engine->infer(in));
+  expect_tiny_outputs(in, runner->infer(in));
   options.threads = -1;
-  EXPECT_TRUE(contains(error_of([&] { cpu_engine(options); }, FS_INVALID_ARGUMENT), "threads"));
+  EXPECT_TRUE(contains(error_of([&] { cpu_runner(options); }, FS_INVALID_ARGUMENT), "threads"));
 }
 
-TEST(OnnxRuntimeEngine, BadFeedsGiveThePythonMessages) {
-  const auto engine = cpu_engine();
+TEST(OnnxRuntimeRunner, BadFeedsGiveThePythonMessages) {
+  const auto runner = cpu_runner();
   TensorMap in = feed(2, 0.0f);
   in.erase("k");
-  EXPECT_EQ(error_of([&] { engine->infer(in); }, FS_INVALID_INPUT), "tiny: missing input 'k'");
+  EXPECT_EQ(error_of([&] { runner->infer(in); }, FS_INVALID_INPUT), "tiny: missing input 'k'");
 
   in = feed(2, 0.0f);
   in.at("k") = Tensor(DType::int32, {2});
-  EXPECT_EQ(error_of([&] { engine->infer(in); }, FS_INVALID_INPUT), "tiny: input 'k' must be int64, got int32");
+  EXPECT_EQ(error_of([&] { runner->infer(in); }, FS_INVALID_INPUT), "tiny: input 'k' must be int64, got int32");
 
   in = feed(2, 0.0f);
   in.at("a") = Tensor(DType::float32, {6});
-  EXPECT_EQ(error_of([&] { engine->infer(in); }, FS_INVALID_INPUT),
+  EXPECT_EQ(error_of([&] { runner->infer(in); }, FS_INVALID_INPUT),
             "tiny: input 'a' must have shape ['batch', 3], got [6]");
 
   in = feed(2, 0.0f);
   in.at("b") = Tensor(DType::float32, {4});
-  EXPECT_EQ(error_of([&] { engine->infer(in); }, FS_INVALID_INPUT),
+  EXPECT_EQ(error_of([&] { runner->infer(in); }, FS_INVALID_INPUT),
             "tiny: input 'b' must have shape [3], got [4]");
 }
 
-TEST(OnnxRuntimeEngine, BackendFailureIsAnInferenceError) {
+TEST(OnnxRuntimeRunner, BackendFailureIsAnInferenceError) {
   // Dims that pass check_feed (both dynamic) but disagree inside the graph: ONNX Runtime fails.
   GraphSpec loose = tiny_spec();
   loose.inputs[1].shape = {std::string("width")};
   loose.dims["width"] = {1, 3, 8, std::nullopt};
-  const auto engine = cpu_engine({}, loose);
+  const auto runner = cpu_runner({}, loose);
   TensorMap in = feed(2, 0.0f);
   in.at("b") = Tensor(DType::float32, {4});
-  const std::string message = error_of([&] { engine->infer(in); }, FS_INFERENCE_ERROR);
+  const std::string message = error_of([&] { runner->infer(in); }, FS_INFERENCE_ERROR);
   EXPECT_TRUE(contains(message, "tiny: ONNX Runtime failed to run on onnxruntime-cpu")) << message;
 }
 
-TEST(OnnxRuntimeEngine, EightThreadsOnOneEngine) {
-  const auto engine = cpu_engine();
+TEST(OnnxRuntimeRunner, EightThreadsOnOneRunner) {
+  const auto runner = cpu_runner();
   std::atomic<int> failures{0};
   std::atomic<int> runs{0};
   std::vector<std::thread> threads;
@@ -177,7 +177,7 @@ TEST(OnnxRuntimeEngine, EightThreadsOnOneEngine) {
         const std::int64_t batch = 1 + (t + i) % 8;
         const TensorMap in = feed(batch, static_cast<float>(t) - 0.25f * static_cast<float>(i));
         try {
-          const TensorMap out = engine->infer(in);
+          const TensorMap out = runner->infer(in);
           const auto a = in.at("a").data<float>();
           const auto y = out.at("y").data<float>();
           bool ok = y.size() == a.size() && out.at("k3").size() == static_cast<std::size_t>(batch);
@@ -197,22 +197,22 @@ TEST(OnnxRuntimeEngine, EightThreadsOnOneEngine) {
   EXPECT_EQ(failures.load(), 0);
 }
 
-TEST(OnnxRuntimeEngine, MissingOrCorruptGraphIsAnArtifactError) {
+TEST(OnnxRuntimeRunner, MissingOrCorruptGraphIsAnArtifactError) {
   const std::string missing = error_of(
-      [&] { frozenseg::make_engine(kGraph.parent_path() / "absent.onnx", tiny_spec(), "onnxruntime-cpu"); },
+      [&] { frozenseg::make_runner(kGraph.parent_path() / "absent.onnx", tiny_spec(), "onnxruntime-cpu"); },
       FS_ARTIFACT_ERROR);
   EXPECT_TRUE(contains(missing, "absent.onnx does not exist")) << missing;
 
   const fs::path corrupt = kGraph.parent_path() / "sha256_vectors.txt";  // not a protobuf
-  const std::string bad = error_of([&] { frozenseg::make_engine(corrupt, tiny_spec(), "onnxruntime-cpu"); },
+  const std::string bad = error_of([&] { frozenseg::make_runner(corrupt, tiny_spec(), "onnxruntime-cpu"); },
                                    FS_ARTIFACT_ERROR);
   EXPECT_TRUE(contains(bad, "tiny: ONNX Runtime cannot load")) << bad;
 }
 
-TEST(OnnxRuntimeEngine, ManifestTensorsAbsentFromTheGraphAreAnArtifactError) {
+TEST(OnnxRuntimeRunner, ManifestTensorsAbsentFromTheGraphAreAnArtifactError) {
   GraphSpec renamed = tiny_spec();
   renamed.outputs[2].name = "k4";
-  const std::string message = error_of([&] { cpu_engine({}, renamed); }, FS_ARTIFACT_ERROR);
+  const std::string message = error_of([&] { cpu_runner({}, renamed); }, FS_ARTIFACT_ERROR);
   EXPECT_TRUE(contains(message, "the manifest declares output 'k4'")) << message;
   EXPECT_TRUE(contains(message, "['y', 'positive', 'k3']")) << message;
 }
@@ -235,7 +235,7 @@ TEST(Factory, UnknownBackend) {
   EXPECT_EQ(message,
             "unknown backend 'onnxruntime-gpu'; choose one of auto, onnxruntime-cpu, onnxruntime-cuda, "
             "onnxruntime-trt, tensorrt");
-  const std::string unresolved = error_of([] { frozenseg::make_engine(kGraph, tiny_spec(), "auto"); }, FS_BACKEND_ERROR);
+  const std::string unresolved = error_of([] { frozenseg::make_runner(kGraph, tiny_spec(), "auto"); }, FS_BACKEND_ERROR);
   EXPECT_TRUE(contains(unresolved, "resolve it first")) << unresolved;
 }
 
@@ -249,7 +249,7 @@ TEST(Factory, MissingGpuProvidersAreBackendErrors) {
     const std::string resolved = error_of([&] { frozenseg::resolve_backend(backend); }, FS_BACKEND_ERROR);
     EXPECT_TRUE(contains(resolved, "backend " + backend + " needs ONNX Runtime's " + provider)) << resolved;
     EXPECT_TRUE(contains(resolved, "-DONNXRUNTIME_ROOT")) << resolved;
-    const std::string made = error_of([&] { frozenseg::make_engine(kGraph, tiny_spec(), backend); }, FS_BACKEND_ERROR);
+    const std::string made = error_of([&] { frozenseg::make_runner(kGraph, tiny_spec(), backend); }, FS_BACKEND_ERROR);
     EXPECT_EQ(made, resolved);
   }
 }
@@ -258,5 +258,5 @@ TEST(Factory, TensorRTNeedsABuildWithIt) {
   if (frozenseg::built_with_tensorrt()) GTEST_SKIP() << "built with TensorRT (FROZENSEG_HAVE_TENSORRT)";
   const std::string message = error_of([] { frozenseg::resolve_backend("tensorrt"); }, FS_BACKEND_ERROR);
   EXPECT_TRUE(contains(message, "not built with TensorRT")) << message;
-  EXPECT_EQ(error_of([] { frozenseg::make_engine(kGraph, tiny_spec(), "tensorrt"); }, FS_BACKEND_ERROR), message);
+  EXPECT_EQ(error_of([] { frozenseg::make_runner(kGraph, tiny_spec(), "tensorrt"); }, FS_BACKEND_ERROR), message);
 }

@@ -1,4 +1,4 @@
-#include "engine/tensorrt/engine_index.hpp"
+#include "runner/tensorrt/engine_index.hpp"
 
 #include <nlohmann/json.hpp>
 

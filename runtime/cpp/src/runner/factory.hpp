@@ -1,4 +1,4 @@
-// Backend name -> engine (runtime/backends/factory.py): BACKENDS, resolve_backend, make_engine.
+// Backend name -> runner (runtime/backends/factory.py): BACKENDS, resolve_backend, make_runner.
 #pragma once
 
 #include <array>
@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/engine.hpp"
+#include "runner/runner.hpp"
 
 namespace frozenseg {
 
@@ -24,10 +24,10 @@ bool built_with_tensorrt() noexcept;
 // backend this build or this machine cannot run, naming what is missing.
 std::string resolve_backend(std::string_view name);
 
-// The engine of one graph on a resolved backend name (resolve_backend's result). options:
+// The runner of one graph on a resolved backend name (resolve_backend's result). options:
 // threads and memory_arena apply to ONNX Runtime; cuda_graph, share_activations and device to
 // tensorrt, whose engines are found in the graph's artifacts folder (engines/index.json).
-std::unique_ptr<Engine> make_engine(const std::filesystem::path& graph, const GraphSpec& spec,
-                                    std::string_view backend, const EngineOptions& options = {});
+std::unique_ptr<Runner> make_runner(const std::filesystem::path& graph, const GraphSpec& spec,
+                                    std::string_view backend, const RunnerOptions& options = {});
 
 }  // namespace frozenseg

@@ -1,4 +1,4 @@
-#include "engine/onnxruntime_engine.hpp"
+#include "runner/onnxruntime_runner.hpp"
 
 #include <onnxruntime_cxx_api.h>
 #include <onnxruntime_session_options_config_keys.h>
@@ -17,7 +17,7 @@ constexpr std::string_view kCuda = "CUDAExecutionProvider";
 constexpr std::string_view kTensorRT = "TensorrtExecutionProvider";
 
 // One environment per process, as ONNX Runtime asks; created on first use (thread-safe static).
-// Each engine holds a reference, so an engine kept in a static object still outlives it.
+// Each runner holds a reference, so a runner kept in a static object still outlives it.
 // Severity 3 (errors only) as the Python runner's log_severity_level.
 std::shared_ptr<Ort::Env> shared_env() {
   static const auto env = std::make_shared<Ort::Env>(ORT_LOGGING_LEVEL_ERROR, "frozenseg");
@@ -59,7 +59,7 @@ bool is_artifact_failure(OrtErrorCode code) {
 }
 
 Ort::SessionOptions session_options(std::string_view backend, const std::string& precision,
-                                    const EngineOptions& options) {
+                                    const RunnerOptions& options) {
   Ort::SessionOptions opts;
   opts.SetLogSeverityLevel(ORT_LOGGING_LEVEL_ERROR);
   if (options.threads.value_or(0) > 0) opts.SetIntraOpNumThreads(*options.threads);
@@ -154,7 +154,7 @@ void require_onnxruntime_backend(std::string_view backend) {
   }
 }
 
-struct OnnxRuntimeEngine::Session {
+struct OnnxRuntimeRunner::Session {
   std::shared_ptr<Ort::Env> env = shared_env();  // declared first: released after the session
   Ort::Session session{nullptr};
   std::vector<std::string> input_names;   // the spec's order
@@ -164,8 +164,8 @@ struct OnnxRuntimeEngine::Session {
   Ort::MemoryInfo cpu = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
 };
 
-OnnxRuntimeEngine::OnnxRuntimeEngine(const std::filesystem::path& graph, GraphSpec spec,
-                                     std::string backend, const EngineOptions& options)
+OnnxRuntimeRunner::OnnxRuntimeRunner(const std::filesystem::path& graph, GraphSpec spec,
+                                     std::string backend, const RunnerOptions& options)
     : spec_(std::move(spec)), backend_(std::move(backend)), session_(std::make_unique<Session>()) {
   if (options.threads.value_or(0) < 0) {
     fail_argument(spec_.name + ": threads must be 0 (ONNX Runtime's default) or more, got " +
@@ -200,13 +200,13 @@ OnnxRuntimeEngine::OnnxRuntimeEngine(const std::filesystem::path& graph, GraphSp
   for (const auto& n : session_->output_names) session_->output_ptrs.push_back(n.c_str());
 }
 
-OnnxRuntimeEngine::~OnnxRuntimeEngine() = default;
+OnnxRuntimeRunner::~OnnxRuntimeRunner() = default;
 
-std::optional<Shape> OnnxRuntimeEngine::max_shape(std::string_view /*input_name*/) const {
+std::optional<Shape> OnnxRuntimeRunner::max_shape(std::string_view /*input_name*/) const {
   return std::nullopt;
 }
 
-TensorMap OnnxRuntimeEngine::infer(const TensorMap& inputs) const {
+TensorMap OnnxRuntimeRunner::infer(const TensorMap& inputs) const {
   check_feed(spec_, inputs);
   static std::byte empty_placeholder{};  // ONNX Runtime wants a pointer even for zero elements
   try {

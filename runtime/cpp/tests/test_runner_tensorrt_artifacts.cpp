@@ -10,10 +10,10 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
-#include "engine/tensorrt/engine_index.hpp"
-#include "engine/tensorrt/engine_metadata.hpp"
-#include "engine/tensorrt/profiles.hpp"
-#include "engine/tensorrt/schedule.hpp"
+#include "runner/tensorrt/engine_index.hpp"
+#include "runner/tensorrt/engine_metadata.hpp"
+#include "runner/tensorrt/profiles.hpp"
+#include "runner/tensorrt/schedule.hpp"
 
 namespace fs = std::filesystem;
 namespace trt = frozenseg::tensorrt;

@@ -11,7 +11,7 @@
 #include <variant>
 #include <vector>
 
-#include "engine/tensor.hpp"
+#include "runner/tensor.hpp"
 
 namespace frozenseg {
 

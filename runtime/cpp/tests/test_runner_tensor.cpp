@@ -5,8 +5,8 @@
 #include <limits>
 
 #include "common/error.hpp"
-#include "engine/graph_spec.hpp"
-#include "engine/tensor.hpp"
+#include "runner/graph_spec.hpp"
+#include "runner/tensor.hpp"
 
 using frozenseg::DType;
 using frozenseg::Float16;

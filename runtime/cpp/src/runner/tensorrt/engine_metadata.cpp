@@ -1,4 +1,4 @@
-#include "engine/tensorrt/engine_metadata.hpp"
+#include "runner/tensorrt/engine_metadata.hpp"
 
 #include <nlohmann/json.hpp>
 

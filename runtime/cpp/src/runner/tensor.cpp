@@ -1,4 +1,4 @@
-#include "engine/tensor.hpp"
+#include "runner/tensor.hpp"
 
 #include <array>
 #include <bit>

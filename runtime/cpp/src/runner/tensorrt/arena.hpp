@@ -16,7 +16,7 @@
 #include <mutex>
 #include <string>
 
-#include "engine/tensorrt/cuda.hpp"
+#include "runner/tensorrt/cuda_runtime.hpp"
 
 namespace frozenseg::tensorrt {
 

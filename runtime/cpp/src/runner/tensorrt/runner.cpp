@@ -1,4 +1,4 @@
-#include "engine/tensorrt/tensorrt_engine.hpp"
+#include "runner/tensorrt/runner.hpp"
 
 #include <NvInferRuntime.h>
 
@@ -11,11 +11,11 @@
 #include <utility>
 
 #include "common/error.hpp"
-#include "engine/tensorrt/arena.hpp"
-#include "engine/tensorrt/cuda.hpp"
-#include "engine/tensorrt/engine_index.hpp"
-#include "engine/tensorrt/loader.hpp"
-#include "engine/tensorrt/schedule.hpp"
+#include "runner/tensorrt/arena.hpp"
+#include "runner/tensorrt/cuda_runtime.hpp"
+#include "runner/tensorrt/engine_index.hpp"
+#include "runner/tensorrt/loader.hpp"
+#include "runner/tensorrt/schedule.hpp"
 
 namespace frozenseg::tensorrt {
 namespace {
@@ -26,7 +26,7 @@ std::size_t volume(const Shape& shape) { return static_cast<std::size_t>(element
 
 // Declared so that destruction runs: graphs, then the contexts (leaving the arena), then buffers
 // and stream, then the engine (a context must not outlive its engine).
-struct TensorRTEngine::Session {
+struct TensorRTRunner::Session {
   int device = 0;
   std::string name;
   EngineRecord record;
@@ -173,7 +173,7 @@ struct TensorRTEngine::Session {
   }
 };
 
-TensorRTEngine::TensorRTEngine(const std::filesystem::path& graph, GraphSpec spec, const EngineOptions& options)
+TensorRTRunner::TensorRTRunner(const std::filesystem::path& graph, GraphSpec spec, const RunnerOptions& options)
     : spec_(std::move(spec)) {
   const std::filesystem::path artifacts = artifacts_root(graph, spec_);
   EngineRecord record = locate_engine(spec_, artifacts);
@@ -192,15 +192,15 @@ TensorRTEngine::TensorRTEngine(const std::filesystem::path& graph, GraphSpec spe
   session_ = std::move(session);
 }
 
-TensorRTEngine::~TensorRTEngine() = default;
+TensorRTRunner::~TensorRTRunner() = default;
 
-std::optional<Shape> TensorRTEngine::max_shape(std::string_view input_name) const {
+std::optional<Shape> TensorRTRunner::max_shape(std::string_view input_name) const {
   const auto it = session_->loaded.profile.find(input_name);
   if (it == session_->loaded.profile.end()) fail_argument("no input '" + std::string(input_name) + "' in " + spec_.name);
   return it->second.max;
 }
 
-TensorMap TensorRTEngine::infer(const TensorMap& inputs) const {
+TensorMap TensorRTRunner::infer(const TensorMap& inputs) const {
   check_feed(spec_, inputs);
   Session& s = *session_;
   ShapeKey key;

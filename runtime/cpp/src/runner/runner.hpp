@@ -1,7 +1,7 @@
-// What every engine is: one graph on one backend, mirroring the Python Runner protocol
+// What every runner is: one graph on one backend, mirroring the Python Runner protocol
 // (runtime/backends/base.py), plus the one check of a feed against the manifest's tensor specs.
 //
-// Lifetime replaces activate()/deactivate(): constructing an engine loads it, destroying it
+// Lifetime replaces activate()/deactivate(): constructing a runner loads it, destroying it
 // releases it. Engines are not copyable or movable (held by unique_ptr).
 #pragma once
 
@@ -10,13 +10,13 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/graph_spec.hpp"
-#include "engine/tensor.hpp"
+#include "runner/graph_spec.hpp"
+#include "runner/tensor.hpp"
 
 namespace frozenseg {
 
-// Options of make_engine; each backend takes what applies to it (as make_runner in factory.py).
-struct EngineOptions {
+// Options of make_runner; each backend takes what applies to it (as make_runner in factory.py).
+struct RunnerOptions {
   std::optional<int> threads;  // ONNX Runtime intra-op threads; unset or 0: its default
   bool memory_arena = true;    // ONNX Runtime CPU arena; off: memory returns after each run
   bool cuda_graph = false;     // tensorrt: capture each input-shape combination once
@@ -24,18 +24,18 @@ struct EngineOptions {
   int device = 0;              // tensorrt: the CUDA device
 };
 
-class Engine {
+class Runner {
  public:
-  virtual ~Engine() = default;
-  Engine(const Engine&) = delete;
-  Engine& operator=(const Engine&) = delete;
+  virtual ~Runner() = default;
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
 
   virtual const GraphSpec& spec() const noexcept = 0;
   // The resolved backend name ("onnxruntime-cpu", ...).
   virtual std::string_view backend() const noexcept = 0;
 
   // Runs the graph on the spec's inputs (extra entries are ignored) and returns every output of
-  // the spec. Checks the feed first (check_feed). Thread-safe: concurrent calls on one engine are
+  // the spec. Checks the feed first (check_feed). Thread-safe: concurrent calls on one runner are
   // allowed. Throws frozenseg::Error: FS_INVALID_INPUT for a bad feed, FS_INFERENCE_ERROR when
   // the backend fails.
   virtual TensorMap infer(const TensorMap& inputs) const = 0;
@@ -45,7 +45,7 @@ class Engine {
   virtual std::optional<Shape> max_shape(std::string_view input_name) const = 0;
 
  protected:
-  Engine() = default;
+  Runner() = default;
 };
 
 // Every declared input is present, of the declared dtype, rank and fixed dims; throws

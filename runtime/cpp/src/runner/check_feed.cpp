@@ -1,6 +1,6 @@
 // check_feed: runtime/backends/base.py check_feed, message for message.
 #include "common/error.hpp"
-#include "engine/engine.hpp"
+#include "runner/runner.hpp"
 
 namespace frozenseg {
 

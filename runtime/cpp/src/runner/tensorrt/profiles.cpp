@@ -1,4 +1,4 @@
-#include "engine/tensorrt/profiles.hpp"
+#include "runner/tensorrt/profiles.hpp"
 
 #include <algorithm>
 #include <cmath>

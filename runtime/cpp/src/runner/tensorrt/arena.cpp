@@ -1,9 +1,9 @@
-#include "engine/tensorrt/arena.hpp"
+#include "runner/tensorrt/arena.hpp"
 
 #include <algorithm>
 
 #include "common/error.hpp"
-#include "engine/tensorrt/schedule.hpp"
+#include "runner/tensorrt/schedule.hpp"
 
 namespace frozenseg::tensorrt {
 

@@ -1,7 +1,7 @@
 // The TensorRT engine's decisions that need no GPU (runtime/backends/tensorrt/schedule.py): which
 // execution context serves which input shapes, when its CUDA graph replays, how far a reused
 // buffer grows. Header-only and TensorRT-free: built and tested everywhere
-// (test_engine_tensorrt_artifacts.cpp, "ContextSchedule" tests).
+// (test_runner_tensorrt_artifacts.cpp, "ContextSchedule" tests).
 //
 // NVIDIA (developer guide, "CUDA Graphs"; issue #3798): a graph captured on a context is valid only
 // for the shapes it was captured with; one execution context per captured graph, memory shared.
@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/tensor.hpp"
+#include "runner/tensor.hpp"
 
 namespace frozenseg::tensorrt {
 

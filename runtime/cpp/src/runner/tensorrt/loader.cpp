@@ -1,4 +1,4 @@
-#include "engine/tensorrt/loader.hpp"
+#include "runner/tensorrt/loader.hpp"
 
 #include <algorithm>
 #include <iostream>
@@ -7,7 +7,7 @@
 #include "common/error.hpp"
 #include "common/file.hpp"
 #include "common/sha256.hpp"
-#include "engine/tensorrt/engine_metadata.hpp"
+#include "runner/tensorrt/engine_metadata.hpp"
 
 // The headers compiled against must be new enough too (setDeviceMemoryV2, getDeviceMemorySizeV2).
 static_assert(NV_TENSORRT_MAJOR > frozenseg::tensorrt::kMinTensorRTMajor ||

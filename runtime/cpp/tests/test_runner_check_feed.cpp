@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.hpp"
-#include "engine/engine.hpp"
+#include "runner/runner.hpp"
 
 using frozenseg::DType;
 using frozenseg::GraphSpec;

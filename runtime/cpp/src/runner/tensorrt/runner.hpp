@@ -1,4 +1,4 @@
-// The native TensorRT engine: one graph's engine built by `frozenseg-deploy build`, run with
+// The native TensorRT runner: one graph's engine built by `frozenseg-deploy build`, run with
 // enqueueV3 on its own stream (runtime/backends/tensorrt/runner.py). TensorRT's headers stay in
 // the .cpp. Compiled only with FROZENSEG_HAVE_TENSORRT.
 //
@@ -7,12 +7,12 @@
 // - tensors are bound by name; device buffers and pinned host staging buffers are sized for the
 //   shapes a call uses and grown on demand (schedule.hpp's next_capacity), so copies are real
 //   asynchronous DMA and a Jetson does not hold the profile's worst case;
-// - each engine has its own non-blocking stream, so CLIP and SAM (two threads in the Segmenter)
+// - each runner has its own non-blocking stream, so CLIP and SAM (two threads in the Segmenter)
 //   run at once;
 // - with cuda_graph, each input-shape combination gets its own execution context, captured once
 //   and replayed (schedule.hpp: NVIDIA's one context per graph, 8 kept);
 // - every context is USER_MANAGED and takes its activations, sized for the shapes run, from an
-//   arena: the engine's own, or the one clip_text and decoder share.
+//   arena: the runner's own, or the one clip_text and decoder share.
 #pragma once
 
 #include <filesystem>
@@ -20,21 +20,21 @@
 #include <optional>
 #include <string>
 
-#include "engine/engine.hpp"
+#include "runner/runner.hpp"
 
 namespace frozenseg::tensorrt {
 
-class TensorRTEngine final : public Engine {
+class TensorRTRunner final : public Runner {
  public:
   // `graph` is the manifest's ONNX file (its folder locates the artifacts and their engines).
   // Throws frozenseg::Error: FS_ARTIFACT_ERROR (no engine recorded, stale or foreign engine),
   // FS_BACKEND_ERROR (no GPU), FS_OUT_OF_MEMORY.
-  TensorRTEngine(const std::filesystem::path& graph, GraphSpec spec, const EngineOptions& options);
-  ~TensorRTEngine() override;
+  TensorRTRunner(const std::filesystem::path& graph, GraphSpec spec, const RunnerOptions& options);
+  ~TensorRTRunner() override;
 
   const GraphSpec& spec() const noexcept override { return spec_; }
   std::string_view backend() const noexcept override { return "tensorrt"; }
-  // Thread-safe: calls on one engine are serialized (one context, one stream).
+  // Thread-safe: calls on one runner are serialized (one context, one stream).
   TensorMap infer(const TensorMap& inputs) const override;
   // The profile's max: the engine runs nothing larger.
   std::optional<Shape> max_shape(std::string_view input_name) const override;

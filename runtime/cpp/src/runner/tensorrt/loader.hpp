@@ -10,10 +10,10 @@
 #include <mutex>
 #include <string>
 
-#include "engine/graph_spec.hpp"
-#include "engine/tensorrt/cuda.hpp"
-#include "engine/tensorrt/engine_index.hpp"
-#include "engine/tensorrt/profiles.hpp"
+#include "runner/graph_spec.hpp"
+#include "runner/tensorrt/cuda_runtime.hpp"
+#include "runner/tensorrt/engine_index.hpp"
+#include "runner/tensorrt/profiles.hpp"
 
 namespace frozenseg::tensorrt {
 

@@ -1,4 +1,4 @@
-// ONNX Runtime engines: one session per graph on the CPU, CUDA or TensorRT execution provider
+// ONNX Runtime runners: one session per graph on the CPU, CUDA or TensorRT execution provider
 // (runtime/backends/onnxrt.py). ONNX Runtime's headers stay inside the .cpp.
 #pragma once
 
@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/engine.hpp"
+#include "runner/runner.hpp"
 
 namespace frozenseg {
 
@@ -29,14 +29,14 @@ void require_onnxruntime_backend(std::string_view backend);
 // speeds up FP32 convolutions.
 inline constexpr std::string_view kLoweredPrecisionDisabledOptimizers = "NchwcTransformer";
 
-class OnnxRuntimeEngine final : public Engine {
+class OnnxRuntimeRunner final : public Runner {
  public:
   // Loads `graph` with the backend's providers. Throws frozenseg::Error: FS_ARTIFACT_ERROR when
   // the file is missing, unreadable or does not declare the spec's tensors; FS_BACKEND_ERROR when
   // a provider is missing or fails to start; FS_INVALID_ARGUMENT for a negative thread count.
-  OnnxRuntimeEngine(const std::filesystem::path& graph, GraphSpec spec, std::string backend,
-                    const EngineOptions& options = {});
-  ~OnnxRuntimeEngine() override;
+  OnnxRuntimeRunner(const std::filesystem::path& graph, GraphSpec spec, std::string backend,
+                    const RunnerOptions& options = {});
+  ~OnnxRuntimeRunner() override;
 
   const GraphSpec& spec() const noexcept override { return spec_; }
   std::string_view backend() const noexcept override { return backend_; }

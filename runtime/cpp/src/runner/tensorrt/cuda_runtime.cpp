@@ -1,4 +1,4 @@
-#include "engine/tensorrt/cuda.hpp"
+#include "runner/tensorrt/cuda_runtime.hpp"
 
 #include <cstring>
 #include <utility>

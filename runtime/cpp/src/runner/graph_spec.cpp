@@ -1,4 +1,4 @@
-#include "engine/graph_spec.hpp"
+#include "runner/graph_spec.hpp"
 
 namespace frozenseg {
 

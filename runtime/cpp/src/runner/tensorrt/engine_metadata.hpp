@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/tensorrt/profiles.hpp"
+#include "runner/tensorrt/profiles.hpp"
 
 namespace frozenseg::tensorrt {
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <string_view>
 
-#include "engine/graph_spec.hpp"
-#include "engine/tensor.hpp"
+#include "runner/graph_spec.hpp"
+#include "runner/tensor.hpp"
 
 namespace frozenseg::tensorrt {
 

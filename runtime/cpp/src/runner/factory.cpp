@@ -1,11 +1,11 @@
-#include "engine/factory.hpp"
+#include "runner/factory.hpp"
 
 #include <algorithm>
 
 #include "common/error.hpp"
-#include "engine/onnxruntime_engine.hpp"
+#include "runner/onnxruntime_runner.hpp"
 #ifdef FROZENSEG_HAVE_TENSORRT
-#include "engine/tensorrt/tensorrt_engine.hpp"
+#include "runner/tensorrt/runner.hpp"
 #endif
 
 namespace frozenseg {
@@ -57,19 +57,19 @@ std::string resolve_backend(std::string_view name) {
   return std::string(name);
 }
 
-std::unique_ptr<Engine> make_engine(const std::filesystem::path& graph, const GraphSpec& spec,
-                                    std::string_view backend, const EngineOptions& options) {
+std::unique_ptr<Runner> make_runner(const std::filesystem::path& graph, const GraphSpec& spec,
+                                    std::string_view backend, const RunnerOptions& options) {
   if (!onnxruntime_providers(backend).empty()) {
-    return std::make_unique<OnnxRuntimeEngine>(graph, spec, std::string(backend), options);
+    return std::make_unique<OnnxRuntimeRunner>(graph, spec, std::string(backend), options);
   }
   if (backend == "tensorrt") {
 #ifdef FROZENSEG_HAVE_TENSORRT
-    return std::make_unique<tensorrt::TensorRTEngine>(graph, spec, options);
+    return std::make_unique<tensorrt::TensorRTRunner>(graph, spec, options);
 #else
     resolve_backend(backend);  // throws the "not built with TensorRT" error
 #endif
   }
-  fail_backend("backend '" + std::string(backend) + "' has no engine here" +
+  fail_backend("backend '" + std::string(backend) + "' has no runner here" +
                (backend == "auto" ? std::string(" (resolve it first with resolve_backend)") : std::string()));
 }
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <utility>
 
-#include "engine/graph_spec.hpp"
-#include "engine/tensorrt/engine_metadata.hpp"
+#include "runner/graph_spec.hpp"
+#include "runner/tensorrt/engine_metadata.hpp"
 
 namespace frozenseg::tensorrt {
 
