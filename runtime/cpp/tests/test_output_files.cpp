@@ -275,7 +275,7 @@ TEST(OutputZip, DeflatedRoundTripsManyAndEmptyEntries) {
   EXPECT_EQ(std::string(back[1].second.begin(), back[1].second.end()), entries[1].data);
 }
 
-TEST(OutputPalette, NumpysDefaultRng) {
+TEST(OutputPalette, IsThePaletteFilesColours) {
   const auto six = out::palette(6);
   const std::vector<std::array<std::uint8_t, 3>> want = {
       {157, 102, 233}, {243, 182, 94}, {165, 129, 187}, {198, 212, 187}, {233, 122, 48}, {164, 120, 112}};

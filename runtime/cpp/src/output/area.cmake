@@ -7,6 +7,17 @@ find_package(Threads REQUIRED)
 
 frozenseg_area(output DEPS frozenseg_common nlohmann_json::nlohmann_json PNG::PNG ZLIB::ZLIB
                Threads::Threads)
+# The overlay palette: runtime/data/palette.rgb (the file the Python overlay reads) as a header.
+set(FS_PALETTE_HEADER ${CMAKE_CURRENT_BINARY_DIR}/generated/output/palette_data.hpp)
+add_custom_command(OUTPUT ${FS_PALETTE_HEADER}
+                   COMMAND ${CMAKE_COMMAND} -DINPUT=${CMAKE_CURRENT_SOURCE_DIR}/runtime/data/palette.rgb
+                           -DOUTPUT=${FS_PALETTE_HEADER} -DNAME=kPaletteRgb
+                           -P ${CMAKE_CURRENT_SOURCE_DIR}/cmake/embed_bytes.cmake
+                   DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/runtime/data/palette.rgb
+                           ${CMAKE_CURRENT_SOURCE_DIR}/cmake/embed_bytes.cmake
+                   COMMENT "Generating output/palette_data.hpp from runtime/data/palette.rgb")
+target_sources(frozenseg_output PRIVATE ${FS_PALETTE_HEADER})
+target_include_directories(frozenseg_output PRIVATE ${CMAKE_CURRENT_BINARY_DIR}/generated)
 # Float results must equal numpy's: products and sums are rounded one by one, never fused into
 # FMAs (GCC fuses by default in GNU mode when FMA is enabled, as in the AVX2 kernels).
 target_compile_options(frozenseg_output PRIVATE -ffp-contract=off)
