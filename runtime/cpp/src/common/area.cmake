@@ -4,4 +4,4 @@ frozenseg_area(common DEPS ZLIB::ZLIB)
 
 frozenseg_test(test_common_sha256 LIBS frozenseg_common)
 frozenseg_test(test_common_file LIBS frozenseg_common)
-frozenseg_test(test_common_zip LIBS frozenseg_common)
+frozenseg_test(test_common_zip SANITIZED LIBS frozenseg_common)

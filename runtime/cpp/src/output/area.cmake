@@ -27,16 +27,19 @@ frozenseg_test(test_output_mask_resize LIBS frozenseg_output)
 frozenseg_test(test_output_postprocess LIBS frozenseg_output)
 frozenseg_test(test_output_files LIBS frozenseg_output)
 # The same parity tests on the portable scalar kernels (what non-x86 CPUs run).
-if(FROZENSEG_BUILD_TESTS)
+if(FROZENSEG_BUILD_TESTS AND NOT FROZENSEG_SANITIZE)
   foreach(suite numpy_math mask_resize postprocess)
     add_test(NAME OutputScalarKernels.${suite} COMMAND test_output_${suite})
     set_tests_properties(OutputScalarKernels.${suite} PROPERTIES ENVIRONMENT FROZENSEG_OUTPUT_SCALAR=1)
   endforeach()
 endif()
 
-# Google Benchmark, when installed: post-processing at the full preset's sizes.
-find_package(benchmark QUIET)
-if(benchmark_FOUND)
+# Google Benchmark, when installed: post-processing at the full preset's sizes (not timed under
+# sanitizers).
+if(NOT FROZENSEG_SANITIZE)
+  find_package(benchmark QUIET)
+endif()
+if(benchmark_FOUND AND NOT FROZENSEG_SANITIZE)
   add_executable(bench_postprocess ${FS_ROOT}/benchmarks/bench_postprocess.cpp)
   target_link_libraries(bench_postprocess PRIVATE frozenseg_output benchmark::benchmark)
   target_compile_definitions(bench_postprocess PRIVATE FS_SOURCE_DIR="${CMAKE_CURRENT_SOURCE_DIR}")
