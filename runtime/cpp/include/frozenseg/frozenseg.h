@@ -69,7 +69,7 @@ typedef struct fs_segmenter_options {
     int verify;              /* nonzero: check every graph's sha256 at load (default in fs_segmenter_options_default) */
     int cuda_graph;          /* nonzero: replay TensorRT engines as CUDA graphs; backend "tensorrt" only (any other, "auto" included, fails with FS_INVALID_INPUT) */
     int64_t max_image_pixels;/* refuse larger images before decoding; 0: the default (178956970); -1: no limit */
-    int encoder_schedule;    /* FS_ENCODERS_AUTO (0): at once on a GPU or a CPU of 8+ cores, one after the other on a smaller CPU */
+    int encoder_schedule;    /* FS_ENCODERS_AUTO (0): at once on a GPU or a CPU of many cores (the manifest's runtime.encoder_schedule.many_cores), one after the other on a smaller CPU */
 } fs_segmenter_options;
 
 /* Defaults: auto backend, fp32, verify on. */

@@ -114,7 +114,7 @@ class Segmenter {
   text::ClipTokenizer tokenizer_;
   text::Vocabulary train_vocabulary_;
   std::unique_ptr<text::VocabularyCache> cache_;
-  std::int64_t prompts_per_call_ = 256;
+  std::int64_t prompts_per_call_ = 0;  // the manifest's prompts_per_text_call, capped by the text graph
   std::optional<std::uint64_t> max_image_pixels_;
   std::map<std::string, std::unique_ptr<Runner>> runners_;
 
