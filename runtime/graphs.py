@@ -9,6 +9,7 @@ from it. It is torch-free on purpose: the runtime imports it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 CLIP_IMAGE = "clip_image"
 SAM_IMAGE = "sam_image"
@@ -100,3 +101,11 @@ def activation_sharing_graphs() -> frozenset[str]:
 def mixed_default() -> dict[str, str]:
     """Precision per graph of `quantize`'s `mixed` variant when the user gives none."""
     return {name: info.mixed_precision for name, info in REGISTRY.items()}
+
+
+def registry_record() -> list[dict[str, Any]]:
+    """What the C++ library reads of the registry, for the manifest's `runtime.graphs` (in the
+    registry's order): names, tensor names, stage, activation sharing."""
+    return [{"name": info.name, "inputs": list(info.inputs), "outputs": list(info.outputs),
+             "stage": info.stage, "shares_activations": info.shares_activations}
+            for info in REGISTRY.values()]

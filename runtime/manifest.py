@@ -17,15 +17,18 @@ from typing import Any
 from frozenseg_runtime.errors import ArtifactError, ManifestError
 from frozenseg_runtime.graphs import GRAPHS, INPUTS, OUTPUTS
 
-SCHEMA_VERSION = 1
+# 2: the `runtime` section (the graph registry, the text encoder's prompts per call and the
+# encoder-schedule rule, written from graphs.py, segmenter.py and schedule.py for the C++ library).
+SCHEMA_VERSION = 2
 MANIFEST_NAME = "manifest.json"
 
 # Required keys, by section: what the runtimes and the tools read (`preset`, `weights` and
-# `versions`, the provenance, by quantize and the checks). The manifest records more (the
-# decoder's baked-in ensemble weights, logit scale and pooling epsilon; descriptions of the
-# recipes) for people; nothing is read from those.
+# `versions`, the provenance, by quantize and the checks; `runtime` by the C++ library, which has
+# no copy of graphs.py or schedule.py). The manifest records more (the decoder's baked-in ensemble
+# weights, logit scale and pooling epsilon; descriptions of the recipes) for people; nothing is
+# read from those.
 _REQUIRED = {
-    "": ("schema_version", "preset", "constants", "graphs", "versions", "weights"),
+    "": ("schema_version", "preset", "constants", "graphs", "versions", "weights", "runtime"),
     "constants.preprocessing": (
         "clip_mean", "clip_std", "sam_mean", "sam_std", "pad_multiple", "sam_size",
         "resize_short", "resize_max",
@@ -37,6 +40,8 @@ _REQUIRED = {
         "instance_score_eps",
     ),
     "constants.train_vocabulary": ("names", "isthing"),
+    "runtime": ("graphs", "prompts_per_text_call", "encoder_schedule"),
+    "runtime.encoder_schedule": ("schedules", "cpu_backend", "many_cores"),
 }
 _GRAPH_KEYS = ("file", "sha256", "inputs", "outputs", "dims", "opset")
 _TENSOR_KEYS = ("name", "dtype", "shape")
@@ -180,7 +185,7 @@ def _graph(name: str, entry: Any) -> GraphSpec:
 
 
 def validate_manifest(data: Any, root: str | os.PathLike = ".") -> Manifest:
-    """Check a parsed manifest against schema version 1 and wrap it."""
+    """Check a parsed manifest against schema version 2 and wrap it."""
     if not isinstance(data, dict):
         raise ManifestError("manifest must be a JSON object")
     version = data.get("schema_version")

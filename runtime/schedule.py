@@ -6,13 +6,15 @@ oversubscribe a small CPU: on 2 cores the three graphs took 12.0-19.3 s inside `
 10.1-10.4 s run one after the other. So on a CPU the encoders run one after the other, each with
 every core, until the CPU has many cores; there one graph stops scaling and the encoders overlap
 with the cores split between them. `plan_encoders` is that rule; the C++ library applies the same
-one (runtime/cpp/src/core/schedule.cpp).
+one (runtime/cpp/src/core/schedule.cpp) to the numbers the exporter writes from here into the
+manifest (`runtime.encoder_schedule`, `rule_record`).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from frozenseg_runtime.errors import UsageError
 
@@ -29,6 +31,11 @@ class EncoderPlan:
 
     schedule: str  # "concurrent" or "sequential"
     image_threads: int | None  # None: ONNX Runtime's default (every core)
+
+
+def rule_record() -> dict[str, Any]:
+    """The rule's names and numbers, for the manifest's `runtime.encoder_schedule`."""
+    return {"schedules": list(ENCODER_SCHEDULES), "cpu_backend": CPU_BACKEND, "many_cores": MANY_CORES}
 
 
 def usable_cores() -> int:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Compiles the native TensorRT engine's sources (runtime/cpp/src/engine/tensorrt/ and the factory
+# Compiles the native TensorRT engine's sources (runtime/cpp/src/runner/tensorrt/ and the factory
 # that creates it) against TensorRT's and CUDA's public headers, without linking: the check for a
 # machine that has neither TensorRT nor a GPU. Where TensorRT is installed, configure CMake with
 # -DFROZENSEG_WITH_TENSORRT=ON instead: that compiles, links and tests the engine.
@@ -76,14 +76,14 @@ cuda_version="$(grep -hE '#define CUDART_VERSION +[0-9]+' "$cuda_include/cuda_ru
 echo "compiling the TensorRT engine against TensorRT ${version} headers ($trt_include) and CUDA runtime ${cuda_version} headers ($cuda_include)"
 
 sources=(
-  runtime/cpp/src/engine/tensorrt/profiles.cpp
-  runtime/cpp/src/engine/tensorrt/engine_metadata.cpp
-  runtime/cpp/src/engine/tensorrt/engine_index.cpp
-  runtime/cpp/src/engine/tensorrt/cuda.cpp
-  runtime/cpp/src/engine/tensorrt/loader.cpp
-  runtime/cpp/src/engine/tensorrt/arena.cpp
-  runtime/cpp/src/engine/tensorrt/tensorrt_engine.cpp
-  runtime/cpp/src/engine/factory.cpp
+  runtime/cpp/src/runner/tensorrt/profiles.cpp
+  runtime/cpp/src/runner/tensorrt/engine_metadata.cpp
+  runtime/cpp/src/runner/tensorrt/engine_index.cpp
+  runtime/cpp/src/runner/tensorrt/cuda_runtime.cpp
+  runtime/cpp/src/runner/tensorrt/loader.cpp
+  runtime/cpp/src/runner/tensorrt/arena.cpp
+  runtime/cpp/src/runner/tensorrt/runner.cpp
+  runtime/cpp/src/runner/factory.cpp
 )
 objects="$work/objects"
 mkdir -p "$objects"

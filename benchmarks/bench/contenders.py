@@ -148,7 +148,7 @@ class CppContender(Contender):
         self.segmenter: Any = None
 
     def load(self) -> None:
-        from frozenseg_runtime.cpp_library import CppSegmenter
+        from frozenseg_export.cpp_library import CppSegmenter
 
         self.segmenter = CppSegmenter(self.library, self.artifacts, self.backend, self.precision,
                                       self.threads or 0)

@@ -37,7 +37,7 @@ from frozenseg_bench.environment import describe_environment
 from frozenseg_bench.timing import timed
 from frozenseg_export.synthetic_images import structured_images
 from frozenseg_runtime import graphs
-from frozenseg_runtime.cpp_library import DEFAULT_LIBRARY, CppLibraryError
+from frozenseg_export.cpp_library import DEFAULT_LIBRARY, CppLibraryError
 from frozenseg_runtime.errors import FrozenSegError, UsageError
 from frozenseg_runtime.image.loading import load_image
 from frozenseg_runtime.image.preprocess import PreprocessConstants, preprocess

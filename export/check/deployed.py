@@ -17,8 +17,7 @@ import numpy as np
 
 from frozenseg_export.reference_chain import TEXT_EMBEDDINGS
 from frozenseg_runtime import graphs
-from frozenseg_runtime.cpp_library import CppLibraryError, CppSegmenter, find_library
-from frozenseg_runtime.errors import BackendError
+from frozenseg_export.cpp_library import CppLibraryError, CppSegmenter, find_library
 from frozenseg_runtime.image.preprocess import PreparedImage
 from frozenseg_runtime.manifest import Manifest
 from frozenseg_runtime.segmenter import SegmentationResult, Segmenter, VocabularyState, decoder_feed
@@ -52,8 +51,9 @@ class DeployedPipeline:
             library = find_library(cpp_library)
             try:
                 self.cpp = CppSegmenter(library, artifacts, self.backend, precision)
-            except CppLibraryError as exc:
-                raise BackendError(f"the C++ library {library} refused the artifacts: {exc}") from exc
+            except CppLibraryError as exc:  # keeps the status, and with it the exit code of its kind
+                raise CppLibraryError(exc.status, exc.message,
+                                      f"the C++ library {library} refused the artifacts: ") from exc
         self.state: VocabularyState | None = None
 
     def set_vocabulary(self, vocabulary: Vocabulary) -> None:

@@ -12,7 +12,9 @@ import open_clip.tokenizer
 from frozenseg_export.onnx.units import SPECS
 from frozenseg_reference.model import FrozenSegModel
 from frozenseg_reference.presets import VILD_TEMPLATES
+from frozenseg_runtime import graphs, schedule
 from frozenseg_runtime.manifest import SCHEMA_VERSION, sha256_file, validate_manifest
+from frozenseg_runtime.segmenter import PROMPTS_PER_TEXT_CALL
 from frozenseg_runtime.text.vocabulary import Vocabulary
 
 _ONNX_DTYPES = {
@@ -106,7 +108,19 @@ def constants(model: FrozenSegModel, train: Vocabulary) -> dict[str, Any]:
     }
 
 
-def build_manifest(model: FrozenSegModel, graphs: dict[str, dict], weights: dict[str, Any],
+def runtime_facts() -> dict[str, Any]:
+    """What a runtime needs beyond the graphs and constants, written from the Python runtime's own
+    declarations so that the C++ library reads them instead of keeping copies: the graph registry
+    (graphs.py), the text encoder's prompts per call (segmenter.py) and the image encoders'
+    schedule rule (schedule.py)."""
+    return {
+        "graphs": graphs.registry_record(),
+        "prompts_per_text_call": PROMPTS_PER_TEXT_CALL,
+        "encoder_schedule": schedule.rule_record(),
+    }
+
+
+def build_manifest(model: FrozenSegModel, graph_entries: dict[str, dict], weights: dict[str, Any],
                    export_key: str, train: Vocabulary) -> dict[str, Any]:
     """The manifest before verification (its chained figures and noise floor are added after)."""
     manifest = {
@@ -115,7 +129,8 @@ def build_manifest(model: FrozenSegModel, graphs: dict[str, dict], weights: dict
         "weights": weights,
         "preset": model.preset.to_dict(),
         "constants": constants(model, train),
-        "graphs": graphs,
+        "graphs": graph_entries,
+        "runtime": runtime_facts(),
         "parity_chained_onnxruntime_cpu": {},
         "versions": package_versions(),
     }

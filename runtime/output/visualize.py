@@ -7,11 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-
-def palette(n: int, seed: int = 7) -> np.ndarray:
-    """n distinct-looking RGB colours, stable for a given n."""
-    rng = np.random.default_rng(seed)
-    return rng.integers(40, 256, size=(max(n, 1), 3), dtype=np.uint8)
+from frozenseg_runtime.output.palette import palette
 
 
 def overlay(

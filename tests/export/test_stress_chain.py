@@ -64,7 +64,7 @@ def test_python_runtime_answers_are_finite(stress_quantized, precision):
 
 def test_cpp_library_answers_match_python_on_stress_weights(stress_quantized):
     from frozenseg_export.check.deployed import vocabulary_json
-    from frozenseg_runtime.cpp_library import CppSegmenter
+    from frozenseg_export.cpp_library import CppSegmenter
 
     if not LIBRARY.is_file():
         if os.environ.get("FS_CPP_REQUIRED") == "1":

@@ -83,9 +83,9 @@ def test_unknown_manifest_schema(tiny_artifacts, tmp_path):
     out, _ = tiny_artifacts
     folder = _copy(out, tmp_path / "future")
     manifest = json.loads((folder / "manifest.json").read_text())
-    manifest["schema_version"] = 2
+    manifest["schema_version"] = 3
     (folder / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(ManifestError, match="schema_version 2 is not supported"):
+    with pytest.raises(ManifestError, match="schema_version 3 is not supported"):
         Segmenter.from_artifacts(folder)
 
 

@@ -19,7 +19,6 @@ def test_runtime_imports_without_torch():
         import numpy as np
         import frozenseg_runtime
         from frozenseg_runtime import errors
-        from frozenseg_runtime import cpp_library  # noqa: F401
         from frozenseg_runtime.image import loading as image_io
         from frozenseg_runtime.image import ops as image_ops
         from frozenseg_runtime.output import postprocess

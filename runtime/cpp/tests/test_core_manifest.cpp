@@ -123,18 +123,49 @@ TEST(Manifest, MissingFolderSaysExportFirst) {
   }
 }
 
-TEST(Manifest, RegistryIsThePythonRuntimes) {
-  // graph_registry.json is runtime/graphs.py's REGISTRY (make_graph_registry.py; tests/cpp/
-  // test_cpp_fixtures.py keeps it current), so the two registries cannot drift apart.
-  const json want = json::parse(frozenseg::read_file_text(fs::path(FS_SOURCE_DIR) /
-                                                          "runtime/cpp/tests/data/graph_registry.json"));
+TEST(Manifest, RuntimeFactsAreTheManifests) {
+  // The registry, the prompts per text call and the schedule rule are read from the manifest's
+  // `runtime` section (written from runtime/graphs.py, segmenter.py and schedule.py), not kept here.
+  const auto m = frozenseg::validate_manifest(tiny(), "/art");
   std::vector<std::string> names;
-  for (const json& g : want["graphs"]) {
-    const std::string name = g["name"];
-    names.push_back(name);
-    EXPECT_EQ(frozenseg::registry_inputs(name), g["inputs"].get<std::vector<std::string>>()) << name;
-    EXPECT_EQ(frozenseg::registry_outputs(name), g["outputs"].get<std::vector<std::string>>()) << name;
-    EXPECT_EQ(frozenseg::registry_shares_activations(name), g["shares_activations"].get<bool>()) << name;
-  }
-  EXPECT_EQ(frozenseg::registry_graphs(), names);
+  for (const auto& g : m.facts.graphs) names.push_back(g.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"clip_image", "sam_image", "clip_text", "decoder"}));
+  EXPECT_EQ(m.facts.graph("decoder").inputs.size(), 8u);
+  EXPECT_EQ(m.facts.graph("clip_text").stage, "vocabulary");
+  EXPECT_TRUE(m.facts.graph("clip_text").shares_activations);
+  EXPECT_FALSE(m.facts.graph("sam_image").shares_activations);
+  EXPECT_EQ(m.facts.graphs_of_stage("image"), (std::vector<std::string>{"clip_image", "sam_image"}));
+  EXPECT_EQ(m.facts.prompts_per_text_call, 256);
+  EXPECT_EQ(m.facts.encoder_schedule.cpu_backend, "onnxruntime-cpu");
+  EXPECT_EQ(m.facts.encoder_schedule.many_cores, 8);
+
+  auto data = tiny();  // another registry's tensor names are checked against that registry
+  data["runtime"]["graphs"][2]["inputs"][0] = "input_ids";
+  data["graphs"]["clip_text"]["inputs"][0]["name"] = "input_ids";
+  EXPECT_EQ(frozenseg::validate_manifest(data, "/art").graphs.at("clip_text").inputs[0].name, "input_ids");
+  data = tiny();
+  data["runtime"]["encoder_schedule"]["many_cores"] = 4;
+  EXPECT_EQ(frozenseg::validate_manifest(data, "/art").facts.encoder_schedule.many_cores, 4);
+}
+
+TEST(Manifest, OlderOrIncompleteRuntimeSectionsAreRefused) {
+  auto data = tiny();
+  data["schema_version"] = 1;  // before the `runtime` section
+  expect_refused(data, "schema_version 1 is not supported (this runtime reads 2)");
+  data = tiny();
+  data.erase("runtime");
+  expect_refused(data, "'top level' lacks ['runtime']");
+  data = tiny();
+  data["runtime"]["encoder_schedule"].erase("many_cores");
+  expect_refused(data, "'runtime.encoder_schedule' lacks ['many_cores']");
+  data = tiny();
+  data["runtime"]["graphs"].erase(2);
+  expect_refused(data, "runtime.graphs lacks ['clip_text'], which this library runs");
+  data = tiny();
+  data["runtime"]["graphs"][0]["shares_activations"] = "no";
+  expect_refused(data, "wrong type");
+  data = tiny();
+  data["runtime"]["graphs"].push_back({{"name", "extra"}, {"inputs", {"x"}}, {"outputs", {"y"}},
+                                       {"stage", "image"}, {"shares_activations", false}});
+  expect_refused(data, "manifest lacks graphs ['extra']");
 }

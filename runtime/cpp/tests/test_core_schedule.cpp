@@ -1,40 +1,74 @@
-// The image-encoder plan is runtime/schedule.py's on every case of tests/data/schedule_cases.json
-// (written by make_schedule_cases.py from the Python rule).
+// The image-encoder plan: runtime/schedule.py's rule, applied to the names and numbers of the
+// manifest's runtime.encoder_schedule (the tiny export's, then a changed one).
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
 #include "common/file.hpp"
+#include "core/manifest.hpp"
 #include "core/schedule.hpp"
 
-using json = nlohmann::json;
+namespace fs = std::filesystem;
+using frozenseg::EncoderScheduleRule;
+using frozenseg::core::plan_encoders;
 
-TEST(EncoderSchedule, PlansArePythons) {
-  const json cases = json::parse(frozenseg::read_file_text(std::filesystem::path(FS_SOURCE_DIR) /
-                                                           "runtime/cpp/tests/data/schedule_cases.json"));
-  ASSERT_GE(cases.size(), 100u);
-  for (const json& c : cases) {
-    SCOPED_TRACE(c.dump());
-    const std::optional<int> threads = c["threads"].is_null() ? std::nullopt : std::optional<int>(c["threads"].get<int>());
-    if (c.contains("error")) {
-      try {
-        frozenseg::core::plan_encoders(c["schedule"].get<std::string>(), c["backend"].get<std::string>(), threads,
-                                       c["cores"].get<int>());
-        ADD_FAILURE() << "accepted";
-      } catch (const frozenseg::Error& e) {
-        EXPECT_EQ(e.status(), FS_INVALID_INPUT);
-      }
-      continue;
-    }
-    const auto plan = frozenseg::core::plan_encoders(c["schedule"].get<std::string>(), c["backend"].get<std::string>(),
-                                                     threads, c["cores"].get<int>());
-    EXPECT_EQ(plan.schedule, c["plan"].get<std::string>());
-    EXPECT_EQ(plan.image_threads.has_value(), !c["image_threads"].is_null());
-    if (plan.image_threads && !c["image_threads"].is_null()) {
-      EXPECT_EQ(*plan.image_threads, c["image_threads"].get<int>());
-    }
+namespace {
+
+EncoderScheduleRule tiny_rule() {
+  const auto data = nlohmann::json::parse(
+      frozenseg::read_file_text(fs::path(FS_SOURCE_DIR) / "runtime/cpp/tests/data/manifest_tiny.json"));
+  return frozenseg::validate_manifest(data, ".").facts.encoder_schedule;
+}
+
+}  // namespace
+
+TEST(EncoderSchedule, AutoRunsOneAfterTheOtherOnlyOnASmallCpu) {
+  const auto rule = tiny_rule();
+  for (int cores : {1, 2, 7}) {
+    const auto plan = plan_encoders(rule, "auto", "onnxruntime-cpu", std::nullopt, cores);
+    EXPECT_EQ(plan.schedule, "sequential") << cores;
+    EXPECT_FALSE(plan.image_threads.has_value());
   }
+  for (int cores : {8, 64}) {  // many cores: at once, each encoder with half of them
+    const auto plan = plan_encoders(rule, "auto", "onnxruntime-cpu", std::nullopt, cores);
+    EXPECT_EQ(plan.schedule, "concurrent");
+    EXPECT_EQ(plan.image_threads, cores / 2);
+  }
+  for (const char* gpu : {"onnxruntime-cuda", "tensorrt"}) {
+    const auto plan = plan_encoders(rule, "auto", gpu, std::nullopt, 1);
+    EXPECT_EQ(plan.schedule, "concurrent");
+    EXPECT_FALSE(plan.image_threads.has_value());
+  }
+}
+
+TEST(EncoderSchedule, ExplicitSchedulesAndThreadsAreKept) {
+  const auto rule = tiny_rule();
+  auto plan = plan_encoders(rule, "concurrent", "onnxruntime-cpu", std::nullopt, 1);
+  EXPECT_EQ(plan.schedule, "concurrent");
+  EXPECT_EQ(plan.image_threads, 1);  // half of one core, at least one
+  plan = plan_encoders(rule, "concurrent", "onnxruntime-cpu", 3, 64);
+  EXPECT_EQ(plan.image_threads, 3);
+  plan = plan_encoders(rule, "sequential", "tensorrt", 3, 64);
+  EXPECT_EQ(plan.schedule, "sequential");
+  EXPECT_EQ(plan.image_threads, 3);
   EXPECT_GE(frozenseg::core::usable_cores(), 1);
+}
+
+TEST(EncoderSchedule, UnknownScheduleIsRefusedWithTheRulesNames) {
+  try {
+    plan_encoders(tiny_rule(), "parallel", "onnxruntime-cpu", std::nullopt, 2);
+    FAIL();
+  } catch (const frozenseg::Error& e) {
+    EXPECT_EQ(e.status(), FS_INVALID_INPUT);
+    EXPECT_STREQ(e.what(), "encoder schedule 'parallel' is not one of auto, concurrent, sequential");
+  }
+}
+
+TEST(EncoderSchedule, TheNumbersAreTheManifests) {
+  auto rule = tiny_rule();
+  rule.many_cores = 4;
+  EXPECT_EQ(plan_encoders(rule, "auto", "onnxruntime-cpu", std::nullopt, 4).schedule, "concurrent");
+  rule.cpu_backend = "onnxruntime-other";
+  EXPECT_EQ(plan_encoders(rule, "auto", "onnxruntime-cpu", std::nullopt, 1).schedule, "concurrent");
 }

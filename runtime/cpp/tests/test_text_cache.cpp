@@ -11,8 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "common/npy.hpp"
+#include "common/zip.hpp"
 #include "text/cache.hpp"
-#include "text/npz.hpp"
 
 namespace ft = frozenseg::text;
 namespace fs = std::filesystem;

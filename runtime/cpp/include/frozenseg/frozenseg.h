@@ -39,7 +39,7 @@ typedef enum fs_status {
                                   other (UsageError) */
     FS_ARTIFACT_ERROR = 3,     /* manifest or graphs missing, corrupt, mismatched (ArtifactError) */
     FS_BACKEND_ERROR = 4,      /* backend unknown, not built in, or unusable here (BackendError) */
-    FS_INFERENCE_ERROR = 5,    /* an engine failed while running */
+    FS_INFERENCE_ERROR = 5,    /* a runner (ONNX Runtime session, TensorRT engine) failed while running */
     FS_OUT_OF_MEMORY = 6,
     FS_INTERNAL_ERROR = 7      /* a bug: please report it with the message */
 } fs_status;
@@ -69,7 +69,7 @@ typedef struct fs_segmenter_options {
     int verify;              /* nonzero: check every graph's sha256 at load (default in fs_segmenter_options_default) */
     int cuda_graph;          /* nonzero: replay TensorRT engines as CUDA graphs; backend "tensorrt" only (any other, "auto" included, fails with FS_INVALID_INPUT) */
     int64_t max_image_pixels;/* refuse larger images before decoding; 0: the default (178956970); -1: no limit */
-    int encoder_schedule;    /* FS_ENCODERS_AUTO (0): at once on a GPU or a CPU of 8+ cores, one after the other on a smaller CPU */
+    int encoder_schedule;    /* FS_ENCODERS_AUTO (0): at once on a GPU or a CPU of many cores (the manifest's runtime.encoder_schedule.many_cores), one after the other on a smaller CPU */
 } fs_segmenter_options;
 
 /* Defaults: auto backend, fp32, verify on. */

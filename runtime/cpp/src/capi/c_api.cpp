@@ -131,7 +131,9 @@ fs_status fs_segmenter_create(const char* artifacts_dir, const fs_segmenter_opti
     if (o.encoder_schedule < FS_ENCODERS_AUTO || o.encoder_schedule > FS_ENCODERS_SEQUENTIAL)
       throw frozenseg::Error(FS_INVALID_ARGUMENT, "encoder_schedule must be FS_ENCODERS_AUTO, _CONCURRENT or "
                                                   "_SEQUENTIAL, got " + std::to_string(o.encoder_schedule));
-    opts.encoder_schedule = std::string(frozenseg::core::kEncoderSchedules[static_cast<std::size_t>(o.encoder_schedule)]);
+    // The C enum's names (frozenseg.h); the manifest's rule decides what each means.
+    static constexpr const char* kScheduleNames[] = {"auto", "concurrent", "sequential"};
+    opts.encoder_schedule = kScheduleNames[o.encoder_schedule];
     auto handle = std::make_unique<fs_segmenter>();
     handle->impl = frozenseg::core::Segmenter::from_artifacts(artifacts_dir, opts);
     *out = handle.release();

@@ -15,7 +15,7 @@ using json = nlohmann::json;
 // What both runtimes read (runtime/manifest.py _REQUIRED), by section.
 const std::vector<std::pair<std::string, std::vector<std::string>>>& required_keys() {
   static const std::vector<std::pair<std::string, std::vector<std::string>>> keys = {
-      {"", {"schema_version", "preset", "constants", "graphs", "versions", "weights"}},
+      {"", {"schema_version", "preset", "constants", "graphs", "versions", "weights", "runtime"}},
       {"constants.preprocessing",
        {"clip_mean", "clip_std", "sam_mean", "sam_std", "pad_multiple", "sam_size", "resize_short",
         "resize_max"}},
@@ -25,6 +25,8 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& required_ke
        {"object_mask_threshold", "overlap_threshold", "instance_topk", "log_eps",
         "instance_score_eps"}},
       {"constants.train_vocabulary", {"names", "isthing"}},
+      {"runtime", {"graphs", "prompts_per_text_call", "encoder_schedule"}},
+      {"runtime.encoder_schedule", {"schedules", "cpu_backend", "many_cores"}},
   };
   return keys;
 }
@@ -97,7 +99,8 @@ std::vector<std::string> names_of(const std::vector<TensorSpec>& specs) {
   return names;
 }
 
-GraphSpec graph(const std::string& name, const json& entry) {
+GraphSpec graph(const GraphFacts& facts, const json& entry) {
+  const std::string& name = facts.name;
   const std::string where = "graphs." + name;
   std::vector<std::string> missing;
   for (const char* key : {"file", "sha256", "inputs", "outputs", "dims", "opset"})
@@ -120,10 +123,10 @@ GraphSpec graph(const std::string& name, const json& entry) {
     if (range.contains("multiple")) r.multiple = range["multiple"].get<std::int64_t>();
     spec.dims.emplace(dim, r);
   }
-  if (names_of(spec.inputs) != registry_inputs(name))
-    fail_artifact(where + ": inputs " + repr_list(names_of(spec.inputs)) + " != " + repr_list(registry_inputs(name)));
-  if (names_of(spec.outputs) != registry_outputs(name))
-    fail_artifact(where + ": outputs " + repr_list(names_of(spec.outputs)) + " != " + repr_list(registry_outputs(name)));
+  if (names_of(spec.inputs) != facts.inputs)
+    fail_artifact(where + ": inputs " + repr_list(names_of(spec.inputs)) + " != " + repr_list(facts.inputs));
+  if (names_of(spec.outputs) != facts.outputs)
+    fail_artifact(where + ": outputs " + repr_list(names_of(spec.outputs)) + " != " + repr_list(facts.outputs));
   for (const auto* list : {&spec.inputs, &spec.outputs})
     for (const auto& t : *list)
       for (const auto& d : t.shape)
@@ -132,35 +135,47 @@ GraphSpec graph(const std::string& name, const json& entry) {
   return spec;
 }
 
+// The `runtime` section (its keys are checked before): what this library reads instead of copies.
+RuntimeFacts runtime_facts(const json& section) {
+  RuntimeFacts facts;
+  for (const json& g : section.at("graphs")) {
+    GraphFacts graph;
+    graph.name = g.at("name").get<std::string>();
+    graph.inputs = g.at("inputs").get<std::vector<std::string>>();
+    graph.outputs = g.at("outputs").get<std::vector<std::string>>();
+    graph.stage = g.at("stage").get<std::string>();
+    graph.shares_activations = g.at("shares_activations").get<bool>();
+    facts.graphs.push_back(std::move(graph));
+  }
+  facts.prompts_per_text_call = section.at("prompts_per_text_call").get<std::int64_t>();
+  const json& rule = section.at("encoder_schedule");
+  facts.encoder_schedule.schedules = rule.at("schedules").get<std::vector<std::string>>();
+  facts.encoder_schedule.cpu_backend = rule.at("cpu_backend").get<std::string>();
+  facts.encoder_schedule.many_cores = rule.at("many_cores").get<int>();
+  // What this library's stages run by name must be there, each stage's graphs where it runs them.
+  std::vector<std::string> absent;
+  for (const char* name : {GraphNames::clip_image, GraphNames::sam_image, GraphNames::clip_text, GraphNames::decoder})
+    if (std::none_of(facts.graphs.begin(), facts.graphs.end(), [&](const GraphFacts& g) { return g.name == name; }))
+      absent.emplace_back(name);
+  if (!absent.empty())
+    fail_artifact("manifest runtime.graphs lacks " + repr_list(absent) + ", which this library runs: re-export "
+                  "with the frozenseg-deploy that matches this library");
+  return facts;
+}
+
 }  // namespace
 
-const std::vector<std::string>& registry_graphs() {
-  static const std::vector<std::string> names = {"clip_image", "sam_image", "clip_text", "decoder"};
-  return names;
+const GraphFacts& RuntimeFacts::graph(std::string_view name) const {
+  for (const GraphFacts& g : graphs)
+    if (g.name == name) return g;
+  fail_artifact("manifest runtime.graphs has no graph '" + std::string(name) + "'");
 }
 
-bool registry_shares_activations(const std::string& graph) {
-  return graph == "clip_text" || graph == "decoder";
-}
-
-const std::vector<std::string>& registry_inputs(const std::string& graph) {
-  static const std::map<std::string, std::vector<std::string>> inputs = {
-      {"clip_image", {"image"}},
-      {"sam_image", {"image"}},
-      {"clip_text", {"tokens"}},
-      {"decoder", {"res2", "res3", "res4", "res5", "sam_embedding", "text_embeddings", "synonym_mask", "seen"}},
-  };
-  return inputs.at(graph);
-}
-
-const std::vector<std::string>& registry_outputs(const std::string& graph) {
-  static const std::map<std::string, std::vector<std::string>> outputs = {
-      {"clip_image", {"res2", "res3", "res4", "res5"}},
-      {"sam_image", {"sam_embedding"}},
-      {"clip_text", {"text_features"}},
-      {"decoder", {"pred_logits", "pred_masks", "class_probs"}},
-  };
-  return outputs.at(graph);
+std::vector<std::string> RuntimeFacts::graphs_of_stage(std::string_view stage) const {
+  std::vector<std::string> out;
+  for (const GraphFacts& g : graphs)
+    if (g.stage == stage) out.push_back(g.name);
+  return out;
 }
 
 std::vector<std::string> Manifest::precisions() const {
@@ -215,13 +230,14 @@ Manifest validate_manifest(json data, const std::filesystem::path& root) {
         fail_artifact("manifest section '" + (dotted.empty() ? "top level" : dotted) + "' lacks " +
                       repr_list(missing));
     }
+    Manifest manifest;
+    manifest.facts = runtime_facts(section(data, "runtime"));
     const json& graphs_raw = section(data, "graphs");
     std::vector<std::string> absent;
-    for (const auto& name : registry_graphs())
-      if (!graphs_raw.contains(name)) absent.push_back(name);
+    for (const auto& facts : manifest.facts.graphs)
+      if (!graphs_raw.contains(facts.name)) absent.push_back(facts.name);
     if (!absent.empty()) fail_artifact("manifest lacks graphs " + repr_list(absent));
-    Manifest manifest;
-    for (const auto& name : registry_graphs()) manifest.graphs.emplace(name, graph(name, graphs_raw[name]));
+    for (const auto& facts : manifest.facts.graphs) manifest.graphs.emplace(facts.name, graph(facts, graphs_raw[facts.name]));
     manifest.raw = std::move(data);
     manifest.root = root;
     return manifest;

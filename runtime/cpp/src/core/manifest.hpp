@@ -1,39 +1,70 @@
-// manifest.json, read and checked as runtime/manifest.py does (schema 1): the one source of every
-// constant and graph fact both runtimes use.
+// manifest.json, read and checked as runtime/manifest.py does (schema 2): the one source of every
+// constant and graph fact both runtimes use. The C++ library keeps no copy of the Python runtime's
+// declarations: the graph registry, the text encoder's prompts per call and the encoder-schedule
+// rule come from the manifest's `runtime` section, which the exporter writes from them.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "engine/graph_spec.hpp"
+#include "runner/graph_spec.hpp"
 
 namespace frozenseg {
 
-inline constexpr int kManifestSchemaVersion = 1;
+inline constexpr int kManifestSchemaVersion = 2;
 inline constexpr const char* kManifestName = "manifest.json";
 
-// The graph registry's names and tensor names (runtime/graphs.py), in its order. The manifest
-// must declare exactly these; the C++ stages feed and read them by name.
+// The names by which the stages refer to graphs and stages (runtime/graphs.py's CLIP_IMAGE, ...,
+// STAGE_*): the contract's keys, as tensor names are. Which graphs exist, their tensors, stages and
+// sharing are the manifest's (RuntimeFacts).
 struct GraphNames {
   static constexpr const char* clip_image = "clip_image";
   static constexpr const char* sam_image = "sam_image";
   static constexpr const char* clip_text = "clip_text";
   static constexpr const char* decoder = "decoder";
 };
-const std::vector<std::string>& registry_graphs();
-const std::vector<std::string>& registry_inputs(const std::string& graph);
-// Whether a graph may share one activation buffer with the other sharing graphs (the registry's
-// shares_activations: they never run at the same time).
-bool registry_shares_activations(const std::string& graph);
-const std::vector<std::string>& registry_outputs(const std::string& graph);
+struct StageNames {
+  static constexpr const char* vocabulary = "vocabulary";
+  static constexpr const char* image = "image";
+  static constexpr const char* decode = "decode";
+};
+
+// One graph of the registry (manifest runtime.graphs[i], from runtime/graphs.py's GraphInfo).
+struct GraphFacts {
+  std::string name;
+  std::vector<std::string> inputs;   // tensor names, in feed order
+  std::vector<std::string> outputs;
+  std::string stage;                 // graphs of one stage run concurrently, stages one after another
+  bool shares_activations = false;   // may share one activation buffer with the other sharing graphs
+};
+
+// The image encoders' schedule rule (manifest runtime.encoder_schedule, from runtime/schedule.py).
+struct EncoderScheduleRule {
+  std::vector<std::string> schedules;  // the names a caller may ask for; "auto" decides by the rule
+  std::string cpu_backend;             // the backend on which the encoders share the CPU's cores
+  int many_cores = 0;                  // from this many cores up, a CPU runs the encoders at once
+};
+
+// The manifest's `runtime` section.
+struct RuntimeFacts {
+  std::vector<GraphFacts> graphs;        // in the registry's order
+  std::int64_t prompts_per_text_call = 0;  // the text graph's calls, capped by its batch range
+  EncoderScheduleRule encoder_schedule;
+
+  const GraphFacts& graph(std::string_view name) const;  // FS_ARTIFACT_ERROR when absent
+  std::vector<std::string> graphs_of_stage(std::string_view stage) const;
+};
 
 struct Manifest {
   nlohmann::json raw;                       // the whole document (constants are read from it)
   std::map<std::string, GraphSpec> graphs;  // by registry name
+  RuntimeFacts facts;                       // the `runtime` section
   std::filesystem::path root;               // the artifacts folder
   std::string precision = "fp32";
 

@@ -16,14 +16,17 @@ int usable_cores() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
-EncoderPlan plan_encoders(std::string_view schedule, std::string_view backend, std::optional<int> threads,
-                          std::optional<int> cores) {
-  if (std::find(kEncoderSchedules.begin(), kEncoderSchedules.end(), schedule) == kEncoderSchedules.end())
-    fail_input("encoder schedule '" + std::string(schedule) + "' is not one of auto, concurrent, sequential");
+EncoderPlan plan_encoders(const EncoderScheduleRule& rule, std::string_view schedule, std::string_view backend,
+                          std::optional<int> threads, std::optional<int> cores) {
+  if (std::find(rule.schedules.begin(), rule.schedules.end(), schedule) == rule.schedules.end()) {
+    std::string names;
+    for (const auto& name : rule.schedules) names += (names.empty() ? "" : ", ") + name;
+    fail_input("encoder schedule '" + std::string(schedule) + "' is not one of " + names);
+  }
   const int n = cores.value_or(usable_cores());
-  const bool on_cpu = backend == "onnxruntime-cpu";
+  const bool on_cpu = backend == rule.cpu_backend;
   EncoderPlan plan{std::string(schedule), threads};
-  if (schedule == "auto") plan.schedule = on_cpu && n < kManyCores ? "sequential" : "concurrent";
+  if (schedule == "auto") plan.schedule = on_cpu && n < rule.many_cores ? "sequential" : "concurrent";
   if (on_cpu && plan.schedule == "concurrent" && !threads.value_or(0)) plan.image_threads = std::max(1, n / 2);
   return plan;
 }

@@ -5,14 +5,13 @@
 #include <future>
 
 #include "common/error.hpp"
-#include "engine/factory.hpp"
+#include "runner/factory.hpp"
 #include "text/embedding.hpp"
 
 namespace frozenseg::core {
 namespace {
 
 using json = nlohmann::json;
-constexpr std::int64_t kPromptsPerTextCall = 256;  // capped by the text graph's batch range
 
 std::array<double, 3> triple(const json& value) {
   return {value.at(0).get<double>(), value.at(1).get<double>(), value.at(2).get<double>()};
@@ -73,10 +72,10 @@ void record(Timings& timings, const std::string& name, double seconds) {
   timings.emplace_back(name, seconds);
 }
 
-// One engine's infer and its seconds (Python's _timed).
-TensorMap timed_infer(const Engine& engine, const TensorMap& feed, double& seconds) {
+// One runner's infer and its seconds (Python's _timed).
+TensorMap timed_infer(const Runner& runner, const TensorMap& feed, double& seconds) {
   const auto start = Clock::now();
-  TensorMap out = engine.infer(feed);
+  TensorMap out = runner.infer(feed);
   seconds = seconds_since(start);
   return out;
 }
@@ -93,14 +92,15 @@ std::unique_ptr<Segmenter> Segmenter::from_artifacts(const std::filesystem::path
 Segmenter::Segmenter(Manifest manifest, const SegmenterOptions& options)
     : manifest_(std::move(manifest)),
       backend_(resolve_backend(options.backend)),
-      encoder_plan_(plan_encoders(options.encoder_schedule, backend_, options.threads)),
+      encoder_plan_(plan_encoders(manifest_.facts.encoder_schedule, options.encoder_schedule, backend_,
+                                  options.threads)),
       tokenizer_(text::tokenizer_for(manifest_.constants().at("text"))),
       max_image_pixels_(options.max_image_pixels) {
   if (options.cuda_graph && backend_ != "tensorrt")
     fail_input("CUDA graphs replay TensorRT engines: use backend 'tensorrt' with cuda_graph, not '" +
                backend_ + "'");
   const json& c = manifest_.constants();
-  try {  // manifest-only work first: a bad manifest leaves no engine loaded
+  try {  // manifest-only work first: a bad manifest leaves no runner loaded
     preprocessing_ = preprocessing_from(c.at("preprocessing"));
     inference_ = output::InferenceConstants::from_record(c.at("inference"));
     templates_ = c.at("text").at("templates").get<std::vector<std::string>>();
@@ -112,24 +112,24 @@ Segmenter::Segmenter(Manifest manifest, const SegmenterOptions& options)
   } catch (const Error& e) {
     fail_artifact(std::string("manifest.json's train_vocabulary: ") + e.what());
   }
-  const GraphSpec& text_graph = manifest_.graphs.at("clip_text");
+  const GraphSpec& text_graph = manifest_.graphs.at(GraphNames::clip_text);
   const std::string key = text::encoder_key(text_graph.sha256, templates_,
                                             c.at("text").at("bpe_sha256").get<std::string>(),
                                             c.at("text").at("context_length").get<std::int64_t>());
   std::optional<std::filesystem::path> directory;
   if (!options.memory_cache_only) directory = options.cache_dir.value_or(text::default_cache_dir());
   cache_ = std::make_unique<text::VocabularyCache>(key, directory);
-  prompts_per_call_ = std::min(kPromptsPerTextCall, text_graph.dims.at("batch").max);
+  prompts_per_call_ = std::min(manifest_.facts.prompts_per_text_call, text_graph.dims.at("batch").max);
 
-  EngineOptions engine_options;
-  engine_options.threads = options.threads;
-  engine_options.cuda_graph = options.cuda_graph;
-  for (const auto& name : registry_graphs()) {  // engines last; a failure frees those made
-    engine_options.share_activations = registry_shares_activations(name);
-    const bool image_encoder = name == GraphNames::clip_image || name == GraphNames::sam_image;
-    engine_options.threads = image_encoder ? encoder_plan_.image_threads : options.threads;
-    engines_.emplace(name, make_engine(manifest_.graph_path(name), manifest_.graphs.at(name),
-                                       backend_, engine_options));
+  RunnerOptions runner_options;
+  runner_options.threads = options.threads;
+  runner_options.cuda_graph = options.cuda_graph;
+  for (const GraphFacts& graph : manifest_.facts.graphs) {  // runners last; a failure frees those made
+    runner_options.share_activations = graph.shares_activations;
+    const bool image_encoder = graph.stage == StageNames::image;
+    runner_options.threads = image_encoder ? encoder_plan_.image_threads : options.threads;
+    runners_.emplace(graph.name, make_runner(manifest_.graph_path(graph.name), manifest_.graphs.at(graph.name),
+                                             backend_, runner_options));
   }
 }
 
@@ -146,7 +146,7 @@ text::FloatMatrix Segmenter::encode_synonyms(const std::vector<std::string>& syn
       prompts.push_back(std::move(prompt));
     }
   const text::TokenMatrix tokens = tokenizer_(prompts);
-  const Engine& engine = *engines_.at("clip_text");
+  const Runner& runner = *runners_.at(GraphNames::clip_text);
   text::FloatMatrix features;
   for (std::size_t start = 0; start < tokens.rows; start += prompts_per_call_) {
     const std::size_t rows = std::min<std::size_t>(prompts_per_call_, tokens.rows - start);
@@ -159,7 +159,7 @@ text::FloatMatrix Segmenter::encode_synonyms(const std::vector<std::string>& syn
     feed.emplace("tokens", Tensor::from_values<std::int64_t>(
                                {static_cast<std::int64_t>(trimmed.rows), static_cast<std::int64_t>(trimmed.cols)},
                                trimmed.ids));
-    const Tensor out = tensor(engine.infer(feed), "text_features");
+    const Tensor out = tensor(runner.infer(feed), "text_features");
     const auto values = out.data<float>();
     features.cols = static_cast<std::size_t>(out.shape().at(1));
     features.rows += rows;
@@ -169,7 +169,7 @@ text::FloatMatrix Segmenter::encode_synonyms(const std::vector<std::string>& syn
 }
 
 void Segmenter::check_vocabulary_size(const text::Vocabulary& vocabulary) const {
-  const auto largest = engines_.at("decoder")->max_shape("text_embeddings");
+  const auto largest = runners_.at(GraphNames::decoder)->max_shape("text_embeddings");
   if (!largest) return;
   const std::pair<const char*, std::pair<std::size_t, std::int64_t>> checks[] = {
       {"classes", {vocabulary.num_classes(), largest->at(0)}},
@@ -212,7 +212,7 @@ std::shared_ptr<const VocabularyState> Segmenter::vocabulary_state() const {
 }
 
 std::optional<std::int64_t> Segmenter::max_classes() const {
-  const auto largest = engines_.at("decoder")->max_shape("text_embeddings");
+  const auto largest = runners_.at(GraphNames::decoder)->max_shape("text_embeddings");
   return largest ? std::optional<std::int64_t>(largest->at(0)) : std::nullopt;
 }
 
@@ -233,39 +233,39 @@ TensorMap Segmenter::encode_image(const image::PreparedImage& prepared, Timings*
     TensorMap features;
     TensorMap clip_feed, sam_feed;
     clip_feed.emplace("image", float_tensor(Shape(clip_shape.begin(), clip_shape.end()), prepared.clip_input));
-    features.merge(timed_infer(*engines_.at("clip_image"), clip_feed, clip_seconds));
-    if (timings) record(*timings, "clip_image", clip_seconds);
+    features.merge(timed_infer(*runners_.at(GraphNames::clip_image), clip_feed, clip_seconds));
+    if (timings) record(*timings, GraphNames::clip_image, clip_seconds);
     sam_feed.emplace("image", float_tensor(Shape(sam_shape.begin(), sam_shape.end()), prepared.sam_input));
-    features.merge(timed_infer(*engines_.at("sam_image"), sam_feed, sam_seconds));
-    if (timings) record(*timings, "sam_image", sam_seconds);
+    features.merge(timed_infer(*runners_.at(GraphNames::sam_image), sam_feed, sam_seconds));
+    if (timings) record(*timings, GraphNames::sam_image, sam_seconds);
     return features;
   }
   // CLIP's seconds go to a local of its own: the task writes it, this thread reads it after get().
   auto clip = std::async(std::launch::async, [&] {
     TensorMap feed;
     feed.emplace("image", float_tensor(Shape(clip_shape.begin(), clip_shape.end()), prepared.clip_input));
-    return timed_infer(*engines_.at("clip_image"), feed, clip_seconds);
+    return timed_infer(*runners_.at(GraphNames::clip_image), feed, clip_seconds);
   });
   TensorMap feed;  // SAM on the calling thread: one caller overlaps both encoders
   feed.emplace("image", float_tensor(Shape(sam_shape.begin(), sam_shape.end()), prepared.sam_input));
-  TensorMap features = timed_infer(*engines_.at("sam_image"), feed, sam_seconds);
-  if (timings) record(*timings, "sam_image", sam_seconds);  // Python's order: the caller's encoder first
+  TensorMap features = timed_infer(*runners_.at(GraphNames::sam_image), feed, sam_seconds);
+  if (timings) record(*timings, GraphNames::sam_image, sam_seconds);  // Python's order: the caller's encoder first
   features.merge(clip.get());
-  if (timings) record(*timings, "clip_image", clip_seconds);
+  if (timings) record(*timings, GraphNames::clip_image, clip_seconds);
   return features;
 }
 
 TensorMap Segmenter::decode(const TensorMap& features, const VocabularyState& state, Timings* timings) const {
   TensorMap feed;
-  for (const auto& name : registry_inputs("decoder")) {
+  for (const auto& name : manifest_.facts.graph(GraphNames::decoder).inputs) {
     if (name == "text_embeddings") feed.emplace(name, state.text_embeddings);
     else if (name == "synonym_mask") feed.emplace(name, state.synonym_mask);
     else if (name == "seen") feed.emplace(name, state.seen);
     else feed.emplace(name, tensor(features, name));
   }
   double seconds = 0.0;
-  TensorMap out = timed_infer(*engines_.at("decoder"), feed, seconds);
-  if (timings) record(*timings, "decoder", seconds);
+  TensorMap out = timed_infer(*runners_.at(GraphNames::decoder), feed, seconds);
+  if (timings) record(*timings, GraphNames::decoder, seconds);
   return out;
 }
 

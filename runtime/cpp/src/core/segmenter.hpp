@@ -22,7 +22,7 @@
 
 #include "core/manifest.hpp"
 #include "core/schedule.hpp"
-#include "engine/engine.hpp"
+#include "runner/runner.hpp"
 #include "image/image.hpp"
 #include "image/loading.hpp"
 #include "image/preprocess.hpp"
@@ -114,9 +114,9 @@ class Segmenter {
   text::ClipTokenizer tokenizer_;
   text::Vocabulary train_vocabulary_;
   std::unique_ptr<text::VocabularyCache> cache_;
-  std::int64_t prompts_per_call_ = 256;
+  std::int64_t prompts_per_call_ = 0;  // the manifest's prompts_per_text_call, capped by the text graph
   std::optional<std::uint64_t> max_image_pixels_;
-  std::map<std::string, std::unique_ptr<Engine>> engines_;
+  std::map<std::string, std::unique_ptr<Runner>> runners_;
 
   mutable std::mutex vocabulary_mutex_;
   std::shared_ptr<const VocabularyState> vocabulary_;

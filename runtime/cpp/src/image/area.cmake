@@ -12,8 +12,8 @@ target_compile_options(frozenseg_image PRIVATE -ffp-contract=off
                        $<$<CXX_COMPILER_ID:GNU>:-fvect-cost-model=dynamic>)
 
 frozenseg_test(test_image_view LIBS frozenseg_image)
-frozenseg_test(test_image_exif LIBS frozenseg_image)
-frozenseg_test(test_image_loading LIBS frozenseg_image nlohmann_json::nlohmann_json)
+frozenseg_test(test_image_exif SANITIZED LIBS frozenseg_image)
+frozenseg_test(test_image_loading SANITIZED LIBS frozenseg_image nlohmann_json::nlohmann_json)
 frozenseg_test(test_image_pil_resize LIBS frozenseg_image nlohmann_json::nlohmann_json)
 frozenseg_test(test_image_resize_bilinear LIBS frozenseg_image nlohmann_json::nlohmann_json)
 frozenseg_test(test_image_preprocess LIBS frozenseg_image nlohmann_json::nlohmann_json)

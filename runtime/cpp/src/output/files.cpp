@@ -11,7 +11,7 @@
 #include "common/error.hpp"
 #include "common/atomic_file.hpp"
 #include "common/npy.hpp"
-#include "output/npz.hpp"
+#include "common/zip.hpp"
 #include "output/png.hpp"
 
 namespace frozenseg::output {
@@ -121,12 +121,14 @@ std::vector<std::uint8_t> instances_npz(const SegmentationResult& result) {
   std::transform(result.instance_masks.begin(), result.instance_masks.end(), masks.begin(),
                  [](std::uint8_t v) { return static_cast<char>(v != 0); });
   const auto npy = [](std::string descr, std::vector<std::size_t> shape, std::span<const std::uint8_t> data) {
-    const std::string bytes = write_npy({std::move(descr), false, std::move(shape), std::string(data.begin(), data.end())});
-    return std::vector<std::uint8_t>(bytes.begin(), bytes.end());
+    return write_npy({std::move(descr), false, std::move(shape), std::string(data.begin(), data.end())});
   };
-  return zip_deflated({{"masks.npy", npy("|b1", mask_shape, {reinterpret_cast<const std::uint8_t*>(masks.data()), masks.size()})},
-                       {"scores.npy", npy("<f4", {n}, bytes_of(result.instance_scores))},
-                       {"classes.npy", npy("<i8", {n}, bytes_of(result.instance_classes))}});
+  const std::string zip =
+      write_zip({{"masks.npy", npy("|b1", mask_shape, {reinterpret_cast<const std::uint8_t*>(masks.data()), masks.size()})},
+                 {"scores.npy", npy("<f4", {n}, bytes_of(result.instance_scores))},
+                 {"classes.npy", npy("<i8", {n}, bytes_of(result.instance_classes))}},
+                ZipMethod::deflated);
+  return std::vector<std::uint8_t>(zip.begin(), zip.end());
 }
 
 nlohmann::ordered_json summary(const SegmentationResult& result, const std::string& image_name) {

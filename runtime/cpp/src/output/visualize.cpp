@@ -6,7 +6,7 @@
 
 #include "common/error.hpp"
 #include "output/legend_font.hpp"
-#include "output/numpy_random.hpp"
+#include "output/palette_data.hpp"  // generated from runtime/data/palette.rgb
 
 namespace frozenseg::output {
 
@@ -52,11 +52,14 @@ void draw_text(RgbImage& canvas, int x, int y, const std::vector<char32_t>& text
 
 }  // namespace
 
-std::vector<std::array<std::uint8_t, 3>> palette(int n, std::uint32_t seed) {
-  const std::size_t count = static_cast<std::size_t>(std::max(n, 1));
-  const std::vector<std::uint8_t> values = numpy_uint8_integers(seed, 40, 256, count * 3);
-  std::vector<std::array<std::uint8_t, 3>> out(count);
-  for (std::size_t i = 0; i < count; ++i) out[i] = {values[3 * i], values[3 * i + 1], values[3 * i + 2]};
+std::vector<std::array<std::uint8_t, 3>> palette(int n) {
+  static_assert(kPaletteRgbSize > 0 && kPaletteRgbSize % 3 == 0, "palette.rgb holds RGB triples");
+  constexpr std::size_t kColours = kPaletteRgbSize / 3;
+  std::vector<std::array<std::uint8_t, 3>> out(static_cast<std::size_t>(std::max(n, 1)));
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const unsigned char* c = kPaletteRgb + 3 * (i % kColours);
+    out[i] = {c[0], c[1], c[2]};
+  }
   return out;
 }
 

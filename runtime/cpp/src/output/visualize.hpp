@@ -24,9 +24,9 @@ struct RgbImage {
   std::vector<std::uint8_t> pixels;
 };
 
-// n colours (at least one), as visualize.palette(n, seed): numpy's default_rng(seed).integers(40,
-// 256, size=(n, 3), dtype=np.uint8).
-std::vector<std::array<std::uint8_t, 3>> palette(int n, std::uint32_t seed = 7);
+// n colours (at least one), as frozenseg_runtime.output.palette.palette(n): the first n triples of
+// runtime/data/palette.rgb (modulo its 4096), compiled in from that file at build time.
+std::vector<std::array<std::uint8_t, 3>> palette(int n);
 
 // Blend `labels` (height * width indices into names; `ignore` left as is) over the image with
 // weight alpha, then a 200-pixel legend to the right. Throws Error(FS_INVALID_ARGUMENT) when the

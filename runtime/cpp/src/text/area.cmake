@@ -17,12 +17,12 @@ target_compile_options(frozenseg_text PRIVATE -ffp-contract=off)
 add_executable(fs_tokenize ${FS_ROOT}/tools/fs_tokenize.cpp)
 target_link_libraries(fs_tokenize PRIVATE frozenseg_text)
 
-frozenseg_test(test_text_unicode LIBS frozenseg_text)
-frozenseg_test(test_text_tokenizer LIBS frozenseg_text)
-frozenseg_test(test_text_vocabulary LIBS frozenseg_text)
+frozenseg_test(test_text_unicode SANITIZED LIBS frozenseg_text)
+frozenseg_test(test_text_tokenizer SANITIZED LIBS frozenseg_text)
+frozenseg_test(test_text_vocabulary SANITIZED LIBS frozenseg_text)
 frozenseg_test(test_text_embedding LIBS frozenseg_text)
-frozenseg_test(test_text_cache LIBS frozenseg_text)
-frozenseg_test(test_text_pyregex LIBS frozenseg_text)
+frozenseg_test(test_text_cache SANITIZED LIBS frozenseg_text)
+frozenseg_test(test_text_pyregex SANITIZED LIBS frozenseg_text)
 
 if(FROZENSEG_BUILD_TESTS)
   # fs_tokenize's line protocol: one JSON list of ids per input line, errors as JSON objects.

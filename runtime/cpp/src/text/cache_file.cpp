@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <cstring>
 
-#include "text/npz.hpp"
+#include "common/error.hpp"
+#include "common/npy.hpp"
+#include "common/zip.hpp"
 #include "text/unicode.hpp"
 
 namespace frozenseg::text {
@@ -68,7 +70,7 @@ std::optional<FloatMatrix> decode_rows(const NpyArray& rows) {
   return out;
 }
 
-const std::string* member(const std::vector<std::pair<std::string, std::string>>& members,
+const std::string* member(const std::vector<ZipMember>& members,
                           const std::string& name) {
   // NpzFile.__getitem__: a member of exactly that name first, then name + ".npy".
   for (const auto& [n, data] : members) {
@@ -91,7 +93,12 @@ std::string cache_file_bytes(const FloatMatrix& rows, const std::string& key) {
   const std::u32string text = decode_utf8(key);
   k.descr = (is_little_endian() ? "<U" : ">U") + std::to_string(text.size());
   k.data.assign(reinterpret_cast<const char*>(text.data()), text.size() * sizeof(char32_t));
-  return write_zip({{"rows.npy", write_npy(r)}, {"key.npy", write_npy(k)}});
+  std::vector<ZipMember> members = {{"rows.npy", write_npy(r)}, {"key.npy", write_npy(k)}};
+  // np.savez's archive without ZIP64 records: the cache's readers need no more than 4 GiB.
+  std::uint64_t total = 22;
+  for (const ZipMember& m : members) total += 30 + 20 + 46 + 2 * m.name.size() + m.data.size();
+  if (total >= 0xFFFFFFFFu) fail_argument("write_zip: the vocabulary cache file would exceed 4 GiB");
+  return write_zip(members, ZipMethod::stored);
 }
 
 std::optional<CacheFile> parse_cache_file(std::string_view bytes) {

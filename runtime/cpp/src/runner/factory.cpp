@@ -1,0 +1,76 @@
+#include "runner/factory.hpp"
+
+#include <algorithm>
+
+#include "common/error.hpp"
+#include "runner/onnxruntime_runner.hpp"
+#ifdef FROZENSEG_HAVE_TENSORRT
+#include "runner/tensorrt/runner.hpp"
+#endif
+
+namespace frozenseg {
+namespace {
+
+std::string backend_list() {
+  std::string out;
+  for (const auto name : kBackends) out += (out.empty() ? "" : ", ") + std::string(name);
+  return out;
+}
+
+bool provider_available(const std::vector<std::string>& available, std::string_view backend) {
+  const std::string first = onnxruntime_providers(backend).front();
+  return std::find(available.begin(), available.end(), first) != available.end();
+}
+
+}  // namespace
+
+bool built_with_tensorrt() noexcept {
+#ifdef FROZENSEG_HAVE_TENSORRT
+  return true;
+#else
+  return false;
+#endif
+}
+
+std::string resolve_backend(std::string_view name) {
+  if (std::find(kBackends.begin(), kBackends.end(), name) == kBackends.end()) {
+    fail_backend("unknown backend '" + std::string(name) + "'; choose one of " + backend_list());
+  }
+  if (name == "tensorrt") {
+    if (!built_with_tensorrt()) {
+      fail_backend(
+          "the native TensorRT backend cannot run here: this FrozenSeg library was not built with "
+          "TensorRT (configure with -DFROZENSEG_WITH_TENSORRT=ON on a machine with TensorRT and the "
+          "CUDA toolkit). It also needs engines built on this machine with `frozenseg-deploy build`; "
+          "use onnxruntime-trt or onnxruntime-cpu otherwise");
+    }
+    return std::string(name);
+  }
+  if (name == "auto") {
+    const std::vector<std::string> available = onnxruntime_available_providers();
+    for (const std::string_view candidate : {"onnxruntime-trt", "onnxruntime-cuda"}) {
+      if (provider_available(available, candidate)) return std::string(candidate);
+    }
+    return "onnxruntime-cpu";
+  }
+  require_onnxruntime_backend(name);
+  return std::string(name);
+}
+
+std::unique_ptr<Runner> make_runner(const std::filesystem::path& graph, const GraphSpec& spec,
+                                    std::string_view backend, const RunnerOptions& options) {
+  if (!onnxruntime_providers(backend).empty()) {
+    return std::make_unique<OnnxRuntimeRunner>(graph, spec, std::string(backend), options);
+  }
+  if (backend == "tensorrt") {
+#ifdef FROZENSEG_HAVE_TENSORRT
+    return std::make_unique<tensorrt::TensorRTRunner>(graph, spec, options);
+#else
+    resolve_backend(backend);  // throws the "not built with TensorRT" error
+#endif
+  }
+  fail_backend("backend '" + std::string(backend) + "' has no runner here" +
+               (backend == "auto" ? std::string(" (resolve it first with resolve_backend)") : std::string()));
+}
+
+}  // namespace frozenseg
