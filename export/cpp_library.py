@@ -1,6 +1,6 @@
 """The C++ library through its C API (ctypes): the calls an embedding application makes.
 
-Tools that judge or time the C++ library (`check --engine cpp`, `bench`) drive it through the
+Tools that judge or time the C++ library (`check --runtime cpp`, `bench`) drive it through the
 same exported functions an application links against, so what they measure is what ships. It is
 the exporter's, not the runtime's: only those tools load the library. The structures below mirror
 runtime/cpp/include/frozenseg/frozenseg.h; tests/cpp/test_cpp_library_binding.py parses that header

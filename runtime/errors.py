@@ -104,15 +104,6 @@ class ServerError(BackendError):
 
 
 # -- the tool's own checks ---------------------------------------------------------------------------
-class CppLibraryError(BackendError):
-    """A call of the C++ library's C API failed (`frozenseg_runtime.cpp_library`); the message is
-    the library's own `fs_last_error`, `status` its `fs_status`."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"status {status}: {message}")
-        self.status = status
-
-
 class CheckError(FrozenSegError, RuntimeError):
     """A result failed the tool's own checks."""
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from frozenseg_runtime.atomic import write_atomic
-from frozenseg_runtime.output.visualize import palette
+from frozenseg_runtime.output.palette import palette
 
 PANEL_MAX = 480  # longest side of one panel, pixels
 

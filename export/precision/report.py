@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw, ImageFont
 from frozenseg_export.precision.search import MIN_GAIN
 from frozenseg_runtime.atomic import write_bytes_atomic
 from frozenseg_runtime.image.loading import load_image
-from frozenseg_runtime.output.visualize import palette
+from frozenseg_runtime.output.palette import palette
 from frozenseg_runtime.text.vocabulary import Vocabulary
 
 TILE = 320  # width of each picture column

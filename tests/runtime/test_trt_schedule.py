@@ -1,6 +1,6 @@
 """The TensorRT runner's GPU-free decisions (runtime/backends/tensorrt/schedule.py): which
 execution context serves which input shapes, when a CUDA graph replays or is dropped, and how far
-a reused buffer grows. The C++ engine makes the same decisions (test_engine_tensorrt_schedule.cpp).
+a reused buffer grows. The C++ runner makes the same decisions (test_runner_tensorrt_artifacts.cpp).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ the runner, as trtexec does, rather than retrying a capture per call.
 
 Buffers: sized for what a call uses and grown on demand, by half again at least (few regrowths),
 never beyond the profile's maximum unless a call needs more. Mirrored by
-runtime/cpp/src/engine/tensorrt/schedule.{hpp,cpp}; tests/runtime/test_trt_schedule.py.
+runtime/cpp/src/runner/tensorrt/schedule.hpp; tests/runtime/test_trt_schedule.py.
 """
 
 from __future__ import annotations

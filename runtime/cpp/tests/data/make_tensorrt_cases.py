@@ -3,7 +3,7 @@
     .venv/bin/python runtime/cpp/tests/data/make_tensorrt_cases.py
 
 Writes beside this script, under tensorrt/: artifact folders whose engines/index.json and metadata
-sidecars were written by runtime/backends/tensorrt/{engine_index,engine_meta}.py themselves (the
+sidecars were written by runtime/backends/tensorrt/{engine_index,engine_metadata}.py themselves (the
 engine files are placeholder bytes: these cases stop before TensorRT would read them), and
 cases.json with what Python's locate_engine, check_engine_compatible, rebuild_command and the
 profile functions answer, messages included ("{ARTIFACTS}" stands for a case's folder).
@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 
 from frozenseg_runtime.backends.tensorrt.engine_index import engines_dir, record_engine
-from frozenseg_runtime.backends.tensorrt.engine_meta import (
+from frozenseg_runtime.backends.tensorrt.engine_metadata import (
     EngineMetadata,
     check_engine_compatible,
     metadata_path,
@@ -26,7 +26,7 @@ from frozenseg_runtime.backends.tensorrt.engine_meta import (
 )
 from frozenseg_runtime.backends.tensorrt.env import tensorrt_version_problem
 from frozenseg_runtime.backends.tensorrt.loader import locate_engine
-from frozenseg_runtime.backends.tensorrt.profiles import check_shape, dim_range, profile_from_spec
+from frozenseg_runtime.backends.profiles import check_shape, dim_range, profile_from_spec
 from frozenseg_runtime.errors import FrozenSegError
 from frozenseg_runtime.manifest import GraphSpec, TensorSpec
 
