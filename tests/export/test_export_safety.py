@@ -69,12 +69,9 @@ def _wait_for_partial(out, proc, timeout=300.0):
     raise AssertionError("export never got mid-way")
 
 
-def test_interrupted_export_leaves_no_artifact(tmp_path):
-    out = tmp_path / "artifacts"
-    proc = _export_process(out, "--no-verify")
-    tmp = _wait_for_partial(out, proc)
-    # Ctrl-C, repeated like an impatient user: a SIGINT landing while a native library runs
-    # has been seen to go unnoticed (about 1 run in 10 here), and this test is about cleanup.
+def _interrupt(proc) -> None:
+    """Ctrl-C, repeated like an impatient user: a SIGINT landing while a native library runs
+    has been seen to go unnoticed (about 1 run in 10 here), and these tests are about cleanup."""
     for _ in range(20):
         proc.send_signal(signal.SIGINT)
         try:
@@ -83,6 +80,13 @@ def test_interrupted_export_leaves_no_artifact(tmp_path):
         except subprocess.TimeoutExpired:
             continue
     proc.wait(timeout=120)
+
+
+def test_interrupted_export_leaves_no_artifact(tmp_path):
+    out = tmp_path / "artifacts"
+    proc = _export_process(out, "--no-verify")
+    tmp = _wait_for_partial(out, proc)
+    _interrupt(proc)
     assert proc.returncode != 0
     assert not out.exists()
     assert not tmp.exists(), "an interrupted export removes its temporary folder"
@@ -96,9 +100,18 @@ def test_killed_export_leaves_no_artifact_and_is_cleaned_up(tmp_path):
     proc.wait(timeout=60)
     assert not out.exists()
     assert tmp.exists()  # SIGKILL gives no chance to clean up...
-    run_export(out, ExportOptions(preset="tiny", verify=False), say=lambda m: None)
-    assert not tmp.exists()  # ...so the next export removes it
-    assert (out / "manifest.json").is_file()
+    # ...so the next export removes it before it starts its own temporary folder. Watched while
+    # that export runs (the successful end of an export is every other export test's).
+    after = _export_process(out, "--no-verify")
+    own = out.with_name(f".{out.name}.tmp-{after.pid}")
+    deadline = time.monotonic() + 300
+    while not own.exists():
+        assert after.poll() is None, after.stderr.read()
+        assert time.monotonic() < deadline, "the next export never started its temporary folder"
+        time.sleep(0.1)
+    assert not tmp.exists()
+    _interrupt(after)
+    assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
