@@ -17,37 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
-from frozenseg_runtime.errors import EXIT_CODES, BackendError, FrozenSegError
+from frozenseg_export.errors import STATUS_EXIT_CODES, CppLibraryError
+from frozenseg_runtime.errors import BackendError
 from frozenseg_runtime.output.postprocess import SegmentationResult
 from frozenseg_runtime.text.vocabulary import Vocabulary, parse_vocabulary
 
 __all__ = ["CppLibraryError", "CppSegmenter", "find_library"]
 
 TASKS = {"semantic": 0, "panoptic": 1, "instance": 2}  # fs_task
-# fs_status -> the exit code of the Python error kind that means the same (runtime/errors.py).
-STATUS_EXIT_CODES = {
-    1: EXIT_CODES["usage"],     # FS_INVALID_ARGUMENT
-    2: EXIT_CODES["usage"],     # FS_INVALID_INPUT
-    3: EXIT_CODES["artifact"],  # FS_ARTIFACT_ERROR
-    4: EXIT_CODES["backend"],   # FS_BACKEND_ERROR
-    5: EXIT_CODES["backend"],   # FS_INFERENCE_ERROR: the backend failed while running
-    6: FrozenSegError.exit_code,  # FS_OUT_OF_MEMORY
-    7: FrozenSegError.exit_code,  # FS_INTERNAL_ERROR: a bug in the library
-}
 PIXEL_RGB = 0
 DEFAULT_LIBRARY = Path("build") / "libfrozenseg.so"
-
-
-class CppLibraryError(FrozenSegError):
-    """A call of the C++ library's C API failed: `status` is its `fs_status`, `message` its
-    `fs_last_error`. It exits with the code of the Python error kind the status stands for
-    (STATUS_EXIT_CODES): a refused vocabulary 2, damaged artifacts 3, a backend 4."""
-
-    def __init__(self, status: int, message: str, context: str = "") -> None:
-        super().__init__(f"{context}status {status}: {message}")
-        self.status = status
-        self.message = message
-        self.exit_code = STATUS_EXIT_CODES.get(status, FrozenSegError.exit_code)
 
 
 class _Options(ctypes.Structure):
