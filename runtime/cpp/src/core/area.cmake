@@ -1,6 +1,6 @@
 # core: the manifest, the Segmenter over every stage, and the C API (libfrozenseg).
 find_package(nlohmann_json REQUIRED)
-frozenseg_area(core DEPS frozenseg_common frozenseg_runner frozenseg_text frozenseg_image
+frozenseg_area(core JSON DEPS frozenseg_common frozenseg_runner frozenseg_text frozenseg_image
                frozenseg_output nlohmann_json::nlohmann_json)
 frozenseg_test(test_core_manifest SANITIZED LIBS frozenseg_core)
 frozenseg_test(test_core_schedule LIBS frozenseg_core)

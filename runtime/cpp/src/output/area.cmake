@@ -5,7 +5,7 @@ find_package(PNG REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(Threads REQUIRED)
 
-frozenseg_area(output DEPS frozenseg_common nlohmann_json::nlohmann_json PNG::PNG ZLIB::ZLIB
+frozenseg_area(output JSON DEPS frozenseg_common nlohmann_json::nlohmann_json PNG::PNG ZLIB::ZLIB
                Threads::Threads)
 # The overlay palette: runtime/data/palette.rgb (the file the Python overlay reads) as a header.
 set(FS_PALETTE_HEADER ${CMAKE_CURRENT_BINARY_DIR}/generated/output/palette_data.hpp)

@@ -2,7 +2,7 @@
 find_package(OnnxRuntime REQUIRED)
 find_package(nlohmann_json REQUIRED)
 
-frozenseg_area(runner DEPS frozenseg_common)
+frozenseg_area(runner JSON DEPS frozenseg_common)
 # PRIVATE: ONNX Runtime's headers stay inside the runner area; static linking still passes the library on.
 target_link_libraries(frozenseg_runner PRIVATE onnxruntime::onnxruntime nlohmann_json::nlohmann_json)
 

@@ -2,7 +2,7 @@
 find_package(ZLIB REQUIRED)
 find_package(nlohmann_json REQUIRED)
 
-frozenseg_area(text DEPS frozenseg_common ZLIB::ZLIB nlohmann_json::nlohmann_json)
+frozenseg_area(text JSON DEPS frozenseg_common ZLIB::ZLIB nlohmann_json::nlohmann_json)
 # The bundled merges file of the source tree (FROZENSEG_BPE_PATH overrides it at run time).
 include(GNUInstallDirs)
 target_compile_definitions(frozenseg_text PRIVATE
