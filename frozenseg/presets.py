@@ -148,7 +148,12 @@ _TINY_RESNET_CLIP = {
     "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
 }
 
-_TINY_SAM = SamConfig(embed_dim=64, depth=2, num_heads=2, global_attn_indexes=(1,))
+# The small presets take smaller inputs as well: SAM at 512 (32 x 32 tokens, padded to the 14-token
+# windows as 64 x 64 is at 1024) and a 384-pixel shortest edge, longest at most 640 (so a side down
+# to half the other still pads to the graphs' 320-pixel minimum). Every code path is the full
+# preset's, at a quarter of the pixels: the test suite's hundreds of tiny-preset runs cost that less.
+_TINY_SAM = SamConfig(embed_dim=64, depth=2, num_heads=2, global_attn_indexes=(1,), image_size=512)
+_TINY_PREPROCESSING = Preprocessing(sam_size=512, resize_short=384, resize_max=640)
 
 # hidden_dim stays 256: the query injector feeds the SAM neck (256 channels) through the same
 # projection as the decoder's own features, so the two widths must agree.
@@ -191,6 +196,7 @@ PRESETS: dict[str, Preset] = {
         clip_config=_TINY_CONVNEXT_CLIP,
         sam=_TINY_SAM,
         sam_variant="tiny",
+        preprocessing=_TINY_PREPROCESSING,
         **_TINY_DECODER,
     ),
     "tiny_resnet": Preset(
@@ -203,6 +209,7 @@ PRESETS: dict[str, Preset] = {
         clip_quick_gelu=True,
         sam=_TINY_SAM,
         sam_variant="tiny",
+        preprocessing=_TINY_PREPROCESSING,
         inference=Inference(ensemble_on_valid_mask=True),
         **_TINY_DECODER,
     ),

@@ -61,7 +61,10 @@ def test_meta_device_counts_what_real_tensors_count(tiny_model):
     from frozenseg_bench.flops import image_flops, meta_model, text_flops
 
     meta = meta_model("tiny")
-    clip_shape, sam_shape = (1, 3, 64, 96), (1, 3, 1024, 1024)
+    from frozenseg_reference.presets import PRESETS
+
+    sam_size = PRESETS["tiny"].preprocessing.sam_size
+    clip_shape, sam_shape = (1, 3, 64, 96), (1, 3, sam_size, sam_size)
     counted = image_flops(meta, clip_shape, sam_shape, (3, 2))
     with torch.no_grad():
         clip = FlopCounterMode(display=False)

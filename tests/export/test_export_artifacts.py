@@ -13,8 +13,11 @@ import torch
 from frozenseg_export.onnx.build import FORBIDDEN_OPS
 from frozenseg_export.onnx.manifest_writer import sha256_file
 from frozenseg_export.onnx.trt_readiness import check_trt_readiness
+from frozenseg_reference.presets import PRESETS
 from frozenseg_runtime import graphs
 from frozenseg_runtime.manifest import load_manifest
+
+SAM_SIZE = PRESETS["tiny"].preprocessing.sam_size  # the tiny preset's SAM input side
 
 
 def test_files_and_manifest(tiny_artifacts):
@@ -73,7 +76,7 @@ def test_one_decoder_graph_serves_any_vocabulary(tiny_artifacts, tiny_model, cla
     g = np.random.default_rng(classes)
     with torch.no_grad():
         feats = tiny_model.clip_image(torch.from_numpy(g.standard_normal((1, 3, 352, 320)).astype(np.float32)))
-        sam = tiny_model.sam_image(torch.from_numpy(g.standard_normal((1, 3, 1024, 1024)).astype(np.float32)))
+        sam = tiny_model.sam_image(torch.from_numpy(g.standard_normal((1, 3, SAM_SIZE, SAM_SIZE)).astype(np.float32)))
     emb = g.standard_normal((classes, synonyms, 64)).astype(np.float32)
     emb /= np.linalg.norm(emb, axis=-1, keepdims=True)
     mask = g.random((classes, synonyms)) > 0.5

@@ -72,7 +72,7 @@ def _require(path: Path, what: str) -> Path:
 
 @pytest.fixture(scope="module")
 def images():
-    # One image: under qemu SAM's 1024 x 1024 encoder alone takes a minute or more per image and task.
+    # One image: under qemu SAM's encoder alone takes tens of seconds per image and task.
     return [ROOT / "samples" / "astronaut.jpg"]
 
 

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "frozenseg/frozenseg.h"
 #include "frozenseg/frozenseg.hpp"
 
@@ -172,8 +174,12 @@ TEST(CApi, SegmentResizedTakesItsOwnRule) {
   };
   fs_result_t plain = nullptr, same = nullptr;
   ASSERT_EQ(fs_segment(seg, &image, FS_TASK_SEMANTIC, &plain), FS_OK) << fs_last_error();
-  ASSERT_EQ(fs_segment_resized(seg, &image, FS_TASK_SEMANTIC, 800, 1333, &same), FS_OK) << fs_last_error();
-  EXPECT_EQ(labels(plain), labels(same));  // the tiny export's rule is the official 800, 1333
+  std::ifstream manifest(std::filesystem::path(artifacts()) / "manifest.json");
+  const auto rule = nlohmann::json::parse(manifest)["constants"]["preprocessing"];
+  const int short_edge = rule["resize_short"], max_size = rule["resize_max"];
+  ASSERT_EQ(fs_segment_resized(seg, &image, FS_TASK_SEMANTIC, short_edge, max_size, &same), FS_OK)
+      << fs_last_error();
+  EXPECT_EQ(labels(plain), labels(same));  // the manifest's own rule, written out
   fs_result_release(plain);
   fs_result_release(same);
   for (const auto& [short_edge, max_size] : {std::pair{0, 0}, std::pair{32, 64}}) {

@@ -116,7 +116,7 @@ TEST(Exif, FirstStoredEntryWins) {
 
 TEST(Exif, DamageKeepsWhatCameBefore) {
   Bytes t = tiff({{0x0112, 3, 1, short_value(7)}, {0x0100, 3, 1, short_value(1)}});
-  t.resize(t.size() - 10);  // cut inside the second entry
+  t.erase(t.end() - 10, t.end());  // cut inside the second entry
   EXPECT_EQ(parse_exif(t).orientation, 7);
   Bytes offset;
   put32(offset, 5000, false);  // out-of-line data past the end ends the IFD

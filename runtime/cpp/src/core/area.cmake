@@ -28,7 +28,7 @@ if(NOT FROZENSEG_SANITIZE)
   target_link_libraries(frozenseg_example PRIVATE frozenseg)
 endif()
 
-frozenseg_test(test_core_c_api SANITIZED LIBS frozenseg)
+frozenseg_test(test_core_c_api SANITIZED LIBS frozenseg nlohmann_json::nlohmann_json)
 
 # `cmake --install build --prefix DIR`: the library, its headers, frozenseg-segment and (text area)
 # the tokenizer's merges file, which an installed library finds without the source tree.
