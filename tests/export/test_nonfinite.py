@@ -20,6 +20,7 @@ from frozenseg_export.onnx.parity import compare_graph
 from frozenseg_export.onnx.units import SPECS
 from frozenseg_export.precision.metrics import output_errors, relative_error
 from frozenseg_reference.common import mask_pooling
+from frozenseg_reference.presets import PRESETS
 from frozenseg_runtime import graphs
 from frozenseg_runtime.manifest import load_manifest
 
@@ -91,7 +92,8 @@ def test_stress_weights_give_empty_masks_at_every_pooling_grid(tiny_stress_model
     empty_by_grid: Counter[tuple[int, int]] = Counter()
     for grid, empty in spy.calls:
         empty_by_grid[grid] += empty
-    sam_grid = (64, 64)
+    sam = PRESETS["tiny"].sam
+    sam_grid = (sam.image_size // sam.patch_size,) * 2  # SAM's token grid
     assert sam_grid in empty_by_grid and len(empty_by_grid) >= 5  # 2 feeds x (features, CLIP) + SAM
     assert all(empty > 0 for empty in empty_by_grid.values()), empty_by_grid
 
