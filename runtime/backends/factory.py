@@ -105,6 +105,24 @@ def make_runner(path: str | os.PathLike, spec: GraphSpec, backend: str,
     raise BackendError(f"backend {backend!r} has no runner here")
 
 
+def _auto_for(manifest: Manifest) -> str:
+    """What `auto` means for these graphs: the backend that computes them in another precision
+    than their files' (bf16) when any is marked so, else the fastest installed."""
+    if any(spec.compute_precision for spec in manifest.graphs.values()):
+        return COMPUTE_PRECISION_BACKENDS[0]
+    return "auto"
+
+
+def _auto_among(manifest: Manifest) -> tuple[str, ...]:
+    """The backends `auto` may pick for these graphs. FP16 and INT8 files stay on ONNX Runtime
+    (or TensorRT), where `quantize` measured and calibrated them: OpenVINO 2026.4 computes the
+    tiny preset's INT8 encoders up to 13% of their range away from ONNX Runtime's and fails to
+    compile its INT8 decoder (a CPU-plugin check on per-channel scales)."""
+    if all(spec.precision == "fp32" for spec in manifest.graphs.values()):
+        return BACKENDS
+    return tuple(b for b in BACKENDS if b != OPENVINO_CPU)
+
+
 @dataclass(frozen=True)
 class OpenedRunners:
     """One active runner per graph of a manifest, with the backend and encoder plan they were
@@ -130,11 +148,9 @@ def open_runners(manifest: Manifest, backend: str = "auto", threads: int | None 
     `memory_arena=False` hands ONNX Runtime's memory back after each run (leaner, slower);
     `cuda_graph=True` replays TensorRT engines as CUDA graphs (backend "tensorrt" only);
     `cache_dir`: the runtime's cache option, where a backend keeps what it compiles (OpenVINO).
-    `auto` with graphs to be computed in another precision than their files' (bf16) is the one
-    backend that can (COMPUTE_PRECISION_BACKENDS), checked to be installed."""
-    if backend == "auto" and any(s.compute_precision for s in manifest.graphs.values()):
-        backend = COMPUTE_PRECISION_BACKENDS[0]
-    backend = resolve_backend(backend)
+    `auto` follows the graphs (`_auto_for`, `_auto_among`)."""
+    backend = resolve_backend(_auto_for(manifest) if backend == "auto" else backend,
+                              among=_auto_among(manifest))
     plan = plan_encoders(encoder_schedule, backend, threads)
     if cuda_graph and backend != "tensorrt":
         raise UsageError(f"CUDA graphs replay TensorRT engines: use backend 'tensorrt' with "

@@ -131,7 +131,15 @@ class OpenVinoSession:
         ov = import_openvino()
         static = self._model.clone()
         static.reshape({t.name: ov.PartialShape(list(s)) for t, s in zip(self.spec.inputs, shape)})
-        compiled = self._core.compile_model(static, DEVICE, self.config)
+        try:
+            compiled = self._core.compile_model(static, DEVICE, self.config)
+        except RuntimeError as exc:  # OpenVINO's own failure: a BackendError naming the graph
+            reason = str(exc).strip().splitlines()[-1]
+            version = ov.get_version().split("-")[0]
+            raise BackendError(
+                f"{self.spec.name} ({self.spec.precision} file, feed {[list(s) for s in shape]}): "
+                f"OpenVINO {version} cannot compile it for the CPU ({reason}); run it with "
+                f"--backend onnxruntime-cpu") from exc
         self.compiles += 1
         asked = self.config["INFERENCE_PRECISION_HINT"]
         got = compiled.get_property("INFERENCE_PRECISION_HINT")

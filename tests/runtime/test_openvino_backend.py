@@ -1,7 +1,8 @@
 """The openvino-cpu backend on the tiny export: ONNX Runtime's tensors on the same feeds (well
-inside the float32 noise floor), `check`'s floor-based bars met, a bounded and reused cache of compiled shapes, typed feed errors, and
-the runtime precision bf16: refused on a CPU without native bfloat16, run and checked on one that
-has it. Skipped only where OpenVINO is not installed (the README's test command installs it)."""
+inside the float32 noise floor), `check`'s floor-based bars met, a bounded and reused cache of
+compiled shapes, typed feed errors, `auto`'s choices, and the runtime precision bf16: refused on a
+CPU without native bfloat16, run and checked on one that has it. Skipped only where OpenVINO is
+not installed (the README's test command installs it)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from frozenseg_export.cli import main  # noqa: E402
 from frozenseg_export.synthetic_images import structured_images  # noqa: E402
 from frozenseg_runtime import graphs  # noqa: E402
 from frozenseg_runtime.backends import cpu_features  # noqa: E402
-from frozenseg_runtime.backends.factory import make_runner, resolve_backend  # noqa: E402
+from frozenseg_runtime.backends.factory import make_runner, open_runners, resolve_backend  # noqa: E402
 from frozenseg_runtime.backends.openvino_runner import (  # noqa: E402
     MAX_SHAPES,
     OpenVinoRunner,
@@ -93,11 +94,13 @@ def test_check_passes_openvino_fp32(tiny_artifacts, tmp_path):
         Image.fromarray(image).save(folder / f"photo{i}.png")
     outcome = run_check(CheckOptions(artifacts=str(tiny_artifacts[0]), images=(str(folder),),
                                      backend="openvino-cpu", vocabulary=VOCABULARY,
-                                     reference_cache=str(tmp_path / "reference"), tasks=("semantic", "panoptic")),
+                                     reference_cache=str(tmp_path / "reference"),
+                                     tasks=("semantic", "panoptic")),
                         say=lambda _: None)
     assert outcome.report["settings"]["backend"] == "openvino-cpu"
     assert outcome.passed, outcome.failures()
-    assert {"tensor.floor_margin", "semantic.label_agreement", "panoptic.pq"} <= {v.metric for v in outcome.verdicts}
+    metrics = {v.metric for v in outcome.verdicts}
+    assert {"tensor.floor_margin", "semantic.label_agreement", "panoptic.pq"} <= metrics
 
 
 def test_compiled_shapes_are_bounded_and_reused(tiny_artifacts):
@@ -164,6 +167,27 @@ def test_auto_picks_openvino_on_a_cpu():
         pytest.skip("ONNX Runtime has a GPU provider here: auto prefers it")
     assert resolve_backend("auto") == "openvino-cpu"
     assert resolve_backend("auto", among=("auto", "onnxruntime-cpu", "tensorrt")) == "onnxruntime-cpu"
+
+
+def test_auto_keeps_lowered_graphs_on_onnxruntime(tiny_artifacts):
+    """FP16 / INT8 files were calibrated and measured on ONNX Runtime: `auto` keeps them there
+    (the FP32 files relabelled stand in for a `quantize` output; what is chosen depends on the
+    labels only)."""
+    import dataclasses
+
+    import onnxruntime
+
+    if {"CUDAExecutionProvider", "TensorrtExecutionProvider"} & set(onnxruntime.get_available_providers()):
+        pytest.skip("ONNX Runtime has a GPU provider here: auto prefers it")
+    manifest = load_manifest(tiny_artifacts[0])
+    lowered = dataclasses.replace(manifest, graphs={
+        n: dataclasses.replace(s, precision="int8" if n == graphs.SAM_IMAGE else "fp16")
+        for n, s in manifest.graphs.items()})
+    opened = open_runners(lowered, "auto")
+    try:
+        assert opened.backend == "onnxruntime-cpu"
+    finally:
+        opened.close()
 
 
 # -- bf16 ------------------------------------------------------------------------------------------
