@@ -124,6 +124,22 @@ def test_compiled_shapes_are_bounded_and_reused(tiny_artifacts):
         assert session.compiles == 4 and len(session.shapes) == 2
 
 
+def test_threads_share_a_runner(tiny_artifacts):
+    """One runner called from several threads at once, on two shapes: each call gets its own
+    answer (a request per call), and each shape is compiled once (the cache's lock)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    manifest = load_manifest(tiny_artifacts[0])
+    feeds = [{"tokens": np.full((n, 6), 320 + n, np.int64)} for n in (1, 2)] * 4
+    with OpenVinoRunner(manifest.graph_path(graphs.CLIP_TEXT), manifest.graphs[graphs.CLIP_TEXT],
+                        cache_dir=MEMORY_ONLY) as runner:
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(runner.infer, feeds))
+        assert runner.session.compiles == 2
+        for feed, result in zip(feeds, results):
+            np.testing.assert_array_equal(result["text_features"], runner.infer(feed)["text_features"])
+
+
 def test_settings_reach_openvino(tiny_artifacts, tmp_path):
     """Threads, the performance hint and FP32 are set on every compiled model (never OpenVINO's
     defaults: its CPU plugin would pick bf16 on a CPU that has it), and compiled blobs go to the
