@@ -25,6 +25,8 @@ from frozenseg_runtime.text.vocabulary import Vocabulary, parse_vocabulary
 __all__ = ["CppLibraryError", "CppSegmenter", "find_library"]
 
 TASKS = {"semantic": 0, "panoptic": 1, "instance": 2}  # fs_task
+# The backends the C++ library runs (runner/factory.hpp's kBackends): no OpenVINO there.
+BACKENDS = ("auto", "onnxruntime-cpu", "onnxruntime-cuda", "onnxruntime-trt", "tensorrt")
 PIXEL_RGB = 0
 DEFAULT_LIBRARY = Path("build") / "libfrozenseg.so"
 

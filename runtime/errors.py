@@ -90,6 +90,11 @@ class TensorRTUnavailableError(BackendError):
     """TensorRT (or a GPU for it) is not available here."""
 
 
+class PrecisionUnavailableError(BackendError):
+    """A runtime precision cannot run here: bf16 on a CPU without native bfloat16, or on a
+    backend that cannot compute in it (never emulated or silently run in another precision)."""
+
+
 class CudaError(BackendError):
     """A CUDA runtime call failed."""
 

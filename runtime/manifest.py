@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from frozenseg_runtime.errors import ArtifactError, ManifestError
-from frozenseg_runtime.graphs import GRAPHS, INPUTS, OUTPUTS
+from frozenseg_runtime.graphs import BF16_GRAPHS, GRAPHS, INPUTS, OUTPUTS
 
 # 2: the `runtime` section (the graph registry, the text encoder's prompts per call and the
 # encoder-schedule rule, written from graphs.py, segmenter.py and schedule.py for the C++ library).
@@ -51,6 +51,10 @@ PRECISIONS = ("fp32", "fp16", "int8", "mixed")  # fp32: the export; the others: 
 QUANTIZED_PRECISIONS = PRECISIONS[1:]
 GRAPH_PRECISIONS = PRECISIONS[:3]  # what one graph can be (`mixed` picks one per graph)
 LOWERED_PRECISIONS = GRAPH_PRECISIONS[1:]  # what `quantize` lowers a graph to
+# A precision of the runtime, not of the files: the FP32 graphs, with BF16_GRAPHS computed in
+# bfloat16 by a backend that can (OpenVINO on a CPU with native bfloat16). No file, no `quantize`.
+BF16 = "bf16"
+RUNTIME_PRECISIONS = PRECISIONS + (BF16,)  # what `segment` and `check` run
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,9 @@ class GraphSpec:
     opset: int
     external_data: tuple[tuple[str, str], ...] = ()  # (file, sha256) of each external-data file
     precision: str = "fp32"  # fp32, or the reduced precision this graph was lowered to
+    # Set by a runtime precision (bf16): what the backend computes this graph in, its file
+    # unchanged; a backend that cannot honour it refuses (backends/factory.py). None: the file's.
+    compute_precision: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,9 +106,14 @@ class Manifest:
         """This manifest with each graph swapped for its `precision` variant.
 
         The variants keep the FP32 graph's inputs, outputs and shape ranges (I/O stays FP32),
-        so only the file, digests and precision change."""
+        so only the file, digests and precision change. bf16 keeps the FP32 files and marks
+        BF16_GRAPHS to be computed in bfloat16."""
         if precision == "fp32":
             return self
+        if precision == BF16:
+            graphs = {name: replace(spec, compute_precision=BF16) if name in BF16_GRAPHS else spec
+                      for name, spec in self.graphs.items()}
+            return Manifest(raw=self.raw, graphs=graphs, root=self.root)
         variants = self.raw.get("precisions", {})
         if precision not in variants:
             raise ManifestError(

@@ -20,6 +20,9 @@ from frozenseg_runtime.errors import UsageError
 
 ENCODER_SCHEDULES = ("auto", "concurrent", "sequential")
 CPU_BACKEND = "onnxruntime-cpu"
+# Every backend that runs on the CPU cores, to which the rule applies; the manifest records only
+# CPU_BACKEND, the one the C++ library has.
+CPU_BACKENDS = (CPU_BACKEND, "openvino-cpu")
 # From this many cores up, a CPU runs the encoders at once with the cores split between them. A
 # judgment, not a measurement: below it (measured on 2 cores) one after the other is faster.
 MANY_CORES = 8
@@ -54,7 +57,7 @@ def plan_encoders(schedule: str, backend: str, threads: int | None = None,
     if schedule not in ENCODER_SCHEDULES:
         raise UsageError(f"encoder schedule {schedule!r} is not one of {', '.join(ENCODER_SCHEDULES)}")
     cores = usable_cores() if cores is None else cores
-    on_cpu = backend == CPU_BACKEND
+    on_cpu = backend in CPU_BACKENDS
     if schedule == "auto":
         schedule = "sequential" if on_cpu and cores < MANY_CORES else "concurrent"
     image_threads = threads

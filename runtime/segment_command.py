@@ -11,7 +11,7 @@ from pathlib import Path
 
 from frozenseg_runtime.backends.factory import BACKENDS
 from frozenseg_runtime.image.loading import MAX_IMAGE_PIXELS
-from frozenseg_runtime.manifest import PRECISIONS
+from frozenseg_runtime.manifest import RUNTIME_PRECISIONS
 from frozenseg_runtime.output.files import save_result
 from frozenseg_runtime.progress import progress
 from frozenseg_runtime.schedule import ENCODER_SCHEDULES
@@ -57,7 +57,7 @@ def add_segment_command(sub: argparse._SubParsersAction) -> argparse.ArgumentPar
     p = sub.add_parser(
         "segment",
         help="segment images with exported artifacts (torch-free runtime)",
-        description="Segment images with the exported graphs on ONNX Runtime or TensorRT; writes "
+        description="Segment images with the exported graphs on ONNX Runtime, OpenVINO or TensorRT; writes "
         "label / panoptic PNGs, an overlay with class names and a JSON summary per image.",
     )
     p.add_argument("images", nargs="+", help="image files (JPEG, PNG, WebP, BMP, GIF, TIFF)")
@@ -68,11 +68,12 @@ def add_segment_command(sub: argparse._SubParsersAction) -> argparse.ArgumentPar
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--backend", default="auto", choices=BACKENDS)
     add_resize_option(p)
-    p.add_argument("--precision", default=PRECISIONS[0], choices=PRECISIONS,
+    p.add_argument("--precision", default=RUNTIME_PRECISIONS[0], choices=RUNTIME_PRECISIONS,
                    help="graph precision from the manifest: fp32, or fp16/int8/mixed after "
-                        "`frozenseg-deploy quantize` (default fp32)")
-    p.add_argument("--cache-dir", help="vocabulary cache folder (default ~/.cache/frozenseg-deploy; '' or --no-cache: "
-                   "memory only)")
+                        "`frozenseg-deploy quantize`, or bf16 (the fp32 graphs, image encoders in "
+                        "bfloat16 on openvino-cpu, CPUs with AVX512-BF16 or AMX) (default fp32)")
+    p.add_argument("--cache-dir", help="vocabulary cache folder, and OpenVINO's compiled graphs in its openvino/ "
+                   "(default ~/.cache/frozenseg-deploy; '' or --no-cache: memory only)")
     p.add_argument("--no-cache", action="store_true", help="keep the vocabulary cache in memory only")
     p.add_argument("--max-image-pixels", type=pixel_limit_arg, default=MAX_IMAGE_PIXELS,
                    metavar="N|none", help="refuse images of more pixels, checked before decoding "

@@ -110,9 +110,10 @@ class Segmenter:
              max_image_pixels: int | None | str = "default", encoder_schedule: str = "auto",
              cache_rows: int | None = None) -> "Segmenter":
         """Open the runners of `manifest`'s graphs (backends.factory.open_runners: backend,
-        threads, memory arena, CUDA graphs, encoder schedule) and run them; `close` closes them."""
+        threads, memory arena, CUDA graphs, encoder schedule; `cache_dir` also holds what a
+        backend compiles, OpenVINO's blobs) and run them; `close` closes them."""
         opened = open_runners(manifest, backend, threads, memory_arena, cuda_graph,
-                              encoder_schedule)
+                              encoder_schedule, cache_dir)
         try:
             return cls(manifest, opened.runners, opened.backend, opened.encoder_plan, cache_dir,
                        max_image_pixels, cache_rows, owns_runners=True)
@@ -129,7 +130,8 @@ class Segmenter:
                        max_image_pixels: int | None | str = "default",
                        encoder_schedule: str = "auto") -> "Segmenter":
         """Load `folder/manifest.json`, pick the graphs of `precision` (fp32, or fp16/int8/mixed
-        written by `frozenseg-deploy quantize`), check their sha256, then `open` them.
+        written by `frozenseg-deploy quantize`, or bf16: the FP32 graphs with the image encoders
+        computed in bfloat16 on openvino-cpu), check their sha256, then `open` them.
 
         `memory_arena=False` hands ONNX Runtime's memory back after each run (leaner, slower);
         `cuda_graph=True` replays TensorRT engines as CUDA graphs (backend "tensorrt" only);

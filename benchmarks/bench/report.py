@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from frozenseg_bench.run import BenchOptions, Measured
 
 SCHEMA_ID = "frozenseg-bench/1"
-CPU_BACKENDS = ("onnxruntime-cpu", "cpu")
+CPU_BACKENDS = ("onnxruntime-cpu", "openvino-cpu", "cpu")
 COUNTED_STAGES = (graphs.CLIP_IMAGE, graphs.SAM_IMAGE, graphs.DECODER)
 
 

@@ -6,7 +6,7 @@ import argparse
 
 from frozenseg_export.check.choices import FORMATS, METRICS, RUNTIMES
 from frozenseg_runtime.backends.factory import BACKENDS
-from frozenseg_runtime.manifest import PRECISIONS
+from frozenseg_runtime.manifest import RUNTIME_PRECISIONS
 from frozenseg_runtime.output.postprocess import TASKS
 
 
@@ -23,7 +23,8 @@ def add_check_command(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--artifacts", required=True, help="folder written by `frozenseg-deploy export`")
     p.add_argument("--images", required=True, nargs="+", help="image files or folders of images")
     p.add_argument("--backend", default="auto", choices=BACKENDS, help="inference backend (default auto)")
-    p.add_argument("--precision", default="fp32", choices=PRECISIONS, help="graph precision (default fp32)")
+    p.add_argument("--precision", default="fp32", choices=RUNTIME_PRECISIONS,
+                   help="graph precision (default fp32; bf16: Python runtime on openvino-cpu, judged as fp16)")
     p.add_argument("--runtime", default="python", choices=RUNTIMES,
                    help="the runtime checked: the Python runtime or the C++ library (default python)")
     # The flag's former name (before issue 24 kept "engine" for TensorRT plans only).

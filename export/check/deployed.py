@@ -17,9 +17,12 @@ import numpy as np
 
 from frozenseg_export.reference_chain import TEXT_EMBEDDINGS
 from frozenseg_runtime import graphs
+from frozenseg_export.cpp_library import BACKENDS as CPP_BACKENDS
 from frozenseg_export.cpp_library import CppLibraryError, CppSegmenter, find_library
+from frozenseg_runtime.backends.factory import resolve_backend
+from frozenseg_runtime.errors import UsageError
 from frozenseg_runtime.image.preprocess import PreparedImage
-from frozenseg_runtime.manifest import Manifest
+from frozenseg_runtime.manifest import PRECISIONS, Manifest
 from frozenseg_runtime.segmenter import SegmentationResult, Segmenter, VocabularyState, decoder_feed
 from frozenseg_runtime.text.cache import MEMORY_ONLY
 from frozenseg_runtime.text.vocabulary import Vocabulary
@@ -36,12 +39,27 @@ def vocabulary_json(vocabulary: Vocabulary) -> str:
     return json.dumps([{"names": list(n), "isthing": t} for n, t in zip(vocabulary.names, vocabulary.isthing)])
 
 
+def cpp_backend(backend: str, precision: str) -> str:
+    """The backend both runtimes run for `--runtime cpp`: one the C++ library has (`auto` resolved
+    among those, so the Python side's tensors come from the same backend); bf16, a precision of the
+    Python runtime's OpenVINO backend, is refused before anything loads."""
+    if precision not in PRECISIONS:
+        raise UsageError(f"precision {precision} runs in the Python runtime only (openvino-cpu): "
+                         f"check it with --runtime python, or the C++ library at {', '.join(PRECISIONS)}")
+    if backend not in CPP_BACKENDS:
+        raise UsageError(f"the C++ library has no backend {backend!r} (it has {', '.join(CPP_BACKENDS)}): "
+                         f"check it with --runtime python")
+    return resolve_backend(backend, among=CPP_BACKENDS)
+
+
 class DeployedPipeline:
     """One deployed pipeline over an artifacts folder at one backend and precision."""
 
     def __init__(self, manifest: Manifest, artifacts: Path, backend: str, precision: str, runtime: str,
                  cpp_library: str | None = None) -> None:
         self.runtime = runtime
+        if runtime == "cpp":
+            backend = cpp_backend(backend, precision)
         self.manifest = manifest.with_precision(precision)  # the graphs as deployed
         self.segmenter = Segmenter.open(self.manifest, backend=backend, cache_dir=MEMORY_ONLY,
                                    memory_arena=False)

@@ -10,15 +10,28 @@ from dataclasses import dataclass
 from frozenseg_runtime import graphs
 from frozenseg_runtime.backends.base import Runner
 from frozenseg_runtime.backends.onnxruntime_runner import PROVIDERS, OnnxRuntimeRunner, available_providers
-from frozenseg_runtime.errors import BackendError, TensorRTUnavailableError, UsageError
+from frozenseg_runtime.backends.openvino_runner import BACKEND as OPENVINO_CPU
+from frozenseg_runtime.backends.openvino_runner import OpenVinoRunner, openvino_available
+from frozenseg_runtime.errors import (
+    BackendError,
+    PrecisionUnavailableError,
+    TensorRTUnavailableError,
+    UsageError,
+)
 from frozenseg_runtime.manifest import GraphSpec, Manifest
 from frozenseg_runtime.schedule import EncoderPlan, plan_encoders
 
-BACKENDS = ("auto", "onnxruntime-cpu", "onnxruntime-cuda", "onnxruntime-trt", "tensorrt")
+BACKENDS = ("auto", "onnxruntime-cpu", "onnxruntime-cuda", "onnxruntime-trt", "tensorrt", OPENVINO_CPU)
+# What `auto` picks, the first usable: ONNX Runtime on a GPU, then OpenVINO on the CPU (on the
+# tiny preset's image encoders 1.5-1.7x ONNX Runtime's speed on 2 cores), then ONNX Runtime's CPU.
+AUTO_ORDER = ("onnxruntime-trt", "onnxruntime-cuda", OPENVINO_CPU, "onnxruntime-cpu")
+# Backends that compute a graph in another precision than its file's (GraphSpec.compute_precision).
+COMPUTE_PRECISION_BACKENDS = (OPENVINO_CPU,)
 
 
-def resolve_backend(name: str) -> str:
-    """`auto` -> the fastest installed backend; others are checked to be usable."""
+def resolve_backend(name: str, among: tuple[str, ...] = BACKENDS) -> str:
+    """`auto` -> the first usable backend of AUTO_ORDER that is `among` (e.g. the C++ library's
+    backends); others are checked to be usable."""
     if name not in BACKENDS:
         raise BackendError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
     if name == "tensorrt":  # never picked by `auto`: it needs engines built on this machine
@@ -33,12 +46,18 @@ def resolve_backend(name: str) -> str:
                 f"onnxruntime-cpu otherwise"
             ) from exc
         return name
-    available = available_providers()
+    if name == OPENVINO_CPU:
+        if not openvino_available():
+            raise BackendError(f"backend {OPENVINO_CPU} needs OpenVINO: pip install "
+                               f"'frozenseg-deploy[openvino]' (or openvino)")
+        return name
     if name == "auto":
-        for candidate in ("onnxruntime-trt", "onnxruntime-cuda"):
-            if PROVIDERS[candidate][0] in available:
+        for candidate in AUTO_ORDER:
+            if candidate in among and _installed(candidate):
                 return candidate
-        return "onnxruntime-cpu"
+        raise BackendError(f"no backend of {', '.join(c for c in AUTO_ORDER if c in among)} is installed: "
+                           f"pip install onnxruntime (or onnxruntime-gpu, or openvino)")
+    available = available_providers()
     provider = PROVIDERS[name][0]
     if provider not in available:
         raise BackendError(
@@ -48,15 +67,35 @@ def resolve_backend(name: str) -> str:
     return name
 
 
+def _installed(backend: str) -> bool:
+    """Whether `auto` may pick a backend: its package imports (ONNX Runtime: with its provider)."""
+    if backend == OPENVINO_CPU:
+        return openvino_available()
+    try:
+        return PROVIDERS[backend][0] in available_providers()
+    except BackendError:  # ONNX Runtime not installed
+        return False
+
+
 def make_runner(path: str | os.PathLike, spec: GraphSpec, backend: str,
                 threads: int | None = None, memory_arena: bool = True,
-                cuda_graph: bool = False) -> Runner:
+                cuda_graph: bool = False, cache_dir: str | os.PathLike | None = None) -> Runner:
     """The runner of a resolved backend name.
 
     tensorrt: the engine of (spec.name, spec.precision) from the artifacts' engines/index.json,
     whose recorded ONNX sha256 must be spec.sha256 (EngineMismatchError with the rebuild command
     otherwise); `threads` and `memory_arena` do not apply, `cuda_graph` captures each input-shape
-    combination once as a CUDA graph. ONNX Runtime: `cuda_graph` does not apply."""
+    combination once as a CUDA graph. ONNX Runtime: `cuda_graph` does not apply. openvino-cpu:
+    `threads` as ONNX Runtime's, compiled blobs under `cache_dir` (the runtime's cache option);
+    `memory_arena` and `cuda_graph` do not apply. A graph to be computed in another precision
+    than its file's (`spec.compute_precision`, runtime precision bf16) runs only on
+    COMPUTE_PRECISION_BACKENDS: elsewhere it is refused, never run in the file's precision."""
+    if spec.compute_precision and backend not in COMPUTE_PRECISION_BACKENDS:
+        raise PrecisionUnavailableError(
+            f"{spec.name}: precision {spec.compute_precision} runs on "
+            f"{', '.join(COMPUTE_PRECISION_BACKENDS)} only, not {backend}")
+    if backend == OPENVINO_CPU:
+        return OpenVinoRunner(path, spec, threads, cache_dir=cache_dir)
     if backend in PROVIDERS:
         return OnnxRuntimeRunner(path, spec, backend, threads, memory_arena)
     if backend == "tensorrt":
@@ -64,6 +103,24 @@ def make_runner(path: str | os.PathLike, spec: GraphSpec, backend: str,
 
         return TensorRTRunner(path, spec, cuda_graph=cuda_graph)
     raise BackendError(f"backend {backend!r} has no runner here")
+
+
+def _auto_for(manifest: Manifest) -> str:
+    """What `auto` means for these graphs: the backend that computes them in another precision
+    than their files' (bf16) when any is marked so, else the fastest installed."""
+    if any(spec.compute_precision for spec in manifest.graphs.values()):
+        return COMPUTE_PRECISION_BACKENDS[0]
+    return "auto"
+
+
+def _auto_among(manifest: Manifest) -> tuple[str, ...]:
+    """The backends `auto` may pick for these graphs. FP16 and INT8 files stay on ONNX Runtime
+    (or TensorRT), where `quantize` measured and calibrated them: OpenVINO 2026.4 computes the
+    tiny preset's INT8 encoders up to 13% of their range away from ONNX Runtime's and fails to
+    compile its INT8 decoder (a CPU-plugin check on per-channel scales)."""
+    if all(spec.precision == "fp32" for spec in manifest.graphs.values()):
+        return BACKENDS
+    return tuple(b for b in BACKENDS if b != OPENVINO_CPU)
 
 
 @dataclass(frozen=True)
@@ -82,14 +139,18 @@ class OpenedRunners:
 
 def open_runners(manifest: Manifest, backend: str = "auto", threads: int | None = None,
                  memory_arena: bool = True, cuda_graph: bool = False,
-                 encoder_schedule: str = "auto") -> OpenedRunners:
+                 encoder_schedule: str = "auto",
+                 cache_dir: str | os.PathLike | None = None) -> OpenedRunners:
     """Resolve the backend, plan the image encoders (schedule.py: their threads), then activate a
     runner per graph; if one fails, those already active are released.
 
     `threads`: ONNX Runtime's intra-op threads (the image encoders get the plan's);
     `memory_arena=False` hands ONNX Runtime's memory back after each run (leaner, slower);
-    `cuda_graph=True` replays TensorRT engines as CUDA graphs (backend "tensorrt" only)."""
-    backend = resolve_backend(backend)
+    `cuda_graph=True` replays TensorRT engines as CUDA graphs (backend "tensorrt" only);
+    `cache_dir`: the runtime's cache option, where a backend keeps what it compiles (OpenVINO).
+    `auto` follows the graphs (`_auto_for`, `_auto_among`)."""
+    backend = resolve_backend(_auto_for(manifest) if backend == "auto" else backend,
+                              among=_auto_among(manifest))
     plan = plan_encoders(encoder_schedule, backend, threads)
     if cuda_graph and backend != "tensorrt":
         raise UsageError(f"CUDA graphs replay TensorRT engines: use backend 'tensorrt' with "
@@ -100,7 +161,7 @@ def open_runners(manifest: Manifest, backend: str = "auto", threads: int | None 
         for name, spec in manifest.graphs.items():
             runners[name] = make_runner(manifest.graph_path(name), spec, backend,
                                         plan.image_threads if name in image_graphs else threads,
-                                        memory_arena, cuda_graph).activate()
+                                        memory_arena, cuda_graph, cache_dir).activate()
     except BaseException:
         for runner in runners.values():
             runner.deactivate()

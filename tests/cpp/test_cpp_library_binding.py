@@ -89,3 +89,12 @@ def test_statuses_exit_with_their_kind():
     assert cpp_library.CppLibraryError(7, "bug").exit_code == 1
     assert str(cpp_library.CppLibraryError(3, "bad", "the C++ library x refused: ")) == \
         "the C++ library x refused: status 3: bad"
+
+
+def test_backends_are_the_librarys():
+    """`check --runtime cpp` resolves `auto` among the binding's BACKENDS: they are the library's
+    own list (runner/factory.hpp's kBackends), so no Python-only backend reaches the library."""
+    factory = HEADER.parents[2] / "src" / "runner" / "factory.hpp"
+    match = re.search(r"kBackends\s*=\s*\{(.*?)\};", factory.read_text(), flags=re.S)
+    assert match, f"no kBackends in {factory}"
+    assert tuple(re.findall(r'"([^"]+)"', match.group(1))) == cpp_library.BACKENDS

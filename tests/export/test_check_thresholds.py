@@ -39,6 +39,14 @@ def test_lowered_precisions_use_the_manifest_bar_relaxed_by_the_floor():
     assert label.bar == DEFAULT_BARS["fp16"]["semantic.label_agreement"] and "built-in" in label.source
 
 
+def test_bf16_takes_fp16_bars_against_float32():
+    """bf16 (a runtime precision: no `quantize` entry in the manifest) is judged as FP16 is."""
+    assert DEFAULT_BARS["bf16"] == DEFAULT_BARS["fp16"]
+    (label,) = judge("bf16", _figures(0.996, 0.5, 0.999), None, {})
+    assert label.bar == pytest.approx(DEFAULT_BARS["fp16"]["semantic.label_agreement"] - 4 * 0.001)
+    assert label.passed and "built-in" in label.source and "float32 reference" in label.against
+
+
 def test_overrides_are_used_as_given():
     overrides = parse_overrides(["semantic.label_agreement=0.5", "tensor.floor_margin=3"])
     label, tensor = judge("fp32", _figures(1.0, 0.6, 0.9, margin=2.0), None, overrides)

@@ -14,6 +14,7 @@ from frozenseg_runtime.segmenter import Segmenter
     ("onnxruntime-cpu", 2, "sequential"), ("onnxruntime-cpu", MANY_CORES - 1, "sequential"),
     ("onnxruntime-cpu", MANY_CORES, "concurrent"), ("onnxruntime-cuda", 2, "concurrent"),
     ("onnxruntime-trt", 1, "concurrent"), ("tensorrt", 2, "concurrent"),
+    ("openvino-cpu", 2, "sequential"), ("openvino-cpu", MANY_CORES, "concurrent"),
 ])
 def test_auto_overlaps_the_encoders_on_a_gpu_or_a_large_cpu(backend, cores, expected):
     assert plan_encoders("auto", backend, None, cores).schedule == expected
@@ -25,6 +26,7 @@ def test_overlapping_encoders_split_the_cores_unless_told_the_threads():
     assert plan_encoders("concurrent", "onnxruntime-cpu", None, 1).image_threads == 1
     assert plan_encoders("sequential", "onnxruntime-cpu", None, 16).image_threads is None
     assert plan_encoders("concurrent", "onnxruntime-cuda", None, 16).image_threads is None
+    assert plan_encoders("concurrent", "openvino-cpu", None, 16).image_threads == 8
 
 
 def test_unknown_schedule_is_a_usage_error():

@@ -32,6 +32,7 @@ def test_runtime_imports_without_torch():
         from frozenseg_runtime.backends.tensorrt import engine_metadata as trt_engine_metadata
         from frozenseg_runtime.backends.tensorrt import env as trt_env
         from frozenseg_runtime.backends import profiles  # noqa: F401
+        from frozenseg_runtime.backends import cpu_features, openvino_runner  # noqa: F401
         img = np.zeros((40, 60, 3), np.uint8)
         constants = preprocess.PreprocessConstants((0, 0, 0), (1, 1, 1), (0, 0, 0), (1, 1, 1),
                                                    pad_multiple=32, sam_size=64, resize_short=32,

@@ -1,0 +1,293 @@
+"""The openvino-cpu backend on the tiny export: ONNX Runtime's tensors on the same feeds (well
+inside the float32 noise floor), `check`'s floor-based bars met, a bounded and reused cache of
+compiled shapes, typed feed errors, `auto`'s choices, and the runtime precision bf16: refused on a
+CPU without native bfloat16, run and checked on one that has it. Skipped only where OpenVINO is
+not installed (the README's test command installs it)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("openvino", reason="OpenVINO is not installed: pip install 'frozenseg-deploy[openvino]'")
+
+from frozenseg_export.check.run import CheckOptions, run_check  # noqa: E402
+from frozenseg_export.check.tensors import graph_of, judged_error  # noqa: E402
+from frozenseg_export.cli import main  # noqa: E402
+from frozenseg_export.synthetic_images import structured_images  # noqa: E402
+from frozenseg_runtime import graphs  # noqa: E402
+from frozenseg_runtime.backends import cpu_features  # noqa: E402
+from frozenseg_runtime.backends.factory import make_runner, open_runners, resolve_backend  # noqa: E402
+from frozenseg_runtime.backends.openvino_runner import (  # noqa: E402
+    MAX_SHAPES,
+    OpenVinoRunner,
+    compiled_cache_folder,
+)
+from frozenseg_runtime.errors import BackendError, InputError, PrecisionUnavailableError  # noqa: E402
+from frozenseg_runtime.manifest import load_manifest  # noqa: E402
+from frozenseg_runtime.segmenter import Segmenter  # noqa: E402
+from frozenseg_runtime.text.cache import MEMORY_ONLY, default_cache_dir  # noqa: E402
+
+VOCABULARY = "person,sky,tree,grass,dog,car"
+HAS_BF16 = any(flag in cpu_features.cpu_flags() for flag in cpu_features.BF16_FLAGS)
+NO_BF16_REASON = (f"this CPU lacks native bfloat16 ({' and '.join(cpu_features.BF16_FLAGS)} absent from "
+                  f"{cpu_features.CPUINFO}'s flags): bf16 is refused here, which the tests above check")
+
+
+def _images(count: int = 2) -> list[np.ndarray]:
+    return structured_images(count, seed=21)
+
+
+# Both backends run the same FP32 graphs on the same feeds, so they differ by float32 summation
+# order and fused kernels alone: measured here at most 2.3e-6 of an output's range (SAM's
+# embedding; the decoder's median query 2.1e-6), where the float32 floor export recorded for these
+# graphs runs from 8.7e-7 to 1.5e-4 and FP16 lands near 2^-11 = 4.9e-4. 1e-5 leaves 4x the measured worst and
+# still catches a wrong graph or a silently lowered precision. `check` (below) is the floor-based
+# judge of the whole deployment.
+SAME_GRAPH_BOUND = 1e-5
+
+
+def _graph_outputs(seg: Segmenter, image: np.ndarray, decoder_inputs: tuple | None = None
+                   ) -> tuple[dict[str, np.ndarray], tuple]:
+    """Every graph's outputs on one image and VOCABULARY through the Segmenter's stages, as
+    `graph/output`; the decoder runs on `decoder_inputs` (features, vocabulary state) when given,
+    so that two backends' decoders see the same feed. Returns the outputs and its own inputs."""
+    state = seg.encode_vocabulary(VOCABULARY)
+    features = seg.encode_image(seg.prepare(image))
+    raw = seg.decode(*(decoder_inputs or (features, state)))
+    outputs = {f"{g}/{n}": features[n] for g in graphs.graphs_of_stage(graphs.STAGE_IMAGE)
+               for n in graphs.OUTPUTS[g]}
+    outputs[f"{graphs.CLIP_TEXT}/text_embeddings"] = state.text_embeddings
+    outputs.update({f"{graphs.DECODER}/{n}": raw[n] for n in graphs.OUTPUTS[graphs.DECODER]})
+    return outputs, (features, state)
+
+
+@pytest.fixture(scope="module")
+def segmenters(tiny_artifacts):
+    out = tiny_artifacts[0]
+    with Segmenter.from_artifacts(out, backend="onnxruntime-cpu", cache_dir=MEMORY_ONLY) as ort, \
+            Segmenter.from_artifacts(out, backend="openvino-cpu", cache_dir=MEMORY_ONLY) as ov:
+        yield ort, ov
+
+
+def test_openvino_matches_onnxruntime(segmenters):
+    """Each graph on identical feeds; the decoder judged as `check` judges it (its median query's
+    largest error: a last-bit difference that crosses a mask threshold steps a whole query)."""
+    ort, ov = segmenters
+    for image in _images():
+        expected, inputs = _graph_outputs(ort, image)
+        got, _ = _graph_outputs(ov, image, decoder_inputs=inputs)
+        assert set(got) == set(expected)
+        for key, want in expected.items():
+            assert got[key].dtype == want.dtype and got[key].shape == want.shape, key
+            error = judged_error(got[key], want, per_query=graph_of(key) == graphs.DECODER)
+            assert error <= SAME_GRAPH_BOUND, (key, error)
+
+
+def test_check_passes_openvino_fp32(tiny_artifacts, tmp_path):
+    """`check` judges the openvino-cpu deployment at FP32 against float64 within the floor."""
+    folder = tmp_path / "images"
+    folder.mkdir()
+    from PIL import Image
+
+    for i, image in enumerate(_images(1)):
+        Image.fromarray(image).save(folder / f"photo{i}.png")
+    outcome = run_check(CheckOptions(artifacts=str(tiny_artifacts[0]), images=(str(folder),),
+                                     backend="openvino-cpu", vocabulary=VOCABULARY,
+                                     reference_cache=str(tmp_path / "reference"),
+                                     tasks=("semantic", "panoptic")),
+                        say=lambda _: None)
+    assert outcome.report["settings"]["backend"] == "openvino-cpu"
+    assert outcome.passed, outcome.failures()
+    metrics = {v.metric for v in outcome.verdicts}
+    assert {"tensor.floor_margin", "semantic.label_agreement", "panoptic.pq"} <= metrics
+
+
+def test_compiled_shapes_are_bounded_and_reused(tiny_artifacts):
+    manifest = load_manifest(tiny_artifacts[0])
+    spec = manifest.graphs[graphs.CLIP_TEXT]
+    assert OpenVinoRunner(manifest.graph_path(graphs.CLIP_TEXT), spec).max_shapes == MAX_SHAPES
+    runner = OpenVinoRunner(manifest.graph_path(graphs.CLIP_TEXT), spec, cache_dir=MEMORY_ONLY, max_shapes=2)
+    tokens = {n: np.full((n, 6), 320, np.int64) for n in (1, 2, 3)}
+    with runner:
+        session = runner.session
+        runner.infer({"tokens": tokens[1]})
+        runner.infer({"tokens": tokens[2]})
+        runner.infer({"tokens": tokens[1]})  # seen: reused, and now the newest
+        assert session.compiles == 2
+        runner.infer({"tokens": tokens[3]})  # a third shape: the oldest (batch 2) goes
+        assert session.compiles == 3
+        assert session.shapes == (((1, 6),), ((3, 6),))
+        runner.infer({"tokens": tokens[1]})
+        assert session.compiles == 3
+        runner.infer({"tokens": tokens[2]})  # evicted: compiled again
+        assert session.compiles == 4 and len(session.shapes) == 2
+
+
+def test_threads_share_a_runner(tiny_artifacts):
+    """One runner called from several threads at once, on two shapes: each call gets its own
+    answer (a request per call), and each shape is compiled once (the cache's lock)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    manifest = load_manifest(tiny_artifacts[0])
+    feeds = [{"tokens": np.full((n, 6), 320 + n, np.int64)} for n in (1, 2)] * 4
+    with OpenVinoRunner(manifest.graph_path(graphs.CLIP_TEXT), manifest.graphs[graphs.CLIP_TEXT],
+                        cache_dir=MEMORY_ONLY) as runner:
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(runner.infer, feeds))
+        assert runner.session.compiles == 2
+        for feed, result in zip(feeds, results):
+            np.testing.assert_array_equal(result["text_features"], runner.infer(feed)["text_features"])
+
+
+def test_settings_reach_openvino(tiny_artifacts, tmp_path):
+    """Threads, the performance hint and FP32 are set on every compiled model (never OpenVINO's
+    defaults: its CPU plugin would pick bf16 on a CPU that has it), and compiled blobs go to the
+    cache option's openvino/ folder, or nowhere in memory-only mode."""
+    import openvino as ov
+
+    manifest = load_manifest(tiny_artifacts[0])
+    spec = manifest.graphs[graphs.CLIP_TEXT]
+    feed = {"tokens": np.full((2, 5), 320, np.int64)}
+    with OpenVinoRunner(manifest.graph_path(graphs.CLIP_TEXT), spec, threads=1, cache_dir=tmp_path) as runner:
+        runner.infer(feed)
+        compiled = runner.session.compiled(((2, 5),))
+        assert compiled.get_property("INFERENCE_NUM_THREADS") == 1
+        assert str(compiled.get_property("PERFORMANCE_HINT")) == "LATENCY"
+        assert compiled.get_property("INFERENCE_PRECISION_HINT") == ov.Type.f32
+    assert any((tmp_path / "openvino").iterdir())
+    assert compiled_cache_folder(MEMORY_ONLY) is None
+    assert compiled_cache_folder(None) == default_cache_dir().parent / "openvino"
+
+
+def test_feed_errors_are_typed(tiny_artifacts):
+    manifest = load_manifest(tiny_artifacts[0])
+    runner = make_runner(manifest.graph_path(graphs.CLIP_IMAGE), manifest.graphs[graphs.CLIP_IMAGE],
+                         "openvino-cpu", cache_dir=MEMORY_ONLY)
+    with pytest.raises(RuntimeError, match="activate"):
+        runner.infer({"image": np.zeros((1, 3, 320, 320), np.float32)})
+    with runner:
+        with pytest.raises(InputError, match="missing input 'image'"):
+            runner.infer({"pixels": np.zeros((1, 3, 320, 320), np.float32)})
+        with pytest.raises(InputError, match="must be float32, got float64"):
+            runner.infer({"image": np.zeros((1, 3, 320, 320))})
+        with pytest.raises(InputError, match="must have shape"):
+            runner.infer({"image": np.zeros((3, 320, 320), np.float32)})
+        assert runner.session.compiles == 0  # refused before OpenVINO saw them
+
+
+def test_auto_picks_openvino_on_a_cpu():
+    import onnxruntime
+
+    if {"CUDAExecutionProvider", "TensorrtExecutionProvider"} & set(onnxruntime.get_available_providers()):
+        pytest.skip("ONNX Runtime has a GPU provider here: auto prefers it")
+    assert resolve_backend("auto") == "openvino-cpu"
+    assert resolve_backend("auto", among=("auto", "onnxruntime-cpu", "tensorrt")) == "onnxruntime-cpu"
+
+
+def test_auto_keeps_lowered_graphs_on_onnxruntime(tiny_artifacts):
+    """FP16 / INT8 files were calibrated and measured on ONNX Runtime: `auto` keeps them there
+    (the FP32 files relabelled stand in for a `quantize` output; what is chosen depends on the
+    labels only)."""
+    import dataclasses
+
+    import onnxruntime
+
+    if {"CUDAExecutionProvider", "TensorrtExecutionProvider"} & set(onnxruntime.get_available_providers()):
+        pytest.skip("ONNX Runtime has a GPU provider here: auto prefers it")
+    manifest = load_manifest(tiny_artifacts[0])
+    lowered = dataclasses.replace(manifest, graphs={
+        n: dataclasses.replace(s, precision="int8" if n == graphs.SAM_IMAGE else "fp16")
+        for n, s in manifest.graphs.items()})
+    opened = open_runners(lowered, "auto")
+    try:
+        assert opened.backend == "onnxruntime-cpu"
+    finally:
+        opened.close()
+
+
+# -- bf16 ------------------------------------------------------------------------------------------
+def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: X\nflags\t\t: fpu avx2 avx512_bf16\n\nprocessor\t: 1\n"
+                       "flags\t\t: fpu\n")
+    assert cpu_features.cpu_flags(cpuinfo) == {"fpu", "avx2", "avx512_bf16"}
+    assert cpu_features.cpu_flags(tmp_path / "absent") == frozenset()
+
+
+@pytest.mark.parametrize("backend", ["openvino-cpu", "auto"])
+def test_bf16_is_refused_on_a_cpu_without_it(tiny_artifacts, monkeypatch, backend):
+    monkeypatch.setattr(cpu_features, "cpu_flags", lambda path=cpu_features.CPUINFO: frozenset({"avx2", "fma"}))
+    with pytest.raises(PrecisionUnavailableError, match="avx512_bf16 or amx_bf16") as caught:
+        Segmenter.from_artifacts(tiny_artifacts[0], backend=backend, precision="bf16", cache_dir=MEMORY_ONLY)
+    assert isinstance(caught.value, BackendError) and caught.value.exit_code == 4
+    assert "clip_image" in str(caught.value) and "not emulated" in str(caught.value)
+
+
+def test_bf16_is_refused_on_other_backends(tiny_artifacts, monkeypatch):
+    monkeypatch.setattr(cpu_features, "cpu_flags", lambda path=cpu_features.CPUINFO: frozenset({"avx512_bf16"}))
+    with pytest.raises(PrecisionUnavailableError, match="runs on openvino-cpu only, not onnxruntime-cpu"):
+        Segmenter.from_artifacts(tiny_artifacts[0], backend="onnxruntime-cpu", precision="bf16")
+
+
+def test_bf16_marks_only_the_image_encoders(tiny_artifacts):
+    manifest = load_manifest(tiny_artifacts[0])
+    bf16 = manifest.with_precision("bf16")
+    assert {n: s.compute_precision for n, s in bf16.graphs.items()} == {
+        graphs.CLIP_IMAGE: "bf16", graphs.SAM_IMAGE: "bf16", graphs.CLIP_TEXT: None, graphs.DECODER: None}
+    assert all(bf16.graphs[n].file == manifest.graphs[n].file for n in graphs.GRAPHS)  # the FP32 files
+
+
+@pytest.mark.skipif(HAS_BF16, reason="this CPU has native bfloat16: OpenVINO does not fall back here")
+def test_openvino_falling_back_to_f32_is_refused(tiny_artifacts, monkeypatch):
+    """On a CPU without bfloat16, OpenVINO asked for bf16 compiles f32 without a word: with the
+    flag check fooled, the runner still refuses once it reads the compiled model's precision."""
+    monkeypatch.setattr(cpu_features, "cpu_flags", lambda path=cpu_features.CPUINFO: frozenset({"avx512_bf16"}))
+    manifest = load_manifest(tiny_artifacts[0]).with_precision("bf16")
+    with make_runner(manifest.graph_path(graphs.CLIP_IMAGE), manifest.graphs[graphs.CLIP_IMAGE],
+                     "openvino-cpu", cache_dir=MEMORY_ONLY) as runner:
+        with pytest.raises(PrecisionUnavailableError, match="asked to compute in bf16 but compiled for"):
+            runner.infer({"image": np.zeros((1, 3, 320, 320), np.float32)})
+
+
+def test_bf16_refusals_on_the_command_line(tiny_artifacts, tmp_path, capsys):
+    images = tmp_path / "a.png"
+    from PIL import Image
+
+    Image.fromarray(_images(1)[0]).save(images)
+    argv = ["check", "--artifacts", str(tiny_artifacts[0]), "--images", str(images), "--precision", "bf16",
+            "--runtime", "cpp", "--reference-cache", ""]
+    assert main(argv) == 2  # bf16 is the Python runtime's: refused before anything loads
+    assert "runs in the Python runtime only" in capsys.readouterr().err
+    if not HAS_BF16:
+        assert main(["segment", str(images), "--artifacts", str(tiny_artifacts[0]), "--vocabulary", "cat",
+                     "--precision", "bf16", "--no-cache", "--out", str(tmp_path / "out")]) == 4
+        assert "avx512_bf16" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not HAS_BF16, reason=NO_BF16_REASON)
+def test_bf16_runs_and_check_passes_it(tiny_artifacts, tmp_path):
+    import openvino as ov
+
+    manifest = load_manifest(tiny_artifacts[0]).with_precision("bf16")
+    with Segmenter.open(manifest, backend="auto", cache_dir=MEMORY_ONLY) as seg:
+        assert seg.backend == "openvino-cpu"
+        seg.set_vocabulary(VOCABULARY)
+        seg.segment(_images(1)[0], task="semantic")
+        for name in graphs.GRAPHS:
+            session = seg._runners[name].session  # type: ignore[attr-defined]
+            compiled_model = session.compiled(session.shapes[-1])
+            want = ov.Type.bf16 if name in graphs.BF16_GRAPHS else ov.Type.f32
+            assert compiled_model.get_property("INFERENCE_PRECISION_HINT") == want, name
+    folder = tmp_path / "images"
+    folder.mkdir()
+    from PIL import Image
+
+    for i, image in enumerate(_images()):
+        Image.fromarray(image).save(folder / f"photo{i}.png")
+    outcome = run_check(CheckOptions(artifacts=str(tiny_artifacts[0]), images=(str(folder),),
+                                     backend="openvino-cpu", precision="bf16", vocabulary=VOCABULARY,
+                                     reference_cache=str(tmp_path / "reference")), say=lambda _: None)
+    assert outcome.passed, outcome.failures()
+    label = next(v for v in outcome.verdicts if v.metric == "semantic.label_agreement")
+    assert "built-in default 0.995" in label.source  # FP16's bar, relaxed by the floor
