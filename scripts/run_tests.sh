@@ -47,6 +47,7 @@ wait_for() {  # NAME: wait for the background job NAME; fail with its log if it 
       say "$1 failed:"; cat "build-tests/$1.log"; return 1
     fi
   done
+  say "no background job named $1"; return 1
 }
 
 say "setup"

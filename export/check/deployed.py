@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from frozenseg_export.reference_chain import TEXT_EMBEDDINGS
-from frozenseg_runtime import graphs
 from frozenseg_export.cpp_library import BACKENDS as CPP_BACKENDS
 from frozenseg_export.cpp_library import CppLibraryError, CppSegmenter, find_library
+from frozenseg_export.reference_chain import TEXT_EMBEDDINGS
+from frozenseg_runtime import graphs
 from frozenseg_runtime.backends.factory import resolve_backend
 from frozenseg_runtime.errors import UsageError
 from frozenseg_runtime.image.preprocess import PreparedImage
