@@ -67,7 +67,12 @@ std::string deflate_raw(std::string_view data) {
   return out;
 }
 
+// Deflate expands one byte into at most 1032 (zlib's documented maximum ratio, 258-byte matches
+// in 2 bits): a larger declared size is a damaged or hostile header, refused before allocating it.
+constexpr std::uint64_t kMaxInflateRatio = 1032;
+
 std::optional<std::string> inflate_raw(std::string_view data, size_t expected) {
+  if (expected / kMaxInflateRatio > data.size()) return std::nullopt;
   std::string out(expected, '\0');
   z_stream z{};
   if (inflateInit2(&z, -MAX_WBITS) != Z_OK) return std::nullopt;
@@ -177,7 +182,7 @@ std::optional<std::vector<ZipMember>> read_zip(std::string_view b) {
   uint64_t cd_offset = get(b, eocd + 16, 4);
   if (eocd >= 20 && get(b, eocd - 20, 4) == 0x07064b50) {  // ZIP64 end of central directory
     const uint64_t z64 = get(b, eocd - 20 + 8, 8);
-    if (z64 > b.size() - 56 || get(b, z64, 4) != 0x06064b50) return std::nullopt;
+    if (b.size() < 56 || z64 > b.size() - 56 || get(b, z64, 4) != 0x06064b50) return std::nullopt;
     entries = get(b, z64 + 32, 8);
     cd_size = get(b, z64 + 40, 8);
     cd_offset = get(b, z64 + 48, 8);
@@ -213,7 +218,8 @@ std::optional<std::vector<ZipMember>> read_zip(std::string_view b) {
     }
     at += 46 + nlen + xlen + clen;
     if (flags & 0x1) return std::nullopt;  // encrypted
-    if (offset + 30 > b.size() || get(b, offset, 4) != 0x04034b50) return std::nullopt;
+    // offset may be any 64-bit value (ZIP64): compared without adding to it, which could wrap.
+    if (offset > b.size() || b.size() - offset < 30 || get(b, offset, 4) != 0x04034b50) return std::nullopt;
     const size_t data_at = offset + 30 + get(b, offset + 26, 2) + get(b, offset + 28, 2);
     if (data_at > b.size() || csize > b.size() - data_at) return std::nullopt;
     const std::string_view stored = b.substr(data_at, csize);

@@ -254,7 +254,7 @@ Manifest load_manifest(const std::filesystem::path& folder) {
   json data;
   try {
     data = json::parse(read_file_text(path, FS_ARTIFACT_ERROR));
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e400
     fail_artifact("cannot read " + path.string() + ": " + e.what());
   }
   return validate_manifest(std::move(data), path.parent_path());

@@ -12,6 +12,11 @@ namespace frozenseg::text {
 namespace {
 
 constexpr int kInfinite = std::numeric_limits<int>::max();
+// Repetitions are compiled by unrolling: counts and the program stay small (ftfy's patterns count
+// to 3 and compile to a few thousand instructions), so a pattern cannot make the compiler run
+// out of memory or overflow a count.
+constexpr int kMaxRepeat = 1000;
+constexpr size_t kMaxInstructions = size_t{1} << 16;
 
 [[noreturn]] void unsupported(const std::string& what) {
   throw Error(FS_INTERNAL_ERROR, "pyregex: unsupported pattern syntax: " + what);
@@ -324,8 +329,15 @@ class Parser {
       return false;
     }
     ++i_;
-    min = lo.empty() ? 0 : std::stoi(lo);
-    max = hi.empty() ? kInfinite : std::stoi(hi);
+    auto count = [](const std::string& digits) {
+      if (digits.size() > 4 || std::stoi(digits) > kMaxRepeat) {
+        unsupported("a repetition count above " + std::to_string(kMaxRepeat) + " ({" + digits + "})");
+      }
+      return std::stoi(digits);
+    };
+    min = lo.empty() ? 0 : count(lo);
+    max = hi.empty() ? kInfinite : count(hi);
+    if (min > max) unsupported("min repeat greater than max repeat");  // Python's re.error too
     return true;
   }
 
@@ -425,6 +437,7 @@ class Compiler {
   static int here(const std::vector<Inst>& out) { return static_cast<int>(out.size()); }
 
   void emit(const Node& n, std::vector<Inst>& out) {
+    if (out.size() > kMaxInstructions) unsupported("a pattern compiling to over 65536 instructions");
     switch (n.type) {
       case Node::kSet:
         out.push_back({Op::kSet, n.set});

@@ -273,7 +273,7 @@ Json decode_json(std::string_view text, const std::string& source) {
   }
   try {
     return Json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for 1e400
     std::string what = e.what();  // "[json.exception.parse_error.101] parse error at line ..."
     if (const size_t end = what.find("] "); what.starts_with("[json.") && end != std::string::npos) {
       what.erase(0, end + 2);
