@@ -11,6 +11,9 @@
 #   --prepare        only fetch what the legs download (the aarch64 ONNX Runtime SDK, Python 3.10's
 #                    venv and pinned packages) and exit: scripts/run_tests.sh runs this in the
 #                    background while it compiles, so the downloads cost no time of their own
+#   --prebuild       only cross-build the aarch64 tree (the aarch64 leg's step 2) and exit:
+#                    scripts/run_tests.sh runs this in the background while the Python suite runs,
+#                    and the aarch64 leg then finds it built
 #
 #   setup   apt packages (scripts/install_cpp_deps.sh, scripts/install_jetson_ci_deps.sh), the ONNX
 #           Runtime 1.29 SDKs for x86-64 and aarch64 (scripts/fetch_onnxruntime_*.sh), CMake 3.22.6
@@ -38,14 +41,15 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-full=0 native_build="" given_artifacts="" prepare_only=0
+full=0 native_build="" given_artifacts="" prepare_only=0 prebuild_only=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --full) full=1; shift ;;
     --build) native_build="$(cd "$2" && pwd)"; shift 2 ;;
     --artifacts) given_artifacts="$(cd "$2" && pwd)"; shift 2 ;;
     --prepare) prepare_only=1; shift ;;
-    -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
+    --prebuild) prebuild_only=1; shift ;;
+    -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
     *) echo "ci_jetson: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -93,6 +97,19 @@ prepare_py310() {
   fi
   "$venv/bin/pip" install -q "${PY310_PINS[@]}"
 }
+
+# The aarch64 leg's steps (scripts/jetson_steps.sh) with this leg's cross toolchain and build folder.
+aarch64_steps() {
+  FS_SHARED_VOCABULARIES="$shared_vocabularies" bash scripts/jetson_steps.sh \
+    --build "$work/aarch64" --cmake "$(bash scripts/cmake322.sh)/cmake" \
+    --toolchain "$root/cmake/toolchains/aarch64-linux-gnu.cmake" \
+    --onnxruntime-root "$root/third_party/onnxruntime-linux-aarch64" "$@"
+}
+
+if [ $prebuild_only = 1 ]; then
+  aarch64_steps --build-only
+  exit 0
+fi
 
 if [ $prepare_only = 1 ]; then
   bash scripts/fetch_onnxruntime_aarch64.sh
@@ -172,9 +189,7 @@ done_leg py310 "Python 3.10 + numpy 1.26.4: runtime tests and C++ parity (tiny e
 say "aarch64: GCC 11 cross build, tests under qemu-aarch64 ($([ $full = 1 ] && echo full || echo "default subset: not $SLOW_UNDER_QEMU"))"
 ctest_args=""
 [ $full = 1 ] || ctest_args="-E $SLOW_UNDER_QEMU"
-FS_SHARED_VOCABULARIES="$shared_vocabularies" bash scripts/jetson_steps.sh --artifacts "$artifacts" \
-  --build "$work/aarch64" --cmake "$cmake322" --toolchain "$root/cmake/toolchains/aarch64-linux-gnu.cmake" \
-  --onnxruntime-root "$root/third_party/onnxruntime-linux-aarch64" --ctest-args "$ctest_args" --resize 128,192
+aarch64_steps --artifacts "$artifacts" --ctest-args "$ctest_args" --resize 128,192
 done_leg aarch64 "cross build, ctest and frozenseg-segment under qemu-aarch64"
 
 # Default: the panoptic task; --full: also semantic and instance, and the Python runtime itself on

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # scripts/fuzz.sh: build the libFuzzer targets of runtime/cpp/fuzz/ and run each for a while.
 #
-#   scripts/fuzz.sh [--seconds N] [--build DIR] [TARGET...]
+#   scripts/fuzz.sh [--seconds N] [--timeout N] [--build DIR] [TARGET...]
 #
 #   --seconds N  how long each target runs (default 60): libFuzzer's -max_total_time
+#   --timeout N  seconds one input may take before it counts as a hang (default 10; README's test
+#                command gives 60, as it fuzzes at low priority beside the Python suite)
 #   --build DIR  the fuzz build folder (default build-fuzz): configured with CC=clang CXX=clang++,
-#                Ninja, -DFROZENSEG_FUZZ=ON, tests off; ONNXRUNTIME_ROOT (environment) passes the SDK
+#                Ninja, -DFROZENSEG_FUZZ=ON, tests off; ONNXRUNTIME_ROOT (environment) passes the SDK.
+#                A folder already configured with FROZENSEG_FUZZ=ON is used as it is (README's test
+#                command passes build-asan/, its sanitizer build, which has the fuzz targets too)
 #   TARGET       names of runtime/cpp/fuzz/fuzz_<name>.cpp (default: all of them)
 #
 # Each target starts from a working corpus DIR/corpus/<target>/ seeded with runtime/cpp/fuzz/
 # corpus/<target>/, regressions/<target>/ and the fixtures seeds.txt names (copies: the seeds are
 # never modified; what a run adds stays in the working corpus for the next run), with
-# dict/<target>.dict when there is one. A crash, leak, timeout (-timeout=10) or memory blow-up
+# dict/<target>.dict when there is one. A crash, leak, timeout (-timeout) or memory blow-up
 # (-rss_limit_mb=2048) fails the target; its input is kept in DIR/crashes/<target>/ and its log in
 # DIR/logs/<target>.log. Keep a finding as runtime/cpp/fuzz/regressions/<target>/<name>: the
 # ordinary ctest suite then replays it (FuzzReplay.<target>).
@@ -23,13 +27,15 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 seconds=60
+timeout=10
 build=build-fuzz
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
+    --timeout) timeout="$2"; shift 2 ;;
     --build) build="$2"; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -82,7 +88,7 @@ for target in "${targets[@]}"; do
   [ -f "$fuzz_dir/dict/$target.dict" ] && dict=("-dict=$fuzz_dir/dict/$target.dict")
   echo "[fuzz] $target: ${seconds} s"
   status=0
-  "$build/fuzz_$target" "$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  "$build/fuzz_$target" "$corpus" -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$crashes/" "${dict[@]}" > "$log" 2>&1 || status=$?
   execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
   final="$(grep -E '^#[0-9]+' "$log" | tail -1 || true)"

@@ -5,6 +5,8 @@
 #
 #   scripts/jetson_steps.sh --artifacts DIR [--build DIR] [--out DIR] [--cmake CMAKE] [--ctest-args "..."]
 #                           [--tensorrt AUTO|ON|OFF] [--toolchain FILE --onnxruntime-root DIR] [--resize S,M]
+#   scripts/jetson_steps.sh --build-only [same options, --artifacts not needed]: steps 1-2 only (CI
+#                           builds the tree early, in the background; the full run then finds it built)
 #
 #   1. the platform: architecture, L4T / JetPack release, TensorRT and CUDA packages, compiler, CMake
 #   2. the C++ library, configured and built (native on the device; --toolchain cross-builds it
@@ -23,6 +25,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 artifacts="" build="" out="" cmake_bin="${CMAKE:-cmake}" ctest_args="" tensorrt="AUTO" toolchain="" ort_root=""
+build_only=0
 resize=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -35,12 +38,15 @@ while [[ $# -gt 0 ]]; do
     --toolchain) toolchain="$2"; shift 2 ;;
     --onnxruntime-root) ort_root="$2"; shift 2 ;;
     --resize) resize=(--resize "$2"); shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --build-only) build_only=1; shift ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "jetson_steps: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-[[ -n "$artifacts" ]] || { echo "jetson_steps: --artifacts DIR (an exported artifacts folder) is required" >&2; exit 2; }
-artifacts="$(cd "$artifacts" && pwd)"
+if [[ $build_only = 0 ]]; then
+  [[ -n "$artifacts" ]] || { echo "jetson_steps: --artifacts DIR (an exported artifacts folder) is required" >&2; exit 2; }
+  artifacts="$(cd "$artifacts" && pwd)"
+fi
 build="${build:-$root/build-device}"
 out="${out:-$build/segment-out}"
 ctest_bin="$(dirname "$(command -v "$cmake_bin")")/ctest"
@@ -87,6 +93,10 @@ if [[ -n "$toolchain" && -z "$emulator" ]]; then
 fi
 target_machine="$(file -b "$build/frozenseg-segment" 2>/dev/null | cut -d, -f2 | sed 's/^ *//' || true)"
 note "built: $build/frozenseg-segment (${target_machine:-?})${emulator:+, run through $emulator}"
+if [[ $build_only = 1 ]]; then
+  note "--build-only: stopping after the build"
+  exit 0
+fi
 
 step "3. tests (ctest ${ctest_args})"
 # shellcheck disable=SC2086  # ctest_args is a list of ctest options

@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # scripts/run_tests.sh: every test leg, in the order README's test command runs them (after its
-# venv install), each leg timed; nothing built or exported twice.
+# venv install), each leg timed; nothing built or exported twice. On 2 cores the command is
+# CPU-bound, so what needs neither the Python suite's export nor its answers runs beside it.
 #
 #   setup   Debian packages, the ONNX Runtime SDK, JetPack 6's CMake 3.22; the Triton server venv
 #           and the Jetson leg's downloads (aarch64 SDK, Python 3.10 venv) go on in the background
 #   cpp     the native C++ library built ONCE with JetPack 6's toolchain (GCC 11, CMake 3.22,
 #           RelWithDebInfo) into build/, and its ctest suite; this build is also the Jetson
 #           readiness leg's "jp6" build and the one the Python suite's parity tests drive
-#   asan    build-asan/: the C ABI, the parsers and the artifact-dependent tests under
-#           AddressSanitizer and UndefinedBehaviorSanitizer (GCC 12, the system CMake: a second
-#           compiler and CMake on the same sources)
 #   python  the Python suite (FS_CPP_REQUIRED, FS_TRITON_REQUIRED: nothing it needs may skip); its
-#           tiny export is kept in build-tests/tiny for the next leg
+#           tiny export is kept in build-tests/tiny for the legs after it. Beside it, at lower
+#           priority, scripts/ci_beside_python.sh (log: build-tests/beside-python.log): build-asan/
+#           with clang, the sanitizers and libFuzzer's instrumentation, and its ctest; every fuzz
+#           target for FUZZ_SECONDS (default 10); the Jetson leg's aarch64 cross build
+#   asan    the C ABI tests on the real tiny export under the sanitizers (build-asan/)
 #   jetson  scripts/ci_jetson.sh --build build --artifacts build-tests/tiny: Python 3.10 with the
-#           minimum numpy and Pillow, the aarch64 cross build under qemu and its parity
+#           minimum numpy and Pillow, the aarch64 tests under qemu and their parity
 #
 # Exits non-zero on the first failure; ends with a line per leg and its time.
 set -euo pipefail
@@ -69,21 +71,30 @@ CC=gcc-11 CXX=g++-11 "$cmake_bin/cmake" -S . -B build -G Ninja -DCMAKE_BUILD_TYP
 "$cmake_bin/ctest" --test-dir build --output-on-failure -j2
 done_leg cpp "build/ (g++-11, CMake 3.22) and ctest"
 
-say "asan: AddressSanitizer + UndefinedBehaviorSanitizer, into build-asan/"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFROZENSEG_SANITIZE=ON
-cmake --build build-asan -j2
-ctest --test-dir build-asan --output-on-failure -j2
-done_leg asan "build-asan/ (g++ $(g++ -dumpfullversion), $(cmake --version | head -n 1)) and ctest"
+# Beside the Python suite, at lower priority: the sanitizer and fuzz build with its tests and a
+# bounded fuzz, then the aarch64 cross build (scripts/ci_beside_python.sh).
+wait_for jetson-prepare  # the aarch64 SDK the cross build needs (long done by now)
+in_background beside-python nice -n 10 bash scripts/ci_beside_python.sh
 
 wait_for triton-env
-say "python: the Python suite"
-FS_CPP_REQUIRED=1 FS_TRITON_REQUIRED=1 FS_TEST_EXPORTS="$root/build-tests" .venv/bin/python -m pytest -q
+say "python: the Python suite (asan, fuzz and the aarch64 build beside it: build-tests/beside-python.log)"
+rm -rf build-tests/tiny
+FS_CPP_REQUIRED=1 FS_TRITON_REQUIRED=1 FS_TEST_EXPORTS="$root/build-tests" .venv/bin/python -m pytest -q \
+  --deselect "tests/cpp/test_cpp_runtime.py::test_c_abi_tests_on_a_real_export[asan]"
 done_leg python "pytest (C++ and Triton required)"
 
-wait_for jetson-prepare
+say "asan, fuzz and aarch64 build: waiting for what is left of them"
+wait_for beside-python
+done_leg beside "the wait for build-asan/ (clang, sanitizers, ctest), the fuzz run and the aarch64 build"
+
+say "asan: the C ABI on the real export under the sanitizers"
+FS_CPP_REQUIRED=1 FS_TINY_ARTIFACTS="$root/build-tests/tiny" .venv/bin/python -m pytest -q -p no:cacheprovider \
+  "tests/cpp/test_cpp_runtime.py::test_c_abi_tests_on_a_real_export[asan]"
+done_leg asan "ctest -R 'CApi|CppWrapper' in build-asan/ on build-tests/tiny"
+
 say "jetson: scripts/ci_jetson.sh on build/ and build-tests/tiny"
 bash scripts/ci_jetson.sh --build build --artifacts build-tests/tiny
-done_leg jetson "Python 3.10, aarch64 cross build under qemu, parity"
+done_leg jetson "Python 3.10, aarch64 tests under qemu, parity"
 
 say "all legs passed in $SECONDS s:"
 report

@@ -50,10 +50,13 @@ def test_checkpoint_of_another_preset_fails_before_writing(tmp_path, tiny_model,
 
 
 def _export_process(out, *extra):
+    """The export as its own process, with Ctrl-C's default action: a suite started in the
+    background (`cmd &`, nohup) passes SIGINT on ignored, and Python then keeps ignoring it."""
     return subprocess.Popen(
         [sys.executable, "-m", "frozenseg_export.cli", "export", "--preset", "tiny", "--out",
          str(out), *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 

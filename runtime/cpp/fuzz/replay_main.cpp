@@ -1,17 +1,39 @@
-// Replays inputs through a fuzz target's LLVMFuzzerTestOneInput without libFuzzer, so the seed
-// corpora and regression inputs run in the ordinary (g++) and sanitizer ctest builds.
-// Usage: replay_<target> FILE_OR_FOLDER...; a folder means every regular file in it, sorted.
+// Replays inputs through the fuzz targets' LLVMFuzzerTestOneInput without libFuzzer, so the seed
+// corpora and regression inputs run in the ordinary (g++) and sanitizer ctest builds. Every target
+// is linked in, its entry point renamed fs_fuzz_<name> (fuzz.cmake lists them in fuzz_targets.inc).
+// Usage: fuzz_replay TARGET FILE_OR_FOLDER...; a folder means every regular file in it, sorted.
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <vector>
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
+#define FS_FUZZ_TARGET(name) extern "C" int fs_fuzz_##name(const std::uint8_t* data, std::size_t size);
+#include "fuzz_targets.inc"
+#undef FS_FUZZ_TARGET
 
 namespace {
+
+struct Target {
+  const char* name;
+  int (*test_one_input)(const std::uint8_t* data, std::size_t size);
+};
+
+constexpr Target kTargets[] = {
+#define FS_FUZZ_TARGET(name) {#name, fs_fuzz_##name},
+#include "fuzz_targets.inc"
+#undef FS_FUZZ_TARGET
+};
+
+const Target* find_target(const char* name) {
+  for (const auto& target : kTargets) {
+    if (std::strcmp(target.name, name) == 0) return &target;
+  }
+  return nullptr;
+}
 
 std::vector<std::filesystem::path> inputs_of(const std::filesystem::path& given) {
   if (!std::filesystem::is_directory(given)) return {given};
@@ -26,8 +48,15 @@ std::vector<std::filesystem::path> inputs_of(const std::filesystem::path& given)
 }  // namespace
 
 int main(int argc, char** argv) {
+  const Target* target = argc > 1 ? find_target(argv[1]) : nullptr;
+  if (target == nullptr) {
+    std::fprintf(stderr, "usage: fuzz_replay TARGET FILE_OR_FOLDER...; the targets:");
+    for (const auto& known : kTargets) std::fprintf(stderr, " %s", known.name);
+    std::fprintf(stderr, "\n");
+    return 2;
+  }
   std::size_t count = 0;
-  for (int i = 1; i < argc; ++i) {
+  for (int i = 2; i < argc; ++i) {
     for (const auto& path : inputs_of(argv[i])) {
       std::ifstream in(path, std::ios::binary);
       if (!in) {
@@ -38,7 +67,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "replay: %s\n", path.c_str());  // names the input a crash comes from
       // A copy of exactly the input's size, so reads past its end are seen by AddressSanitizer.
       std::vector<std::uint8_t> copy(bytes.begin(), bytes.end());
-      LLVMFuzzerTestOneInput(copy.empty() ? nullptr : copy.data(), copy.size());
+      target->test_one_input(copy.empty() ? nullptr : copy.data(), copy.size());
       ++count;
     }
   }
@@ -46,6 +75,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "replay: no inputs (pass files or folders of them)\n");
     return 1;
   }
-  std::printf("replay: %zu inputs, no finding\n", count);
+  std::printf("replay %s: %zu inputs, no finding\n", target->name, count);
   return 0;
 }
