@@ -225,9 +225,11 @@ def load_manifest(folder: str | os.PathLike) -> Manifest:
     if not path.is_file():
         raise ManifestError(f"no {MANIFEST_NAME} in {Path(folder)}: export artifacts first")
     try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # ValueError: bad JSON or bad UTF-8
         raise ManifestError(f"cannot read {path}: {exc}") from exc
+    except RecursionError as exc:  # json's decoder recurses once per level of nesting
+        raise ManifestError(f"cannot read {path}: JSON nested too deeply") from exc
     return validate_manifest(data, root=path.parent)
 
 

@@ -70,9 +70,24 @@ def _rgb_ids(path: Path) -> np.ndarray:
     return rgb[..., 0] + 256 * rgb[..., 1] + 256 * 256 * rgb[..., 2]
 
 
-def _png_size(path: Path) -> tuple[int, int]:
-    with Image.open(path) as image:
+def _decoded_size(path: Path) -> tuple[int, int]:
+    """The PNG's (height, width), decoded whole: a damaged file is refused here, before the long
+    work, not when its image's turn comes."""
+    with _opened(path) as image:
         return image.height, image.width
+
+
+def _opened(path: Path) -> Image.Image:
+    """`path` opened and decoded, or an InputError naming it."""
+    image = None
+    try:
+        image = Image.open(path)
+        image.load()
+        return image
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:  # UnidentifiedImageError is an OSError
+        if image is not None:
+            image.close()
+        raise InputError(f"ground truth {path} is not a readable PNG: {exc}") from exc
 
 
 def load_ground_truth(folder: str | Path, fmt: str, vocabulary: Vocabulary,
@@ -85,7 +100,7 @@ def load_ground_truth(folder: str | Path, fmt: str, vocabulary: Vocabulary,
         raise InputError(f"--ground-truth {root} is not a folder")
     truth = _ade20k(root, vocabulary, images) if fmt == "ade20k" else _coco(root, vocabulary, images)
     for stem, size in images.items():
-        found = _png_size(truth.files[stem])
+        found = _decoded_size(truth.files[stem])
         if found != size:
             raise InputError(f"ground truth {truth.files[stem]} is {found[1]}x{found[0]} but its image is "
                              f"{size[1]}x{size[0]} (width x height, after EXIF orientation): the "
@@ -111,7 +126,7 @@ def _ade20k(root: Path, vocabulary: Vocabulary, images: dict[str, tuple[int, int
     files = _pngs_for([root], images, "ADE20K label PNG")
     k = vocabulary.num_classes
     for stem, path in files.items():
-        with Image.open(path) as image:
+        with _opened(path) as image:
             if image.mode not in ("L", "P"):
                 raise InputError(f"{path} is a {image.mode} image; ADE20K labels are 8-bit single-channel PNGs")
             top = int(np.asarray(image).max(initial=0))
@@ -120,12 +135,15 @@ def _ade20k(root: Path, vocabulary: Vocabulary, images: dict[str, tuple[int, int
                             "label out of range")
     names = next((d / ADE_NAMES_FILE for d in (root, *root.parents[:2]) if (d / ADE_NAMES_FILE).is_file()), None)
     if names is not None:
-        with open(names, newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
+        try:
+            with open(names, newline="", encoding="utf-8") as handle:
+                rows = [row["Name"].split(";")[0] for row in csv.DictReader(handle)]
+        except (OSError, ValueError, csv.Error, KeyError, AttributeError) as exc:  # AttributeError: a short row
+            raise InputError(f"{names} is not ADE20K's class list (a CSV with a Name column): {exc!r}") from exc
         if len(rows) != k:
             raise _mismatch([f"{names} lists {len(rows)} classes, the vocabulary {k}"], "class count")
-        problems = [f"class {i}: {row['Name'].split(';')[0]!r} vs {vocabulary.display_names[i]!r}"
-                    for i, row in enumerate(rows) if not _names_match(vocabulary, i, row["Name"].split(";")[0])]
+        problems = [f"class {i}: {name!r} vs {vocabulary.display_names[i]!r}"
+                    for i, name in enumerate(rows) if not _names_match(vocabulary, i, name)]
         if problems:
             raise _mismatch(problems, f"names in {names.name}")
     return GroundTruth("ade20k", root, files, k)
@@ -138,10 +156,9 @@ def _coco(root: Path, vocabulary: Vocabulary, images: dict[str, tuple[int, int]]
                          f"{len(jsons)}: {', '.join(p.name for p in jsons) or 'none'}")
     try:
         data = json.loads(jsons[0].read_text(encoding="utf-8"))
-        categories = sorted(data["categories"], key=lambda c: c["id"])
-        annotations = {Path(a["file_name"]).stem: a for a in data["annotations"]}
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"{jsons[0]} is not a COCO panoptic JSON (categories, annotations): {exc}") from exc
+    except (OSError, ValueError, RecursionError) as exc:  # ValueError: bad JSON or UTF-8
+        raise InputError(f"cannot read {jsons[0]} as JSON: {exc}") from exc
+    categories, annotations = _coco_structure(data, jsons[0])
     k = vocabulary.num_classes
     problems = [] if len(categories) == k else [f"{len(categories)} categories vs {k} classes"]
     for i, cat in enumerate(categories[:k]):
@@ -166,6 +183,35 @@ def _coco(root: Path, vocabulary: Vocabulary, images: dict[str, tuple[int, int]]
         segments[stem] = info
     return GroundTruth("coco-panoptic", root, files, k, [c["id"] for c in categories],
                        {c["id"]: bool(c.get("isthing", 0)) for c in categories}, segments)
+
+
+def _coco_structure(data: Any, path: Path) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The JSON's categories (sorted by id) and annotations (by file stem), their fields checked
+    as far as the reader and the scoring use them; anything else is an InputError naming it."""
+    def refuse(what: str) -> InputError:
+        return InputError(f"{path} is not a COCO panoptic JSON: {what}")
+
+    def integer(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    if not isinstance(data, dict) or not isinstance(data.get("categories"), list) \
+            or not isinstance(data.get("annotations"), list):
+        raise refuse("expected an object with the lists 'categories' and 'annotations'")
+    for i, cat in enumerate(data["categories"]):
+        if not (isinstance(cat, dict) and integer(cat.get("id")) and isinstance(cat.get("name"), str)
+                and cat.get("isthing", 0) in (0, 1)):
+            raise refuse(f"categories[{i}] must be an object with an integer 'id', a string 'name' "
+                         f"and 'isthing' 0 or 1, got {json.dumps(cat)[:80]}")
+    annotations = {}
+    for i, ann in enumerate(data["annotations"]):
+        if not (isinstance(ann, dict) and isinstance(ann.get("file_name"), str)
+                and isinstance(ann.get("segments_info"), list)
+                and all(isinstance(seg, dict) and integer(seg.get("id")) and integer(seg.get("category_id"))
+                        for seg in ann["segments_info"])):
+            raise refuse(f"annotations[{i}] must be an object with a string 'file_name' and "
+                         f"'segments_info', a list of objects with integer 'id' and 'category_id'")
+        annotations[Path(ann["file_name"]).stem] = ann
+    return sorted(data["categories"], key=lambda c: c["id"]), annotations
 
 
 @dataclass

@@ -86,10 +86,9 @@ class TritonPythonModel:
         seg = self.segmenter
         timings: dict[str, float] = {}
         with _stage(timings, "preprocess"):  # everything the request says, checked before any graph runs
-            task = protocol.task_name(_input(request, protocol.TASK))
-            resize = protocol.resize_from_tensor(_input(request, protocol.RESIZE, required=False))
-            vocabulary = protocol.vocabulary_from_tensor(_input(request, protocol.VOCABULARY))
-            image = seg.load_image(protocol.image_bytes(_input(request, protocol.IMAGE)))
+            decoded = protocol.decode_request(lambda name: _tensor(request, name))
+            task, resize, vocabulary = decoded.task, decoded.resize, decoded.vocabulary
+            image = seg.load_image(decoded.image)
             self._check_size(image.shape[:2], resize)
             prepared = seg.prepare(image, resize)
         with _stage(timings, "vocabulary"):
@@ -119,13 +118,10 @@ class TritonPythonModel:
         self.segmenter.close()
 
 
-def _input(request: Any, name: str, required: bool = True) -> Any:
+def _tensor(request: Any, name: str) -> Any:
+    """The request's input `name` as an array, None when the request lacks it."""
     tensor = pb_utils.get_input_tensor_by_name(request, name)
-    if tensor is None:
-        if not required:
-            return None
-        raise UsageError(f"the request lacks the input {name!r}")
-    return tensor.as_numpy()
+    return None if tensor is None else tensor.as_numpy()
 
 
 

@@ -10,7 +10,8 @@ instance's vocabulary cache figures). Instance masks travel bit-packed: 8x small
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,30 @@ TASK_OUTPUTS: dict[str, tuple[str, ...]] = {
 
 
 # -- requests -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Request:
+    """A request's inputs, decoded and checked; the image is still the encoded file."""
+
+    task: str
+    resize: tuple[int, int] | None | str  # "default": the manifest's; None: the image's own size
+    vocabulary: Vocabulary
+    image: bytes
+
+
+def decode_request(tensor_of: Callable[[str], np.ndarray | None]) -> Request:
+    """Every input of one request (`tensor_of(name)`: its array, None when absent), in the order
+    the server checks them. Whatever a client sends, the answer is a Request or a UsageError (or
+    its VocabularyError / InputError) naming the input: the client's fault, INVALID_ARG."""
+    def required(name: str) -> np.ndarray:
+        tensor = tensor_of(name)
+        if tensor is None:
+            raise UsageError(f"the request lacks the input {name!r}")
+        return tensor
+
+    return Request(task=task_name(required(TASK)), resize=resize_from_tensor(tensor_of(RESIZE)),
+                   vocabulary=vocabulary_from_tensor(required(VOCABULARY)), image=image_bytes(required(IMAGE)))
+
+
 def vocabulary_tensor(vocabulary: Vocabulary) -> np.ndarray:
     """(C,) object array of UTF-8 JSON class objects: the BYTES tensor a request sends."""
     return np.array([json.dumps({"names": list(names), "isthing": bool(thing)}, ensure_ascii=False).encode()
@@ -77,6 +102,9 @@ def vocabulary_from_tensor(tensor: np.ndarray) -> Vocabulary:
         except json.JSONDecodeError as exc:
             raise VocabularyError(f"{VOCABULARY}[{i}] is not JSON ({exc}); send class objects like "
                                   f'{{"names": ["cat", "kitty"], "isthing": true}}') from exc
+        except RecursionError as exc:  # json's decoder recurses once per level of nesting
+            raise VocabularyError(f"{VOCABULARY}[{i}] is nested too deeply to be a class object; send "
+                                  f'class objects like {{"names": ["cat", "kitty"], "isthing": true}}') from exc
     return parse_vocabulary(entries)
 
 

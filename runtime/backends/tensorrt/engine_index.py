@@ -44,11 +44,11 @@ def read_index(folder: str | os.PathLike[str]) -> dict[tuple[str, str], IndexEnt
     if not path.exists():
         return {}
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("schema_version") != INDEX_SCHEMA:
             raise ValueError(f"schema_version {data.get('schema_version')!r} is not {INDEX_SCHEMA}")
         entries = [IndexEntry(**e) for e in data["engines"]]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise EngineMetadataError(
             f"cannot read engine index {path}: {exc}; delete it and run frozenseg-deploy build --force"
         ) from exc

@@ -145,8 +145,8 @@ def write_metadata(path: str | os.PathLike[str], meta: EngineMetadata) -> Path:
 def read_metadata(path: str | os.PathLike[str]) -> EngineMetadata:
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:  # bad JSON or UTF-8; absurd nesting
         raise EngineMetadataError(f"cannot read engine metadata {path}: {exc}") from exc
     return EngineMetadata.from_json(data, where=str(path))
 

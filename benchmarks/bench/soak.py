@@ -1,0 +1,192 @@
+"""Soak: both runtimes under long load, judged on what leaks.
+
+Several threads segment on one segmenter while one of them replaces the vocabulary every so often
+(issue 27: 4 threads, 2,000 segments, a new vocabulary every 50). The process's resident memory,
+open file descriptors and threads are read from /proc when it starts, at the soak's start (after
+one segmenter was made and closed: ONNX Runtime keeps some state for the process's life, 1.29 a
+telemetry database with its descriptors and a thread), after the warm-up, at the end and after
+the segmenter is closed. A runtime passes when resident memory grows less than
+`max_growth` (2%) from the warm-up to the end, and descriptors and threads are back to their start
+once it is closed. The C++ library runs in its own process (`fs_soak`, through the C ABI); the
+Python runtime in this one.
+
+    python -m frozenseg_bench.soak --artifacts DIR [--cpp-tool build/fs_soak] [--segments 2000] ...
+
+Prints a table, writes --out (JSON) when given, exits 1 when a runtime fails its bars.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+VOCABULARIES = ("cat,dog,grass,sky", "person,car,road,tree,building", "wall,floor,ceiling",
+                '[{"names": ["boat", "ship"], "isthing": true}, {"names": ["water"], "isthing": false}]')
+TASKS = ("semantic", "panoptic", "instance")
+
+
+@dataclass(frozen=True)
+class Settings:
+    threads: int = 4
+    segments: int = 2000
+    replace_every: int = 50
+    warmup: int = 100
+    size: tuple[int, int] = (96, 128)
+    max_growth: float = 0.02
+
+
+def process_sample() -> dict[str, int]:
+    """This process's resident memory (kB), open descriptors and threads, from /proc."""
+    rss = next(int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
+               if line.startswith("VmRSS:"))
+    return {"rss_kb": rss, "fds": len(os.listdir("/proc/self/fd")) - 1,  # less listdir's own
+            "threads": len(os.listdir("/proc/self/task"))}
+
+
+def drawn_image(height: int, width: int, seed: int) -> np.ndarray:
+    """The image fs_soak draws for segment `seed`: gradients and a disc, different each time."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    cy, cx, radius = (seed * 37) % height, (seed * 53) % width, 4 + seed % (height // 3 + 1)
+    inside = (yy - cy) ** 2 + (xx - cx) ** 2 < radius * radius
+    image = np.empty((height, width, 3), np.uint8)
+    image[..., 0] = np.where(inside, 200, xx * 255 // width)
+    image[..., 1] = np.where(inside, (seed * 29) % 256, yy * 255 // height)
+    image[..., 2] = (xx + yy + seed * 7) % 256
+    return image
+
+
+def soak_python(artifacts: Path, settings: Settings) -> dict[str, Any]:
+    """The Python runtime (ONNX Runtime on the CPU, one intra-op thread per call) in this process."""
+    from frozenseg_runtime.segmenter import Segmenter
+
+    # One segmenter made and closed first, as fs_soak does: what ONNX Runtime keeps for the
+    # process's life is measured apart ("process"), the soak's start is after it.
+    before = process_sample()
+    Segmenter.from_artifacts(artifacts, backend="onnxruntime-cpu", cache_dir="", threads=1).close()
+    start = process_sample()
+    began = time.perf_counter()
+    segmenter = Segmenter.from_artifacts(artifacts, backend="onnxruntime-cpu", cache_dir="", threads=1)
+    segmenter.set_vocabulary(VOCABULARIES[0])
+    counter = iter(range(settings.segments))
+    lock = threading.Lock()
+    marks: dict[str, Any] = {"done": 0, "replaced": 1, "warm": None, "error": None}
+
+    def work() -> None:
+        while marks["error"] is None:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                return
+            try:
+                if i > 0 and i % settings.replace_every == 0:
+                    segmenter.set_vocabulary(VOCABULARIES[(i // settings.replace_every) % len(VOCABULARIES)])
+                    with lock:
+                        marks["replaced"] += 1
+                segmenter.segment(drawn_image(*settings.size, i), TASKS[i % 3], resize=None)
+            except Exception as exc:  # reported, and every worker stops
+                marks["error"] = f"segment {i}: {type(exc).__name__}: {exc}"
+                return
+            with lock:
+                marks["done"] += 1
+                if marks["done"] == settings.warmup:
+                    marks["warm"] = process_sample()
+
+    workers = [threading.Thread(target=work) for _ in range(settings.threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    end = process_sample()
+    segmenter.close()
+    del segmenter
+    closed = process_sample()
+    if marks["error"]:
+        raise RuntimeError(f"Python soak failed at {marks['error']}")
+    return {"runtime": "python", "threads": settings.threads, "segments": marks["done"],
+            "replace_every": settings.replace_every, "warmup": settings.warmup,
+            "vocabularies_set": marks["replaced"], "seconds": round(time.perf_counter() - began, 3),
+            "process": before, "start": start, "warm": marks["warm"], "end": end, "closed": closed}
+
+
+def soak_cpp(tool: Path, artifacts: Path, settings: Settings, timeout: float | None = None) -> dict[str, Any]:
+    """The C++ library through its C ABI, in fs_soak's own process."""
+    command = [str(tool), str(artifacts), "--threads", str(settings.threads), "--segments", str(settings.segments),
+               "--replace-every", str(settings.replace_every), "--warmup", str(settings.warmup),
+               "--size", f"{settings.size[0]},{settings.size[1]}"]
+    for text in VOCABULARIES:
+        command += ["--vocabulary", text]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"fs_soak failed (exit {done.returncode}): {done.stderr.strip()}")
+    return json.loads(done.stdout)
+
+
+def judge(record: dict[str, Any], settings: Settings) -> list[str]:
+    """What the record fails of the bars; empty when it passes."""
+    problems = []
+    growth = record["end"]["rss_kb"] / record["warm"]["rss_kb"] - 1
+    record["rss_growth_after_warmup"] = round(growth, 5)
+    if growth >= settings.max_growth:
+        problems.append(f"resident memory grew {growth:.2%} after the warm-up "
+                        f"({record['warm']['rss_kb']} -> {record['end']['rss_kb']} kB), bar {settings.max_growth:.0%}")
+    for what in ("fds", "threads"):
+        if record["closed"][what] != record["start"][what]:
+            problems.append(f"{what}: {record['start'][what]} at the start, {record['closed'][what]} once closed")
+    return problems
+
+
+def table(records: list[dict[str, Any]]) -> str:
+    lines = ["| runtime | segments | vocabularies | s | RSS start / warm / end / closed (MB) | growth after warm-up "
+             "| fds start / end / closed | threads start / end / closed |", "|---|---|---|---|---|---|---|---|"]
+    for r in records:
+        mb = " / ".join(f"{r[k]['rss_kb'] / 1024:.0f}" for k in ("start", "warm", "end", "closed"))
+        lines.append(f"| {r['runtime']} | {r['segments']} | {r['vocabularies_set']} | {r['seconds']:.0f} | {mb} "
+                     f"| {r['rss_growth_after_warmup']:+.2%} | {r['start']['fds']} / {r['end']['fds']} / "
+                     f"{r['closed']['fds']} | {r['start']['threads']} / {r['end']['threads']} / {r['closed']['threads']} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m frozenseg_bench.soak", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--artifacts", type=Path, required=True)
+    parser.add_argument("--cpp-tool", type=Path, help="fs_soak from a C++ build (default: build/fs_soak when built)")
+    parser.add_argument("--runtime", choices=("both", "python", "cpp"), default="both")
+    defaults = Settings()
+    for name in ("threads", "segments", "replace_every", "warmup"):
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
+    parser.add_argument("--max-growth", type=float, default=defaults.max_growth)
+    parser.add_argument("--out", type=Path, help="write the records and verdicts as JSON")
+    args = parser.parse_args(argv)
+    settings = Settings(args.threads, args.segments, args.replace_every, args.warmup, defaults.size, args.max_growth)
+    records = []
+    if args.runtime in ("both", "cpp"):
+        tool = args.cpp_tool or Path("build") / "fs_soak"
+        if not tool.is_file():
+            parser.error(f"{tool} is not built (cmake --build build --target fs_soak), or pass --runtime python")
+        print(f"soak: C++ library, {settings.segments} segments on {settings.threads} threads ...", flush=True)
+        records.append(soak_cpp(tool, args.artifacts, settings))
+    if args.runtime in ("both", "python"):
+        print(f"soak: Python runtime, {settings.segments} segments on {settings.threads} threads ...", flush=True)
+        records.append(soak_python(args.artifacts, settings))
+    verdicts = {r["runtime"]: judge(r, settings) for r in records}
+    print(table(records))
+    for runtime, problems in verdicts.items():
+        print(f"{runtime}: " + ("passed" if not problems else "FAILED: " + "; ".join(problems)))
+    if args.out:
+        args.out.write_text(json.dumps({"settings": asdict(settings), "records": records, "failures": verdicts},
+                                       indent=1) + "\n")
+    return 1 if any(verdicts.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
