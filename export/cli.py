@@ -9,6 +9,7 @@ status of their kind (errors.EXIT_CODES); anything else is a bug and keeps its t
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -195,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # ONNX Runtime's telemetry fully off unless the user set it: this command owns its process.
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)

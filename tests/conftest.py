@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
+
+# ONNX Runtime's telemetry fully off in the suite and every process it starts (1.29 otherwise
+# opens a database under ~/.cache and leaves a log in /tmp per process), as frozenseg-deploy does.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 
 @pytest.fixture(scope="session")

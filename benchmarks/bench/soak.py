@@ -3,8 +3,8 @@
 Several threads segment on one segmenter while one of them replaces the vocabulary every so often
 (issue 27: 4 threads, 2,000 segments, a new vocabulary every 50). The process's resident memory,
 open file descriptors and threads are read from /proc when it starts, at the soak's start (after
-one segmenter was made and closed: ONNX Runtime keeps some state for the process's life, 1.29 a
-telemetry database with its descriptors and a thread), after the warm-up, at the end and after
+one segmenter was made and closed: ONNX Runtime keeps some state for the process's life, and
+with its telemetry on, 1.29 a database with its descriptors and a thread), after the warm-up, at the end and after
 the segmenter is closed. A runtime passes when resident memory grows less than
 `max_growth` (2%) from the warm-up to the end, and descriptors and threads are back to their start
 once it is closed. The C++ library runs in its own process (`fs_soak`, through the C ABI); the

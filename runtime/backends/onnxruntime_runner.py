@@ -36,6 +36,10 @@ def import_onnxruntime() -> Any:
             "ONNX Runtime is not installed: pip install onnxruntime (CPU) or onnxruntime-gpu "
             "(CUDA and TensorRT execution providers)"
         ) from exc
+    # Telemetry events off, as the C++ library does. The full opt-out (no database under ~/.cache,
+    # no uploader thread) is ORT_DISABLE_TELEMETRY=1 before the first session: the
+    # frozenseg-deploy command sets it; a program embedding the runtime chooses.
+    onnxruntime.disable_telemetry_events()
     return onnxruntime
 
 

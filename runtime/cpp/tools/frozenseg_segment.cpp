@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <optional>
 #include <filesystem>
@@ -118,6 +119,9 @@ int exit_status(fs_status status) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // ONNX Runtime's telemetry fully off (no database under ~/.cache, no log in /tmp, no uploader
+  // thread) unless the user asked otherwise: this program owns its environment.
+  setenv("ORT_DISABLE_TELEMETRY", "1", /*overwrite=*/0);
   Args args;
   std::string error;
   if (!parse(argc, argv, args, error)) return usage_error(error);

@@ -18,9 +18,16 @@ constexpr std::string_view kTensorRT = "TensorrtExecutionProvider";
 
 // One environment per process, as ONNX Runtime asks; created on first use (thread-safe static).
 // Each runner holds a reference, so a runner kept in a static object still outlives it.
-// Severity 3 (errors only) as the Python runner's log_severity_level.
+// Severity 3 (errors only) as the Python runner's log_severity_level. Telemetry events are off
+// (ONNX Runtime 1.29 sends them from Linux too); its full opt-out, which also keeps it from opening
+// its database under ~/.cache and a log in /tmp, is ORT_DISABLE_TELEMETRY=1 before the first
+// environment: frozenseg-segment sets it, embedders choose (docs/cpp-api.md).
 std::shared_ptr<Ort::Env> shared_env() {
-  static const auto env = std::make_shared<Ort::Env>(ORT_LOGGING_LEVEL_ERROR, "frozenseg");
+  static const auto env = [] {
+    auto created = std::make_shared<Ort::Env>(ORT_LOGGING_LEVEL_ERROR, "frozenseg");
+    created->DisableTelemetryEvents();
+    return created;
+  }();
   return env;
 }
 
