@@ -155,7 +155,11 @@ grep -q '^CMAKE_CACHE_MINOR_VERSION:INTERNAL=22$' "$x86_build/CMakeCache.txt" \
 [ -x "$x86_build/frozenseg-segment" ] || { say "$x86_build/frozenseg-segment is not built"; exit 1; }
 done_leg jp6 "g++-11 $(g++-11 -dumpfullversion), cmake 3.22: build and ctest ($x86_build)"
 
-# ---- py310: Python 3.10 + numpy 1.26 ------------------------------------------------------------
+# ---- py310 and aarch64, side by side ------------------------------------------------------------
+# py310: Python 3.10 + numpy 1.26. It runs beside the aarch64 leg (its log shown after it): the one
+# is mostly a single Python process, the other the emulator, so together they fill both cores.
+# (The body is not indented: it holds a here-document.)
+py310_leg() {
 say "py310: Python 3.10, ${PY310_PINS[*]}"
 prepare_py310
 # `pip install .` from a copy of the sources: setuptools would otherwise write build/lib into
@@ -183,14 +187,23 @@ FS_TINY_ARTIFACTS="$artifacts" FS_CPP_BUILD="$x86_build" FS_CPP_REQUIRED=1 \
   FS_SHARED_VOCABULARIES="$shared_vocabularies" \
   "$venv/bin/python" -m pytest -q -p no:cacheprovider "${PY310_TESTS[@]}" \
   -k "not c_abi_tests_on_a_real_export"  # C++ tests that pytest only launches: the python leg ran them
-done_leg py310 "Python 3.10 + numpy 1.26.4: runtime tests and C++ parity (tiny export)"
+}
+py310_log="$work/py310.log"
+( py310_leg ) > "$py310_log" 2>&1 &
+py310_pid=$!
 
-# ---- aarch64: cross build, ctest and frozenseg-segment under qemu, parity with x86-64 -----------
+# aarch64: cross build, ctest and frozenseg-segment under qemu, parity with x86-64.
 say "aarch64: GCC 11 cross build, tests under qemu-aarch64 ($([ $full = 1 ] && echo full || echo "default subset: not $SLOW_UNDER_QEMU"))"
 ctest_args=""
 [ $full = 1 ] || ctest_args="-E $SLOW_UNDER_QEMU"
 aarch64_steps --artifacts "$artifacts" --ctest-args "$ctest_args" --resize 128,192
 done_leg aarch64 "cross build, ctest and frozenseg-segment under qemu-aarch64"
+
+py310_status=0
+wait "$py310_pid" || py310_status=$?
+cat "$py310_log"
+[ $py310_status = 0 ] || { say "py310 failed (exit $py310_status)"; exit $py310_status; }
+done_leg py310 "Python 3.10 + numpy 1.26.4: runtime tests and C++ parity (tiny export), beside aarch64"
 
 # Default: the panoptic task; --full: also semantic and instance, and the Python runtime itself on
 # aarch64 (Python 3.11 for arm64 under qemu) against the C++ library there, bit for bit.

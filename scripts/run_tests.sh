@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# scripts/run_tests.sh: every test leg, in the order README's test command runs them (after its
-# venv install), each leg timed; nothing built or exported twice. On 2 cores the command is
-# CPU-bound, so what needs neither the Python suite's export nor its answers runs beside it.
+# scripts/run_tests.sh: README's test command. Every test leg, each timed, from a clean clone to
+# the end; nothing built or exported twice. On 2 cores the command is CPU-bound, so work that
+# does not depend on a leg's result runs beside it, at lower priority where it could slow it.
 #
-#   setup   Debian packages, the ONNX Runtime SDK, JetPack 6's CMake 3.22; the Triton server venv
-#           and the Jetson leg's downloads (aarch64 SDK, Python 3.10 venv) go on in the background
+#   setup   Debian packages, the ONNX Runtime SDK, JetPack 6's CMake 3.22; in the background the
+#           tool's venv (scripts/install_test_venv.sh), then the Triton server venv, and the Jetson
+#           leg's downloads (aarch64 SDK, Python 3.10 venv)
 #   cpp     the native C++ library built ONCE with JetPack 6's toolchain (GCC 11, CMake 3.22,
-#           RelWithDebInfo) into build/, and its ctest suite; this build is also the Jetson
-#           readiness leg's "jp6" build and the one the Python suite's parity tests drive
+#           Release) into build/, and its ctest suite; this build is also the Jetson readiness
+#           leg's "jp6" build and the one the Python suite's parity tests drive
 #   python  the Python suite (FS_CPP_REQUIRED, FS_TRITON_REQUIRED: nothing it needs may skip); its
 #           tiny export is kept in build-tests/tiny for the legs after it. Beside it, at lower
 #           priority, scripts/ci_beside_python.sh (log: build-tests/beside-python.log): build-asan/
@@ -22,7 +23,6 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-[ -x .venv/bin/python ] || { echo "run_tests: .venv is missing: run README's install first" >&2; exit 1; }
 export FS_SHARED_VOCABULARIES="${FS_SHARED_VOCABULARIES:-$root/../shared/vocabularies}"
 
 summary=()
@@ -57,16 +57,17 @@ bash scripts/install_cpp_deps.sh
 bash scripts/install_jetson_ci_deps.sh
 bash scripts/fetch_onnxruntime_sdk.sh
 cmake_bin="$(bash scripts/cmake322.sh)"
-in_background triton-env bash scripts/make_triton_env.sh
+in_background python-envs bash -c "bash scripts/install_test_venv.sh && bash scripts/make_triton_env.sh"
 in_background jetson-prepare bash scripts/ci_jetson.sh --prepare
-done_leg setup "Debian packages, ONNX Runtime SDK, CMake 3.22 (Triton venv and Jetson downloads go on in the background)"
+done_leg setup "Debian packages, ONNX Runtime SDK, CMake 3.22 (the venvs and Jetson downloads go on in the background)"
 
-say "cpp: GCC 11 and CMake 3.22 (JetPack 6's), RelWithDebInfo, into build/"
+say "cpp: GCC 11 and CMake 3.22 (JetPack 6's), Release, into build/"
 if [ -f build/CMakeCache.txt ] && ! grep -q '^CMAKE_CXX_COMPILER:[A-Z]*=.*g++-11$' build/CMakeCache.txt; then
   say "build/ was configured with another compiler: configuring it afresh"
   rm -rf build
 fi
-CC=gcc-11 CXX=g++-11 "$cmake_bin/cmake" -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# Release, not RelWithDebInfo: debug information costs a quarter to half of each file's compile.
+CC=gcc-11 CXX=g++-11 "$cmake_bin/cmake" -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 "$cmake_bin/cmake" --build build -j2
 "$cmake_bin/ctest" --test-dir build --output-on-failure -j2
 done_leg cpp "build/ (g++-11, CMake 3.22) and ctest"
@@ -76,11 +77,12 @@ done_leg cpp "build/ (g++-11, CMake 3.22) and ctest"
 wait_for jetson-prepare  # the aarch64 SDK the cross build needs (long done by now)
 in_background beside-python nice -n 10 bash scripts/ci_beside_python.sh
 
-wait_for triton-env
+wait_for python-envs
 say "python: the Python suite (asan, fuzz and the aarch64 build beside it: build-tests/beside-python.log)"
 rm -rf build-tests/tiny
+# tests/jetson runs in the jetson leg, on the aarch64 build being made beside this one.
 FS_CPP_REQUIRED=1 FS_TRITON_REQUIRED=1 FS_TEST_EXPORTS="$root/build-tests" .venv/bin/python -m pytest -q \
-  --deselect "tests/cpp/test_cpp_runtime.py::test_c_abi_tests_on_a_real_export[asan]"
+  --deselect "tests/cpp/test_cpp_runtime.py::test_c_abi_tests_on_a_real_export[asan]" --ignore tests/jetson
 done_leg python "pytest (C++ and Triton required)"
 
 say "asan, fuzz and aarch64 build: waiting for what is left of them"

@@ -183,7 +183,8 @@ namespace {
 
 // fs_segment and fs_segment_resized: the image checked and viewed, then segmented with the
 // manifest's resize rule (nullopt) or `resize` (which may itself say: none).
-fs_status segment_image(fs_segmenter_t segmenter, const fs_image* image, fs_task task,
+// `task` by reference: a copy of an out-of-range enum is already a load of it (see enum_value).
+fs_status segment_image(fs_segmenter_t segmenter, const fs_image* image, const fs_task& task,
                         std::optional<std::optional<frozenseg::image::ResizeRule>> resize, fs_result_t* out) {
   return guarded([&] {
     require(segmenter != nullptr && image != nullptr && out != nullptr, "segmenter, image and out must not be NULL");
