@@ -8,24 +8,39 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from frozenseg_export.triton.model_config import GRAPH_BACKENDS, INSTANCE_KINDS, ServingSettings, instance_kind
 from frozenseg_runtime.errors import BackendError, UsageError
 from frozenseg_runtime.image.loading import MAX_IMAGE_PIXELS
 from frozenseg_runtime.manifest import PRECISIONS
-from frozenseg_runtime.progress import progress
+from frozenseg_runtime.progress import Say, progress
 from frozenseg_runtime.segment_command import pixel_limit_arg
 from frozenseg_runtime.triton.pipeline_model import DEFAULT_CACHE_ROWS
 
+if TYPE_CHECKING:
+    from frozenseg_export.triton.local_server import LocalTritonServer
 
-def _positive(text: str) -> int:
+DEFAULT_RESTARTS = 3
+WATCH_INTERVAL_S = 1.0  # how often triton-serve checks the server and its model processes
+
+
+def _whole(text: str, least: int, what: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+        value = least - 1
+    if value < least:
+        raise argparse.ArgumentTypeError(f"expected a {what} whole number, got {text!r}")
     return value
+
+
+def _positive(text: str) -> int:
+    return _whole(text, 1, "positive")
+
+
+def _count(text: str) -> int:
+    return _whole(text, 0, "non-negative")
 
 
 def add_triton_commands(sub: argparse._SubParsersAction) -> None:
@@ -73,6 +88,10 @@ def add_triton_commands(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--address", default="127.0.0.1", help="listen address (default loopback only)")
     s.add_argument("--http-port", type=_positive, default=8000)
     s.add_argument("--grpc-port", type=_positive, default=8001)
+    s.add_argument("--restarts", type=_count, default=DEFAULT_RESTARTS,
+                   help="times the server is restarted when a model instance's process dies (Triton "
+                        "2.51 does not restart it, and goes on failing the requests that reach it); "
+                        "beyond them, or with 0, triton-serve stops with the reason (default %(default)s)")
     s.set_defaults(run=run_triton_serve)
 
 
@@ -98,7 +117,7 @@ def run_triton(args: argparse.Namespace) -> int:
 
 
 def run_triton_serve(args: argparse.Namespace) -> int:
-    from frozenseg_export.triton.local_server import LocalTritonServer
+    from frozenseg_export.triton.local_server import LocalTritonServer, describe_status
 
     say = progress("triton-serve")
     server = LocalTritonServer(args.repository, args.python_env, address=args.address,
@@ -107,14 +126,40 @@ def run_triton_serve(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGHUP):  # a service manager's stop, like Ctrl-C
         signal.signal(sig, lambda *_: stopping.set())
     with server:
-        say(f"serving {args.repository}: HTTP {server.http_url}, gRPC {server.grpc_url}; "
-            f"log {server.log_file}; Ctrl-C stops")
+        say(f"serving {args.repository}: HTTP {server.http_url}, gRPC {server.grpc_url}; tritonserver "
+            f"pid {server.pid}; log {server.log_file}; Ctrl-C stops")
         try:
-            while server.running and not stopping.wait(1.0):
-                pass
+            watch(server, stopping, say, args.restarts)
         except KeyboardInterrupt:
             pass
-        if not server.running:  # it ended by itself: a failure, with its reason
-            raise BackendError(f"tritonserver stopped unasked:\n{server.log_tail()}")
-        say("stopping the server (in-flight requests finish first)")
+        say(f"stopping the server (Triton drains for {server.exit_timeout_s:.0f} s at most)")
+        began = time.monotonic()
+        status = server.stop()
+        note = f" ({server.exit_note()})" if status else ""
+        say(f"tritonserver stopped in {time.monotonic() - began:.1f} s: {describe_status(status)}{note}")
     return 0
+
+
+def watch(server: LocalTritonServer, stopping: threading.Event, say: Say, restarts: int) -> None:
+    """Serve until `stopping` is set. A model instance's process that died is reported and the
+    server restarted, at most `restarts` times (Triton would go on failing that instance's
+    requests while it reports itself ready); the server ending by itself is an error with its
+    status and log."""
+    from frozenseg_export.triton.local_server import describe_status
+
+    restarted = 0
+    while not stopping.wait(WATCH_INTERVAL_S):
+        failure = server.failure()
+        if failure is None:
+            continue
+        if not server.running:
+            raise BackendError(f"{failure}; its log {server.log_file} ends:\n{server.log_tail()}")
+        if restarted == restarts:
+            raise BackendError(f"{failure}; stopping: no restart left (--restarts {restarts}); "
+                               f"log {server.log_file}")
+        restarted += 1
+        say(f"{failure}: restarting the server ({restarted} of --restarts {restarts})")
+        began = time.monotonic()
+        status = server.restart()
+        say(f"serving again {time.monotonic() - began:.1f} s later (the old tritonserver: "
+            f"{describe_status(status)}; the new one: pid {server.pid})")

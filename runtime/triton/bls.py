@@ -22,6 +22,30 @@ except ImportError:  # outside the stub: the module stays importable for documen
     pb_utils = None
 
 
+# What Triton 2.51 answers a BLS request when a graph model's instance lost its process (its stub:
+# never restarted, so every later request to that instance fails the same way), and when the
+# server is stopping (it refuses the requests of a pipeline request already in flight).
+STUB_DEAD = ("not healthy", "health mutex")
+SERVER_STOPPING = "Server not ready"
+
+
+class GraphModelUnavailable(BackendError):
+    """A graph model cannot answer on this server now: its process died, or the server is stopping.
+    Sent as UNAVAILABLE (gRPC UNAVAILABLE, HTTP 503), so a client or a balancer goes elsewhere."""
+
+
+def graph_model_error(model_name: str, message: str) -> BackendError:
+    """A graph model's error; GraphModelUnavailable, saying why, when it is not the request's."""
+    message = message.strip()
+    if any(words in message for words in STUB_DEAD):
+        return GraphModelUnavailable(f"Triton model {model_name!r} is down, its process died ({message}); this "
+                                     f"server fails every request that reaches it until it is restarted")
+    if SERVER_STOPPING in message:
+        return GraphModelUnavailable(f"the server is stopping: Triton model {model_name!r} refused the "
+                                     f"request ({message})")
+    return BackendError(f"Triton model {model_name!r}: {message}")
+
+
 class TritonModelRunner(BaseRunner[str]):
     """One graph served as the Triton model `model_name`; the server loads the model, so the
     session is only its name."""
@@ -52,7 +76,7 @@ class TritonModelRunner(BaseRunner[str]):
     def outputs(self, response: Any) -> dict[str, np.ndarray]:
         """A BLS response's outputs, or the graph model's error as a BackendError."""
         if response.has_error():
-            raise BackendError(f"Triton model {self.model_name!r}: {response.error().message()}")
+            raise graph_model_error(self.model_name, response.error().message())
         out = {}
         for t in self.spec.outputs:
             tensor = pb_utils.get_output_tensor_by_name(response, t.name)
@@ -62,18 +86,33 @@ class TritonModelRunner(BaseRunner[str]):
         return out
 
     def _infer(self, session: str, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return self.outputs(self.request(feed).exec())
+        request = self.request(feed)
+        try:
+            response = request.exec()
+        except pb_utils.TritonModelException as exc:  # the call itself failed, not the model
+            raise graph_model_error(self.model_name, str(exc)) from exc
+        return self.outputs(response)
 
     async def infer_async(self, feed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """`infer` awaiting the server, so the pipeline sends both image encoders at once."""
         self._active_session()
         self.check_feed(feed)
-        return self.outputs(await self.request(feed).async_exec())
+        request = self.request(feed)
+        try:
+            response = await request.async_exec()
+        except pb_utils.TritonModelException as exc:
+            raise graph_model_error(self.model_name, str(exc)) from exc
+        return self.outputs(response)
 
 
 def error_response(exc: BaseException, prefix: str) -> Any:
     """A request's failure as Triton's error response: INVALID_ARG for what the request got wrong
-    (UsageError), INTERNAL for the rest; the message starts with `prefix`."""
-    code = pb_utils.TritonError.INVALID_ARG if isinstance(exc, UsageError) else pb_utils.TritonError.INTERNAL
+    (UsageError), UNAVAILABLE when a graph model cannot answer now, INTERNAL for the rest; the
+    message starts with `prefix`."""
+    code = pb_utils.TritonError.INTERNAL
+    if isinstance(exc, UsageError):
+        code = pb_utils.TritonError.INVALID_ARG
+    elif isinstance(exc, GraphModelUnavailable):
+        code = pb_utils.TritonError.UNAVAILABLE
     detail = str(exc) if isinstance(exc, FrozenSegError) else f"{type(exc).__name__}: {exc}"
     return pb_utils.InferenceResponse(error=pb_utils.TritonError(f"{prefix}: {detail}", code))

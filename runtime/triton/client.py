@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import http.client
 import json
 import os
 import time
@@ -31,6 +32,9 @@ from frozenseg_runtime.triton import protocol
 
 PROTOCOLS = ("grpc", "http")
 DEFAULT_PORTS = {"http": 8000, "grpc": 8001}  # Triton's
+# gRPC statuses of a request the server never answered: no connection or a lost one, the deadline.
+GRPC_DEADLINE = "StatusCode.DEADLINE_EXCEEDED"
+GRPC_NO_ANSWER = ("StatusCode.UNAVAILABLE", GRPC_DEADLINE)
 
 
 def _tritonclient(kind: str) -> Any:
@@ -65,6 +69,7 @@ class TritonSegmentClient:
         if protocol_name not in PROTOCOLS:
             raise BackendError(f"protocol must be one of {', '.join(PROTOCOLS)}, got {protocol_name!r}")
         self.protocol = protocol_name
+        self.url = url
         self.model = model
         self.timeout_s = timeout_s
         self._module = _tritonclient(protocol_name)
@@ -91,10 +96,28 @@ class TritonSegmentClient:
             else:
                 response = self._client.infer(self.model, inputs, outputs=requested)
         except InferenceServerException as exc:
-            raise ServerError(exc.message(), exc.status()) from exc  # "frozenseg: ..." from the server
-        except (OSError, TimeoutError) as exc:  # tritonclient.http lets connection errors through
-            raise ServerError(f"no answer from the Triton server: {type(exc).__name__}: {exc}") from exc
+            raise self._server_error(exc.message() or "", exc.status()) from exc
+        # tritonclient.http lets the connection's own errors through: refused, reset, closed
+        # mid-answer (geventhttpclient's HTTPParseError is an http.client.HTTPException), timed out.
+        except TimeoutError as exc:
+            raise ServerError(f"{self._no_answer()} within its timeout of {self.timeout_s:g} s") from exc
+        except (OSError, http.client.HTTPException) as exc:
+            raise ServerError(f"{self._no_answer()}: {type(exc).__name__}: {exc}") from exc
         return {name: response.as_numpy(name) for name in outputs}
+
+    def _no_answer(self) -> str:
+        return f"no answer from the Triton server at {self.url} ({self.protocol})"
+
+    def _server_error(self, message: str, status: str | None) -> ServerError:
+        """The pipeline's own errors ("frozenseg: ...") as they are; gRPC's lost connection or
+        deadline as no answer; anything else the server said, naming the server."""
+        if message.startswith(f"{protocol.PIPELINE_MODEL}: "):
+            return ServerError(message, status)
+        if status == GRPC_DEADLINE:
+            return ServerError(f"{self._no_answer()} within its timeout of {self.timeout_s:g} s", status)
+        if status in GRPC_NO_ANSWER:
+            return ServerError(f"{self._no_answer()}: {message}", status)
+        return ServerError(f"the Triton server at {self.url} ({self.protocol}): {message}", status)
 
     def segment(self, image: str | os.PathLike[str] | bytes, vocabulary: Any, task: str = "semantic",
                 resize: tuple[int, int] | None | str = "default") -> tuple[SegmentationResult, dict[str, Any]]:
