@@ -1,7 +1,8 @@
 """Soak: both runtimes under long load, judged on what leaks.
 
 Several threads segment on one segmenter while one of them replaces the vocabulary every so often
-(issue 27: 4 threads, 2,000 segments, a new vocabulary every 50). The process's resident memory,
+(issue 27: 4 threads, 2,000 segments, a new vocabulary every 50). The warm-up covers one whole rotation of the vocabularies, so the
+embedding cache is full before the growth is measured. The process's resident memory,
 open file descriptors and threads are read from /proc when it starts, at the soak's start (after
 one segmenter was made and closed: ONNX Runtime keeps some state for the process's life, and
 with its telemetry on, 1.29 a database with its descriptors and a thread), after the warm-up, at the end and after
@@ -40,7 +41,7 @@ class Settings:
     threads: int = 4
     segments: int = 2000
     replace_every: int = 50
-    warmup: int = 100
+    warmup: int = 250  # past one whole rotation of VOCABULARIES (4 x 50): every embedding cached
     size: tuple[int, int] = (96, 128)
     max_growth: float = 0.02
 

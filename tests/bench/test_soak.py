@@ -1,5 +1,5 @@
 """The soak, shortened: both runtimes, 4 threads on one segmenter, the vocabulary replaced every 10
-segments, judged on the same bars as the full run (`python -m frozenseg_bench.soak`: 2,000
+segments (the warm-up past one rotation of the four), judged on the same bars as the full run (`python -m frozenseg_bench.soak`: 2,000
 segments, a new vocabulary every 50): resident memory after the warm-up grows less than 2%,
 descriptors and threads are back to their start once the segmenter is closed."""
 
@@ -14,7 +14,7 @@ from frozenseg_bench.soak import Settings, judge, soak_cpp, soak_python, table
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = Path(os.environ.get("FS_CPP_BUILD", ROOT / "build")) / "fs_soak"
-SHORT = Settings(threads=4, segments=60, replace_every=10, warmup=20)
+SHORT = Settings(threads=4, segments=80, replace_every=10, warmup=45)  # warm-up: past a rotation
 
 
 def _checked(record: dict) -> dict:

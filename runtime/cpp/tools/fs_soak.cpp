@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
   setenv("ORT_DISABLE_TELEMETRY", "1", /*overwrite=*/0);
   if (argc < 2 || argv[1][0] == '-') usage("the artifacts folder comes first");
   const char* artifacts = argv[1];
-  int threads = 4, segments = 2000, replace_every = 50, warmup = 100, ort_threads = 1, height = 96, width = 128;
+  int threads = 4, segments = 2000, replace_every = 50, warmup = 250, ort_threads = 1, height = 96, width = 128;
   std::vector<std::string> images, vocabularies;
   for (int i = 2; i < argc; ++i) {
     const std::string flag = argv[i];
