@@ -25,8 +25,6 @@ from frozenseg_runtime.text.vocabulary import Vocabulary, parse_vocabulary
 __all__ = ["CppLibraryError", "CppSegmenter", "find_library"]
 
 TASKS = {"semantic": 0, "panoptic": 1, "instance": 2}  # fs_task
-# The backends the C++ library runs (runner/factory.hpp's kBackends): no OpenVINO there.
-BACKENDS = ("auto", "onnxruntime-cpu", "onnxruntime-cuda", "onnxruntime-trt", "tensorrt")
 PIXEL_RGB = 0
 DEFAULT_LIBRARY = Path("build") / "libfrozenseg.so"
 
@@ -50,6 +48,7 @@ class _SegmentInfo(ctypes.Structure):
 def _declare(lib: ctypes.CDLL) -> None:
     handle, result = ctypes.c_void_p, ctypes.c_void_p
     lib.fs_version.restype = ctypes.c_char_p
+    lib.fs_backends.restype = ctypes.c_char_p
     lib.fs_last_error.restype = ctypes.c_char_p
     lib.fs_segmenter_options_default.restype = _Options
     lib.fs_segmenter_create.argtypes = [ctypes.c_char_p, ctypes.POINTER(_Options), ctypes.POINTER(handle)]
@@ -81,6 +80,14 @@ def find_library(path: str | os.PathLike | None = None) -> Path:
         raise BackendError(f"no C++ library at {chosen}: build it (README, 'C and C++ library') or "
                            f"pass its path (libfrozenseg.so)")
     return chosen
+
+
+def library_backends(library: str | os.PathLike) -> tuple[str, ...]:
+    """The backend names the C++ library at `library` takes, as it says (fs_backends): "auto"
+    first; no OpenVINO there."""
+    lib = ctypes.CDLL(os.fspath(library))
+    lib.fs_backends.restype = ctypes.c_char_p
+    return tuple(lib.fs_backends().decode().split(","))
 
 
 class CppSegmenter:

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from frozenseg_export.cpp_library import BACKENDS as CPP_BACKENDS
-from frozenseg_export.cpp_library import CppLibraryError, CppSegmenter, find_library
+from frozenseg_export.cpp_library import CppLibraryError, CppSegmenter, find_library, library_backends
 from frozenseg_export.reference_chain import TEXT_EMBEDDINGS
 from frozenseg_runtime import graphs
 from frozenseg_runtime.backends.factory import resolve_backend
@@ -39,17 +38,18 @@ def vocabulary_json(vocabulary: Vocabulary) -> str:
     return json.dumps([{"names": list(n), "isthing": t} for n, t in zip(vocabulary.names, vocabulary.isthing)])
 
 
-def cpp_backend(backend: str, precision: str) -> str:
-    """The backend both runtimes run for `--runtime cpp`: one the C++ library has (`auto` resolved
-    among those, so the Python side's tensors come from the same backend); bf16, a precision of the
-    Python runtime's OpenVINO backend, is refused before anything loads."""
+def cpp_backend(backend: str, precision: str, library: Path) -> str:
+    """The backend both runtimes run for `--runtime cpp`: one the C++ library has, as it says
+    (`auto` resolved among those, so the Python side's tensors come from the same backend); bf16, a
+    precision of the Python runtime's OpenVINO backend, is refused before anything loads."""
     if precision not in PRECISIONS:
         raise UsageError(f"precision {precision} runs in the Python runtime only (openvino-cpu): "
                          f"check it with --runtime python, or the C++ library at {', '.join(PRECISIONS)}")
-    if backend not in CPP_BACKENDS:
-        raise UsageError(f"the C++ library has no backend {backend!r} (it has {', '.join(CPP_BACKENDS)}): "
+    names = library_backends(library)
+    if backend not in names:
+        raise UsageError(f"the C++ library has no backend {backend!r} (it has {', '.join(names)}): "
                          f"check it with --runtime python")
-    return resolve_backend(backend, among=CPP_BACKENDS)
+    return resolve_backend(backend, among=names)
 
 
 class DeployedPipeline:
@@ -58,15 +58,15 @@ class DeployedPipeline:
     def __init__(self, manifest: Manifest, artifacts: Path, backend: str, precision: str, runtime: str,
                  cpp_library: str | None = None) -> None:
         self.runtime = runtime
-        if runtime == "cpp":
-            backend = cpp_backend(backend, precision)
+        library = find_library(cpp_library) if runtime == "cpp" else None
+        if library is not None:
+            backend = cpp_backend(backend, precision, library)
         self.manifest = manifest.with_precision(precision)  # the graphs as deployed
         self.segmenter = Segmenter.open(self.manifest, backend=backend, cache_dir=MEMORY_ONLY,
                                    memory_arena=False)
         self.backend = self.segmenter.backend
         self.cpp: CppSegmenter | None = None
-        if runtime == "cpp":
-            library = find_library(cpp_library)
+        if library is not None:
             try:
                 self.cpp = CppSegmenter(library, artifacts, self.backend, precision)
             except CppLibraryError as exc:  # keeps the status, and with it the exit code of its kind

@@ -91,10 +91,23 @@ def test_statuses_exit_with_their_kind():
         "the C++ library x refused: status 3: bad"
 
 
-def test_backends_are_the_librarys():
-    """`check --runtime cpp` resolves `auto` among the binding's BACKENDS: they are the library's
-    own list (runner/factory.hpp's kBackends), so no Python-only backend reaches the library."""
-    factory = HEADER.parents[2] / "src" / "runner" / "factory.hpp"
-    match = re.search(r"kBackends\s*=\s*\{(.*?)\};", factory.read_text(), flags=re.S)
-    assert match, f"no kBackends in {factory}"
-    assert tuple(re.findall(r'"([^"]+)"', match.group(1))) == cpp_library.BACKENDS
+def test_backends_are_the_librarys(tmp_path):
+    """`check --runtime cpp` takes the backend names from the library itself (fs_backends): "auto"
+    first, no OpenVINO; a Python-only backend is refused naming the library's list, before any
+    graph loads."""
+    import os
+
+    from frozenseg_export.check.deployed import cpp_backend
+    from frozenseg_runtime.errors import UsageError
+
+    library = Path(os.environ.get("FS_CPP_BUILD", HEADER.parents[4] / "build")) / "libfrozenseg.so"
+    if not library.is_file():
+        if os.environ.get("FS_CPP_REQUIRED") == "1":
+            pytest.fail(f"{library} is not built (README's test command builds it)")
+        pytest.skip(f"{library} is not built")
+    names = cpp_library.library_backends(library)
+    assert names[0] == "auto" and "onnxruntime-cpu" in names and "tensorrt" in names
+    assert not any(name.startswith("openvino") for name in names)
+    assert cpp_backend("onnxruntime-cpu", "fp32", library) == "onnxruntime-cpu"
+    with pytest.raises(UsageError, match="it has " + ", ".join(names)):
+        cpp_backend("openvino-cpu", "fp32", library)

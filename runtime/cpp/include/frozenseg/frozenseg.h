@@ -49,6 +49,11 @@ typedef enum fs_status {
 /* "0.1.0"; compare with FROZENSEG_VERSION_* to detect a header/library mismatch. */
 FS_API const char* fs_version(void);
 
+/* The backend names fs_segmenter_options.backend takes, comma-separated, "auto" first
+ * ("auto,onnxruntime-cpu,..."); a static string. Whether this build and machine can run one is
+ * fs_segmenter_create's answer. */
+FS_API const char* fs_backends(void);
+
 /* The calling thread's message for its last failed call. Every call that returns an fs_status
  * clears it first, so after a success it is ""; the pointer stays valid until the thread's next
  * status-returning call. */

@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "core/segmenter.hpp"
 #include "frozenseg/frozenseg.h"
+#include "runner/factory.hpp"
 
 struct fs_segmenter {
   std::unique_ptr<frozenseg::core::Segmenter> impl;
@@ -98,6 +99,15 @@ fs_result_t wrap(frozenseg::output::SegmentationResult result) {
 extern "C" {
 
 const char* fs_version(void) { return "0.1.0"; }
+
+const char* fs_backends(void) {
+  static const std::string names = [] {
+    std::string joined;
+    for (const auto name : frozenseg::kBackends) joined += (joined.empty() ? "" : ",") + std::string(name);
+    return joined;
+  }();
+  return names.c_str();
+}
 
 const char* fs_last_error(void) { return last_error.c_str(); }
 
