@@ -20,8 +20,8 @@ from frozenseg_runtime.errors import UsageError
 
 ENCODER_SCHEDULES = ("auto", "concurrent", "sequential")
 CPU_BACKEND = "onnxruntime-cpu"
-# Every backend that runs on the CPU cores, to which the rule applies; the manifest records only
-# CPU_BACKEND, the one the C++ library has.
+# Every backend that runs on the CPU cores, to which the rule applies (the manifest records them
+# for the C++ library, which has both).
 CPU_BACKENDS = (CPU_BACKEND, "openvino-cpu")
 # From this many cores up, a CPU runs the encoders at once with the cores split between them. A
 # judgment, not a measurement: below it (measured on 2 cores) one after the other is faster.
@@ -38,7 +38,9 @@ class EncoderPlan:
 
 def rule_record() -> dict[str, Any]:
     """The rule's names and numbers, for the manifest's `runtime.encoder_schedule`."""
-    return {"schedules": list(ENCODER_SCHEDULES), "cpu_backend": CPU_BACKEND, "many_cores": MANY_CORES}
+    # cpu_backend: the one CPU backend readers before openvino-cpu know; cpu_backends: all of them.
+    return {"schedules": list(ENCODER_SCHEDULES), "cpu_backend": CPU_BACKEND,
+            "cpu_backends": list(CPU_BACKENDS), "many_cores": MANY_CORES}
 
 
 def usable_cores() -> int:

@@ -56,10 +56,11 @@ say "setup"
 bash scripts/install_cpp_deps.sh
 bash scripts/install_jetson_ci_deps.sh
 bash scripts/fetch_onnxruntime_sdk.sh
+bash scripts/fetch_openvino_sdk.sh
 cmake_bin="$(bash scripts/cmake322.sh)"
 in_background python-envs bash -c "bash scripts/install_test_venv.sh && bash scripts/make_triton_env.sh"
 in_background jetson-prepare bash scripts/ci_jetson.sh --prepare
-done_leg setup "Debian packages, ONNX Runtime SDK, CMake 3.22 (the venvs and Jetson downloads go on in the background)"
+done_leg setup "Debian packages, ONNX Runtime and OpenVINO SDKs, CMake 3.22 (the venvs and Jetson downloads go on in the background)"
 
 say "cpp: GCC 11 and CMake 3.22 (JetPack 6's), Release, into build/"
 if [ -f build/CMakeCache.txt ] && ! grep -q '^CMAKE_CXX_COMPILER:[A-Z]*=.*g++-11$' build/CMakeCache.txt; then

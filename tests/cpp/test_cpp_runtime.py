@@ -53,11 +53,11 @@ def images(tmp_path_factory):
     return paths
 
 
-def _run_both(task, artifacts, images, tmp_path, extra=()):
+def _run_both(task, artifacts, images, tmp_path, extra=(), backend="onnxruntime-cpu"):
     tool = _tool("frozenseg-segment")
     py_out, cpp_out = tmp_path / "python", tmp_path / "cpp"
     common = ["--artifacts", str(artifacts), "--vocabulary", VOCABULARY, "--task", task,
-              "--backend", "onnxruntime-cpu", "--no-cache", *extra]
+              "--backend", backend, "--no-cache", *extra]
     assert main(["segment", *map(str, images), *common, "--out", str(py_out)]) == 0
     done = subprocess.run([str(tool), *map(str, images), *common, "--out", str(cpp_out)],
                           capture_output=True, text=True, timeout=600)
@@ -77,9 +77,35 @@ def _pixels(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path))
 
 
+def _same_onnxruntime(backend: str) -> bool:
+    """Whether both runtimes run the graphs with the same library and version: OpenVINO is pinned
+    to one version for both (constraints.txt, scripts/fetch_openvino_sdk.sh); ONNX Runtime is 1.29
+    in C++ and the Python wheel's version in Python."""
+    return backend == "openvino-cpu" or _python_onnxruntime() >= (1, 29)
+
+
+def _require_openvino_build(backend: str) -> None:
+    """openvino-cpu needs a C++ build with OpenVINO (README's test command fetches its SDK)."""
+    if backend != "openvino-cpu":
+        return
+    from frozenseg_export.cpp_library import library_backends
+
+    library = _tool("libfrozenseg.so")
+    if "openvino-cpu" not in library_backends(library):
+        message = f"{library} was built without OpenVINO (scripts/fetch_openvino_sdk.sh, then reconfigure)"
+        if os.environ.get("FS_CPP_REQUIRED") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    pytest.importorskip("openvino")
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime-cpu", "openvino-cpu"])
 @pytest.mark.parametrize("task", ["semantic", "panoptic", "instance"])
-def test_cpp_segment_writes_what_python_writes(task, tiny_artifacts, images, tmp_path):
-    py_out, cpp_out = _run_both(task, tiny_artifacts[0], images, tmp_path)
+def test_cpp_segment_writes_what_python_writes(task, backend, tiny_artifacts, images, tmp_path):
+    """Both runtimes on one backend write the same files. On openvino-cpu both run OpenVINO
+    2026.4.1's CPU plugin with the same properties (f32, LATENCY, one compiled model per shape)."""
+    _require_openvino_build(backend)
+    py_out, cpp_out = _run_both(task, tiny_artifacts[0], images, tmp_path, backend=backend)
     assert sorted(p.name for p in cpp_out.iterdir()) == sorted(p.name for p in py_out.iterdir())
     for image in images:
         stem = image.stem
@@ -91,7 +117,7 @@ def test_cpp_segment_writes_what_python_writes(task, tiny_artifacts, images, tmp
         assert cpp_summary["size"] == py_summary["size"] and cpp_summary["task"] == task
         if task == "semantic":
             ours, theirs = _pixels(cpp_out / f"{stem}_labels.png"), _pixels(py_out / f"{stem}_labels.png")
-            if _python_onnxruntime() >= (1, 29):
+            if _same_onnxruntime(backend):
                 assert np.array_equal(ours, theirs)
             else:
                 # ONNX Runtime 1.23 (the last with Python 3.10 wheels: scripts/ci_jetson.sh's leg)
@@ -248,6 +274,15 @@ def test_cpp_install_runs_from_a_moved_prefix(tiny_artifacts, tmp_path):
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=clean_env)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out" / "astronaut_labels.png").is_file()
+    from frozenseg_export.cpp_library import library_backends
+
+    if "openvino-cpu" in library_backends(tool.parent / "libfrozenseg.so"):
+        # OpenVINO's runtime, CPU plugin and ONNX reader were installed beside the library.
+        done = subprocess.run([*command[:-1], str(tmp_path / "out-openvino"), "--backend", "openvino-cpu"],
+                              capture_output=True, text=True, timeout=300, env=clean_env)
+        assert done.returncode == 0, done.stderr
+        assert "backend openvino-cpu" in done.stderr
+        assert (tmp_path / "out-openvino" / "astronaut_labels.png").is_file()
     merges = moved / "share" / "frozenseg" / "bpe_simple_vocab_16e6.txt.gz"
     merges.write_bytes(gzip.compress(b"not the merges"))
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=clean_env)

@@ -136,7 +136,7 @@ TEST(Manifest, RuntimeFactsAreTheManifests) {
   EXPECT_FALSE(m.facts.graph("sam_image").shares_activations);
   EXPECT_EQ(m.facts.graphs_of_stage("image"), (std::vector<std::string>{"clip_image", "sam_image"}));
   EXPECT_EQ(m.facts.prompts_per_text_call, 256);
-  EXPECT_EQ(m.facts.encoder_schedule.cpu_backend, "onnxruntime-cpu");
+  EXPECT_EQ(m.facts.encoder_schedule.cpu_backends, (std::vector<std::string>{"onnxruntime-cpu", "openvino-cpu"}));
   EXPECT_EQ(m.facts.encoder_schedule.many_cores, 8);
 
   auto data = tiny();  // another registry's tensor names are checked against that registry
@@ -146,6 +146,10 @@ TEST(Manifest, RuntimeFactsAreTheManifests) {
   data = tiny();
   data["runtime"]["encoder_schedule"]["many_cores"] = 4;
   EXPECT_EQ(frozenseg::validate_manifest(data, "/art").facts.encoder_schedule.many_cores, 4);
+  data = tiny();  // written before openvino-cpu: its one CPU backend
+  data["runtime"]["encoder_schedule"].erase("cpu_backends");
+  EXPECT_EQ(frozenseg::validate_manifest(data, "/art").facts.encoder_schedule.cpu_backends,
+            (std::vector<std::string>{"onnxruntime-cpu"}));
 }
 
 TEST(Manifest, OlderOrIncompleteRuntimeSectionsAreRefused) {

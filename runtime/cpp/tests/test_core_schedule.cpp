@@ -69,6 +69,15 @@ TEST(EncoderSchedule, TheNumbersAreTheManifests) {
   auto rule = tiny_rule();
   rule.many_cores = 4;
   EXPECT_EQ(plan_encoders(rule, "auto", "onnxruntime-cpu", std::nullopt, 4).schedule, "concurrent");
-  rule.cpu_backend = "onnxruntime-other";
+  rule.cpu_backends = {"onnxruntime-other"};
   EXPECT_EQ(plan_encoders(rule, "auto", "onnxruntime-cpu", std::nullopt, 1).schedule, "concurrent");
+}
+
+TEST(EncoderSchedule, OpenVinoSharesTheCpuAsOnnxRuntimeDoes) {
+  // The manifest's cpu_backends (runtime/schedule.py CPU_BACKENDS) name openvino-cpu too.
+  const auto rule = tiny_rule();
+  ASSERT_NE(std::find(rule.cpu_backends.begin(), rule.cpu_backends.end(), "openvino-cpu"), rule.cpu_backends.end());
+  EXPECT_EQ(plan_encoders(rule, "auto", "openvino-cpu", std::nullopt, 2).schedule, "sequential");
+  const auto plan = plan_encoders(rule, "concurrent", "openvino-cpu", std::nullopt, 8);
+  EXPECT_EQ(plan.image_threads, 4);
 }

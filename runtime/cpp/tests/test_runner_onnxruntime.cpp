@@ -13,6 +13,7 @@
 #include "common/error.hpp"
 #include "runner/factory.hpp"
 #include "runner/onnxruntime_runner.hpp"
+#include "tiny_graph_support.hpp"
 
 namespace fs = std::filesystem;
 using frozenseg::DType;
@@ -23,78 +24,11 @@ using frozenseg::TensorMap;
 
 namespace {
 
-const fs::path kGraph = fs::path(FS_SOURCE_DIR) / "runtime/cpp/tests/data/tiny_graph.onnx";
-
-// The manifest entry the tiny graph would have.
-GraphSpec tiny_spec() {
-  GraphSpec spec;
-  spec.name = "tiny";
-  spec.file = "tiny_graph.onnx";
-  spec.inputs = {{"a", DType::float32, {std::string("batch"), std::int64_t{3}}},
-                 {"b", DType::float32, {std::int64_t{3}}},
-                 {"k", DType::int64, {std::string("batch")}}};
-  spec.outputs = {{"y", DType::float32, {std::string("batch"), std::int64_t{3}}},
-                  {"positive", DType::boolean, {std::string("batch"), std::int64_t{3}}},
-                  {"k3", DType::int64, {std::string("batch")}}};
-  spec.dims = {{"batch", {1, 2, 8, std::nullopt}}};
-  spec.opset = 17;
-  return spec;
-}
+using namespace tiny_graph;
 
 std::unique_ptr<Runner> cpu_runner(const frozenseg::RunnerOptions& options = {}, GraphSpec spec = tiny_spec()) {
   return frozenseg::make_runner(kGraph, spec, "onnxruntime-cpu", options);
 }
-
-TensorMap feed(std::int64_t batch, float offset) {
-  std::vector<float> a(static_cast<std::size_t>(batch) * 3);
-  std::vector<std::int64_t> k(static_cast<std::size_t>(batch));
-  for (std::size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(i) - offset;
-  for (std::size_t i = 0; i < k.size(); ++i) k[i] = static_cast<std::int64_t>(i) - 2;
-  TensorMap out;
-  out.emplace("a", Tensor::from_values({batch, 3}, a));
-  out.emplace("b", Tensor::from_values<float>({3}, {0.5f, 1.0f, -3.0f}));
-  out.emplace("k", Tensor::from_values({batch}, k));
-  return out;
-}
-
-// The tiny graph in plain C++: y = (a + b) * 2, positive = y > 0, k3 = k * 3.
-void expect_tiny_outputs(const TensorMap& in, const TensorMap& out) {
-  const auto a = in.at("a").data<float>();
-  const auto b = in.at("b").data<float>();
-  const auto k = in.at("k").data<std::int64_t>();
-  const std::int64_t batch = in.at("a").shape()[0];
-  ASSERT_EQ(out.size(), 3u);
-  const Tensor& y = out.at("y");
-  const Tensor& positive = out.at("positive");
-  const Tensor& k3 = out.at("k3");
-  ASSERT_EQ(y.dtype(), DType::float32);
-  ASSERT_EQ(positive.dtype(), DType::boolean);
-  ASSERT_EQ(k3.dtype(), DType::int64);
-  ASSERT_EQ(y.shape(), (frozenseg::Shape{batch, 3}));
-  ASSERT_EQ(positive.shape(), (frozenseg::Shape{batch, 3}));
-  ASSERT_EQ(k3.shape(), (frozenseg::Shape{batch}));
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const float want = (a[i] + b[i % 3]) * 2.0f;
-    ASSERT_EQ(y.data<float>()[i], want) << "y[" << i << "]";
-    ASSERT_EQ(positive.data<bool>()[i], want > 0.0f) << "positive[" << i << "]";
-  }
-  for (std::size_t i = 0; i < k.size(); ++i) ASSERT_EQ(k3.data<std::int64_t>()[i], k[i] * 3);
-}
-
-// Runs `call`, expects frozenseg::Error with `status`, returns its message.
-template <typename Call>
-std::string error_of(Call&& call, fs_status status) {
-  try {
-    call();
-  } catch (const frozenseg::Error& e) {
-    EXPECT_EQ(e.status(), status) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "expected frozenseg::Error";
-  return {};
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace
 
@@ -218,23 +152,47 @@ TEST(OnnxRuntimeRunner, ManifestTensorsAbsentFromTheGraphAreAnArtifactError) {
 }
 
 TEST(Factory, BackendNamesMatchPython) {
-  ASSERT_EQ(frozenseg::kBackends.size(), 5u);
+  ASSERT_EQ(frozenseg::kBackends.size(), 6u);
   EXPECT_EQ(frozenseg::kBackends[0], "auto");
   EXPECT_EQ(frozenseg::kBackends[4], "tensorrt");
+  EXPECT_EQ(frozenseg::kBackends[5], "openvino-cpu");
   EXPECT_EQ(frozenseg::resolve_backend("onnxruntime-cpu"), "onnxruntime-cpu");
   const std::string resolved = frozenseg::resolve_backend("auto");
   const auto available = frozenseg::onnxruntime_available_providers();
   EXPECT_NE(std::find(available.begin(), available.end(), "CPUExecutionProvider"), available.end());
   if (std::find(available.begin(), available.end(), "CUDAExecutionProvider") == available.end()) {
-    EXPECT_EQ(resolved, "onnxruntime-cpu");
+    // Python's AUTO_ORDER on a CPU: OpenVINO where it is built in, for FP32 files only.
+    EXPECT_EQ(resolved, frozenseg::built_with_openvino() ? "openvino-cpu" : "onnxruntime-cpu");
+    EXPECT_EQ(frozenseg::resolve_backend("auto", /*fp32_files=*/false), "onnxruntime-cpu");
   }
+}
+
+TEST(Factory, BuiltBackendsAreWhatThisBuildHas) {
+  const auto names = frozenseg::built_backends();
+  ASSERT_GE(names.size(), 4u);
+  EXPECT_EQ(names[0], "auto");
+  const auto has = [&](std::string_view name) { return std::find(names.begin(), names.end(), name) != names.end(); };
+  EXPECT_TRUE(has("onnxruntime-cpu") && has("onnxruntime-cuda") && has("onnxruntime-trt"));
+  EXPECT_EQ(has("tensorrt"), frozenseg::built_with_tensorrt());
+  EXPECT_EQ(has("openvino-cpu"), frozenseg::built_with_openvino());
+}
+
+TEST(Factory, OpenVinoNeedsABuildWithIt) {
+  if (frozenseg::built_with_openvino()) {
+    EXPECT_EQ(frozenseg::resolve_backend("openvino-cpu"), "openvino-cpu");
+    return;
+  }
+  const std::string message = error_of([] { frozenseg::resolve_backend("openvino-cpu"); }, FS_BACKEND_ERROR);
+  EXPECT_TRUE(contains(message, "not built with OpenVINO")) << message;
+  EXPECT_TRUE(contains(message, "-DFROZENSEG_WITH_OPENVINO=ON")) << message;
+  error_of([] { frozenseg::make_runner(kGraph, tiny_spec(), "openvino-cpu"); }, FS_BACKEND_ERROR);
 }
 
 TEST(Factory, UnknownBackend) {
   const std::string message = error_of([] { frozenseg::resolve_backend("onnxruntime-gpu"); }, FS_BACKEND_ERROR);
   EXPECT_EQ(message,
             "unknown backend 'onnxruntime-gpu'; choose one of auto, onnxruntime-cpu, onnxruntime-cuda, "
-            "onnxruntime-trt, tensorrt");
+            "onnxruntime-trt, tensorrt, openvino-cpu");
   const std::string unresolved = error_of([] { frozenseg::make_runner(kGraph, tiny_spec(), "auto"); }, FS_BACKEND_ERROR);
   EXPECT_TRUE(contains(unresolved, "resolve it first")) << unresolved;
 }

@@ -49,9 +49,10 @@ typedef enum fs_status {
 /* "0.1.0"; compare with FROZENSEG_VERSION_* to detect a header/library mismatch. */
 FS_API const char* fs_version(void);
 
-/* The backend names fs_segmenter_options.backend takes, comma-separated, "auto" first
- * ("auto,onnxruntime-cpu,..."); a static string. Whether this build and machine can run one is
- * fs_segmenter_create's answer. */
+/* The backend names this build of the library has, comma-separated, "auto" first
+ * ("auto,onnxruntime-cpu,onnxruntime-cuda,onnxruntime-trt" and, when built in, "tensorrt" and
+ * "openvino-cpu"); a static string. Whether this machine can run one (a GPU execution provider, say)
+ * is fs_segmenter_create's answer. */
 FS_API const char* fs_backends(void);
 
 /* The calling thread's message for its last failed call. Every call that returns an fs_status
@@ -67,9 +68,9 @@ typedef fs_segmenter* fs_segmenter_t;
 enum { FS_ENCODERS_AUTO = 0, FS_ENCODERS_CONCURRENT = 1, FS_ENCODERS_SEQUENTIAL = 2 };
 
 typedef struct fs_segmenter_options {
-    const char* backend;     /* "auto" (NULL), "onnxruntime-cpu", "onnxruntime-cuda", "onnxruntime-trt", "tensorrt" */
+    const char* backend;     /* "auto" (NULL), "onnxruntime-cpu", "onnxruntime-cuda", "onnxruntime-trt", "tensorrt", "openvino-cpu" (fs_backends) */
     const char* precision;   /* "fp32" (NULL), "fp16", "int8", "mixed" (after frozenseg-deploy quantize) */
-    int threads;             /* ONNX Runtime intra-op threads; 0: its default */
+    int threads;             /* ONNX Runtime intra-op threads (OpenVINO's inference threads); 0: its default */
     const char* cache_dir;   /* vocabulary cache folder; NULL: $XDG_CACHE_HOME/frozenseg-deploy/vocabulary, or ~/.cache/... without it; "": memory only */
     int verify;              /* nonzero: check every graph's sha256 at load (default in fs_segmenter_options_default) */
     int cuda_graph;          /* nonzero: replay TensorRT engines as CUDA graphs; backend "tensorrt" only (any other, "auto" included, fails with FS_INVALID_INPUT) */

@@ -103,7 +103,7 @@ const char* fs_version(void) { return "0.1.0"; }
 const char* fs_backends(void) {
   static const std::string names = [] {
     std::string joined;
-    for (const auto name : frozenseg::kBackends) joined += (joined.empty() ? "" : ",") + std::string(name);
+    for (const auto name : frozenseg::built_backends()) joined += (joined.empty() ? "" : ",") + std::string(name);
     return joined;
   }();
   return names.c_str();

@@ -47,4 +47,17 @@ install(TARGETS frozenseg frozenseg-segment
 get_filename_component(_fs_ort_real "${OnnxRuntime_LIBRARY}" REALPATH)
 file(GLOB _fs_ort_files "${OnnxRuntime_LIBRARY}*" "${_fs_ort_real}")
 install(FILES ${_fs_ort_files} DESTINATION ${CMAKE_INSTALL_LIBDIR})
+# With OpenVINO: its runtime and what openvino-cpu loads from beside it (the CPU plugin, the ONNX
+# and IR readers, TBB, hwloc); OpenVINO finds its plugins in the folder of libopenvino.so.
+if(FROZENSEG_HAVE_OPENVINO)
+  get_target_property(_fs_ov_lib openvino::runtime IMPORTED_LOCATION_RELEASE)
+  if(NOT _fs_ov_lib)
+    get_target_property(_fs_ov_lib openvino::runtime IMPORTED_LOCATION)
+  endif()
+  get_filename_component(_fs_ov_dir "${_fs_ov_lib}" DIRECTORY)
+  file(GLOB _fs_ov_files "${_fs_ov_dir}/libopenvino.so*" "${_fs_ov_dir}/libopenvino_intel_cpu_plugin.so"
+       "${_fs_ov_dir}/libopenvino_onnx_frontend.so*" "${_fs_ov_dir}/libopenvino_ir_frontend.so*"
+       "${_fs_ov_dir}/libtbb*.so*" "${_fs_ov_dir}/libhwloc.so*")
+  install(FILES ${_fs_ov_files} DESTINATION ${CMAKE_INSTALL_LIBDIR})
+endif()
 install(DIRECTORY ${FS_ROOT}/include/frozenseg DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

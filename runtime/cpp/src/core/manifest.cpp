@@ -150,7 +150,10 @@ RuntimeFacts runtime_facts(const json& section) {
   facts.prompts_per_text_call = section.at("prompts_per_text_call").get<std::int64_t>();
   const json& rule = section.at("encoder_schedule");
   facts.encoder_schedule.schedules = rule.at("schedules").get<std::vector<std::string>>();
-  facts.encoder_schedule.cpu_backend = rule.at("cpu_backend").get<std::string>();
+  // cpu_backends since openvino-cpu; a manifest before it names its one CPU backend.
+  facts.encoder_schedule.cpu_backends = rule.contains("cpu_backends")
+                                            ? rule.at("cpu_backends").get<std::vector<std::string>>()
+                                            : std::vector<std::string>{rule.at("cpu_backend").get<std::string>()};
   facts.encoder_schedule.many_cores = rule.at("many_cores").get<int>();
   // What this library's stages run by name must be there, each stage's graphs where it runs them.
   std::vector<std::string> absent;

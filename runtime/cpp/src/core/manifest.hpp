@@ -47,7 +47,7 @@ struct GraphFacts {
 // The image encoders' schedule rule (manifest runtime.encoder_schedule, from runtime/schedule.py).
 struct EncoderScheduleRule {
   std::vector<std::string> schedules;  // the names a caller may ask for; "auto" decides by the rule
-  std::string cpu_backend;             // the backend on which the encoders share the CPU's cores
+  std::vector<std::string> cpu_backends;  // the backends on which the encoders share the CPU's cores
   int many_cores = 0;                  // from this many cores up, a CPU runs the encoders at once
 };
 

@@ -24,7 +24,8 @@ EncoderPlan plan_encoders(const EncoderScheduleRule& rule, std::string_view sche
     fail_input("encoder schedule '" + std::string(schedule) + "' is not one of " + names);
   }
   const int n = cores.value_or(usable_cores());
-  const bool on_cpu = backend == rule.cpu_backend;
+  const bool on_cpu =
+      std::find(rule.cpu_backends.begin(), rule.cpu_backends.end(), backend) != rule.cpu_backends.end();
   EncoderPlan plan{std::string(schedule), threads};
   if (schedule == "auto") plan.schedule = on_cpu && n < rule.many_cores ? "sequential" : "concurrent";
   if (on_cpu && plan.schedule == "concurrent" && !threads.value_or(0)) plan.image_threads = std::max(1, n / 2);

@@ -11,6 +11,14 @@
 namespace frozenseg::core {
 namespace {
 
+// Whether every graph is an FP32 file (what `auto` may give OpenVINO).
+bool fp32_files(const Manifest& manifest) {
+  for (const auto& [name, spec] : manifest.graphs) {
+    if (spec.precision != "fp32") return false;
+  }
+  return true;
+}
+
 using json = nlohmann::json;
 
 std::array<double, 3> triple(const json& value) {
@@ -91,7 +99,7 @@ std::unique_ptr<Segmenter> Segmenter::from_artifacts(const std::filesystem::path
 
 Segmenter::Segmenter(Manifest manifest, const SegmenterOptions& options)
     : manifest_(std::move(manifest)),
-      backend_(resolve_backend(options.backend)),
+      backend_(resolve_backend(options.backend, fp32_files(manifest_))),
       encoder_plan_(plan_encoders(manifest_.facts.encoder_schedule, options.encoder_schedule, backend_,
                                   options.threads)),
       tokenizer_(text::tokenizer_for(manifest_.constants().at("text"))),
@@ -123,6 +131,11 @@ Segmenter::Segmenter(Manifest manifest, const SegmenterOptions& options)
 
   RunnerOptions runner_options;
   runner_options.threads = options.threads;
+  // OpenVINO's compiled blobs beside the vocabulary cache (compiled_cache_folder in Python).
+  if (!options.memory_cache_only) {
+    runner_options.openvino_cache = options.cache_dir ? *options.cache_dir / "openvino"
+                                                      : text::default_cache_dir().parent_path() / "openvino";
+  }
   runner_options.cuda_graph = options.cuda_graph;
   for (const GraphFacts& graph : manifest_.facts.graphs) {  // runners last; a failure frees those made
     runner_options.share_activations = graph.shares_activations;

@@ -1,4 +1,5 @@
-# runner: one graph on one backend. ONNX Runtime always; native TensorRT when FROZENSEG_HAVE_TENSORRT.
+# runner: one graph on one backend. ONNX Runtime always; native TensorRT when FROZENSEG_HAVE_TENSORRT;
+# OpenVINO when FROZENSEG_HAVE_OPENVINO.
 find_package(OnnxRuntime REQUIRED)
 find_package(nlohmann_json REQUIRED)
 
@@ -24,6 +25,14 @@ if(FROZENSEG_HAVE_TENSORRT)
   target_sources(frozenseg_runner PRIVATE ${FS_TENSORRT_RUNTIME_SOURCES})
   target_link_libraries(frozenseg_runner PRIVATE TensorRT::nvinfer CUDA::cudart)
   target_compile_definitions(frozenseg_runner PUBLIC FROZENSEG_HAVE_TENSORRT=1)
+endif()
+
+if(FROZENSEG_HAVE_OPENVINO)
+  target_sources(frozenseg_runner PRIVATE ${FS_ROOT}/src/runner/openvino/openvino_runner.cpp)
+  # PRIVATE as ONNX Runtime: OpenVINO's headers stay inside the runner area.
+  target_link_libraries(frozenseg_runner PRIVATE openvino::runtime)
+  target_compile_definitions(frozenseg_runner PUBLIC FROZENSEG_HAVE_OPENVINO=1)
+  frozenseg_test(test_runner_openvino LIBS frozenseg_runner)
 endif()
 
 frozenseg_test(test_runner_tensor LIBS frozenseg_runner)

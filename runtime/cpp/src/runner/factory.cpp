@@ -7,6 +7,9 @@
 #ifdef FROZENSEG_HAVE_TENSORRT
 #include "runner/tensorrt/runner.hpp"
 #endif
+#ifdef FROZENSEG_HAVE_OPENVINO
+#include "runner/openvino/openvino_runner.hpp"
+#endif
 
 namespace frozenseg {
 namespace {
@@ -32,7 +35,24 @@ bool built_with_tensorrt() noexcept {
 #endif
 }
 
-std::string resolve_backend(std::string_view name) {
+bool built_with_openvino() noexcept {
+#ifdef FROZENSEG_HAVE_OPENVINO
+  return true;
+#else
+  return false;
+#endif
+}
+
+std::vector<std::string_view> built_backends() {
+  std::vector<std::string_view> names;
+  for (const std::string_view name : kBackends) {
+    if ((name == "tensorrt" && !built_with_tensorrt()) || (name == "openvino-cpu" && !built_with_openvino())) continue;
+    names.push_back(name);
+  }
+  return names;
+}
+
+std::string resolve_backend(std::string_view name, bool fp32_files) {
   if (std::find(kBackends.begin(), kBackends.end(), name) == kBackends.end()) {
     fail_backend("unknown backend '" + std::string(name) + "'; choose one of " + backend_list());
   }
@@ -46,11 +66,21 @@ std::string resolve_backend(std::string_view name) {
     }
     return std::string(name);
   }
+  if (name == "openvino-cpu") {
+    if (!built_with_openvino()) {
+      fail_backend(
+          "backend openvino-cpu cannot run here: this FrozenSeg library was not built with OpenVINO "
+          "(configure with -DFROZENSEG_WITH_OPENVINO=ON after scripts/fetch_openvino_sdk.sh); use "
+          "onnxruntime-cpu");
+    }
+    return std::string(name);
+  }
   if (name == "auto") {
     const std::vector<std::string> available = onnxruntime_available_providers();
     for (const std::string_view candidate : {"onnxruntime-trt", "onnxruntime-cuda"}) {
       if (provider_available(available, candidate)) return std::string(candidate);
     }
+    if (built_with_openvino() && fp32_files) return "openvino-cpu";
     return "onnxruntime-cpu";
   }
   require_onnxruntime_backend(name);
@@ -61,6 +91,13 @@ std::unique_ptr<Runner> make_runner(const std::filesystem::path& graph, const Gr
                                     std::string_view backend, const RunnerOptions& options) {
   if (!onnxruntime_providers(backend).empty()) {
     return std::make_unique<OnnxRuntimeRunner>(graph, spec, std::string(backend), options);
+  }
+  if (backend == "openvino-cpu") {
+#ifdef FROZENSEG_HAVE_OPENVINO
+    return std::make_unique<OpenVinoRunner>(graph, spec, options);
+#else
+    resolve_backend(backend);  // throws the "not built with OpenVINO" error
+#endif
   }
   if (backend == "tensorrt") {
 #ifdef FROZENSEG_HAVE_TENSORRT

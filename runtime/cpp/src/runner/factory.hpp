@@ -6,27 +6,37 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "runner/runner.hpp"
 
 namespace frozenseg {
 
-// The backend names, as the Python CLI's --backend choices.
-inline constexpr std::array<std::string_view, 5> kBackends = {
-    "auto", "onnxruntime-cpu", "onnxruntime-cuda", "onnxruntime-trt", "tensorrt"};
+// The backend names, as the Python CLI's --backend choices (BACKENDS, in its order).
+inline constexpr std::array<std::string_view, 6> kBackends = {
+    "auto", "onnxruntime-cpu", "onnxruntime-cuda", "onnxruntime-trt", "tensorrt", "openvino-cpu"};
 
 // Whether this library was built with the native TensorRT backend (FROZENSEG_HAVE_TENSORRT).
 bool built_with_tensorrt() noexcept;
+// Whether this library was built with the OpenVINO backend (FROZENSEG_HAVE_OPENVINO).
+bool built_with_openvino() noexcept;
 
-// "auto" -> the fastest usable backend (onnxruntime-trt, then onnxruntime-cuda, then
-// onnxruntime-cpu; never tensorrt, which needs engines built on this machine); any other name is
-// checked to be usable here. Throws frozenseg::Error(FS_BACKEND_ERROR) for an unknown name or a
-// backend this build or this machine cannot run, naming what is missing.
-std::string resolve_backend(std::string_view name);
+// The names of kBackends this build has: "auto", ONNX Runtime's three (whether this machine has
+// their execution providers is resolve_backend's answer), tensorrt and openvino-cpu when built in.
+std::vector<std::string_view> built_backends();
+
+// "auto" -> the fastest usable backend, in Python's AUTO_ORDER: onnxruntime-trt, then
+// onnxruntime-cuda, then openvino-cpu when built in and the graphs are FP32 files (quantize's
+// FP16/INT8 files stay on ONNX Runtime, where they were calibrated), then onnxruntime-cpu; never
+// tensorrt, which needs engines built on this machine. Any other name is checked to be usable
+// here. Throws frozenseg::Error(FS_BACKEND_ERROR) for an unknown name or a backend this build or
+// this machine cannot run, naming what is missing.
+std::string resolve_backend(std::string_view name, bool fp32_files = true);
 
 // The runner of one graph on a resolved backend name (resolve_backend's result). options:
-// threads and memory_arena apply to ONNX Runtime; cuda_graph, share_activations and device to
-// tensorrt, whose engines are found in the graph's artifacts folder (engines/index.json).
+// threads and memory_arena apply to ONNX Runtime; threads and openvino_cache to openvino-cpu;
+// cuda_graph, share_activations and device to tensorrt, whose engines are found in the graph's
+// artifacts folder (engines/index.json).
 std::unique_ptr<Runner> make_runner(const std::filesystem::path& graph, const GraphSpec& spec,
                                     std::string_view backend, const RunnerOptions& options = {});
 

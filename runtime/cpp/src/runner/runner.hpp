@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,9 @@ struct RunnerOptions {
   bool cuda_graph = false;     // tensorrt: capture each input-shape combination once
   bool share_activations = false;  // tensorrt: scratch memory from the artifacts' shared arena
   int device = 0;              // tensorrt: the CUDA device
+  // openvino-cpu: the folder of OpenVINO's compiled blobs (the Segmenter puts it beside the
+  // vocabulary cache); nullopt: no blob cache, every process compiles from the ONNX file
+  std::optional<std::filesystem::path> openvino_cache;
 };
 
 class Runner {
