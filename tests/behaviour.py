@@ -1,8 +1,9 @@
 """Digests of what an export and both runtimes give on the tiny preset, for before/after proofs of
 behaviour-preserving changes (issue 10's restructuring, issue 24's one house for two runtimes).
 
-`python tests/behaviour.py --artifacts DIR --out tests/data/behaviour_before.json` records them;
-`tests/test_behaviour_unchanged.py` compares a fresh export and fresh runs with the record. Each
+`python tests/behaviour.py --artifacts DIR --out tests/data/behaviour_before.json --recorded-at C`
+records them for this host's kind of CPU (host_kind), beside the records of other kinds;
+`tests/test_behaviour_unchanged.py` compares a fresh export and fresh runs with this kind's record. Each
 runtime is compared with its own record (the C++ library links another ONNX Runtime than the
 Python wheel, so their float answers differ by rounding; their parity is tests/cpp's job).
 """
@@ -106,6 +107,27 @@ def record(artifacts: Path, tool: Path, work: Path) -> dict[str, Any]:
     }
 
 
+def host_kind() -> str:
+    """The kind of CPU whose float kernels an export and both runtimes ran on: ONNX Runtime's MLAS
+    and PyTorch's oneDNN take AVX-512 code paths where the CPU has it, and their float32 sums
+    round differently there (the same commit's export and files differ in their last bits between
+    a Zen 3 and an AVX-512 Xeon). Records are kept per kind."""
+    import platform
+
+    flags: set[str] = set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    except OSError:
+        pass
+    machine = platform.machine()
+    if machine == "x86_64":
+        return "x86_64-avx512" if "avx512f" in flags else "x86_64-avx2"
+    return machine
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--artifacts", type=Path, required=True, help="an export of the tiny preset")
@@ -115,8 +137,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         digests = record(args.artifacts, args.tool, Path(work))
-    digests = {"recorded_at": args.recorded_at, **digests}
-    args.out.write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n")
+    records = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    records[host_kind()] = {"recorded_at": args.recorded_at, **digests}
+    args.out.write_text(json.dumps(records, indent=1, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":

@@ -136,7 +136,36 @@ def quantize_int8(model_path: Path, out_path: Path, feeds: Sequence[Feed], exclu
         calibrate(model_path, feeds, cache_path, say, label)
     with quiet_root_logger():  # the quantizer warns about pre-processing we skip on purpose
         _quantize(model_path, out_path, exclude, cache_path)
+    model = onnx.load(out_path, load_external_data=False)  # weights, if external, stay where they are
+    if keep_excluded_in_float(model, set(exclude)):
+        onnx.save(model, os.fspath(out_path))
     return out_path
+
+
+def keep_excluded_in_float(model: onnx.ModelProto, exclude: set[str]) -> int:
+    """Rewire each excluded node's activation inputs from a Q/DQ pair back to the float tensor the
+    pair quantizes; returns how many inputs were rewired.
+
+    ONNX Runtime's quantizer puts one Q/DQ pair on a tensor that a quantized node reads, and every
+    reader of that tensor then reads the pair's output, an excluded node too: excluded, but fed
+    INT8-rounded values (seen on the tiny decoder, where a Reshape's output feeds one quantized
+    and one excluded MatMul). Weights are not touched: an excluded node's own weights are never
+    quantized."""
+    producer = {output: node for node in model.graph.node for output in node.output}
+    rewired = 0
+    for node in model.graph.node:
+        if node.name not in exclude:
+            continue
+        for index, name in enumerate(node.input):
+            dequantize = producer.get(name)
+            if dequantize is None or dequantize.op_type != "DequantizeLinear":
+                continue
+            quantize = producer.get(dequantize.input[0])
+            if quantize is None or quantize.op_type != "QuantizeLinear":
+                continue  # a weight's DequantizeLinear reads an initializer
+            node.input[index] = quantize.input[0]
+            rewired += 1
+    return rewired
 
 
 def _quantize(model_path: Path, out_path: Path, exclude: Iterable[str], cache_path: Path) -> None:

@@ -88,7 +88,9 @@ def segmenters(artifacts):
 
 def test_openvino_matches_onnxruntime(segmenters):
     """Each graph on identical feeds; the decoder judged as `check` judges it (its median query's
-    largest error: a last-bit difference that crosses a mask threshold steps a whole query)."""
+    largest error: a last-bit difference that crosses a mask threshold steps a whole query). Each
+    backend may sit up to the bar from the float64 truth, on opposite sides, so they are held to
+    twice it (an AVX-512 host measured 1.25 bars on the decoder's logits; bf16 would be ~100)."""
     ort, ov = segmenters
     bars = _recorded_bars(ort.manifest)
     for image in _images() + edge_images():  # the edge images leave masks empty
@@ -99,7 +101,7 @@ def test_openvino_matches_onnxruntime(segmenters):
             assert got[key].dtype == want.dtype and got[key].shape == want.shape, key
             assert nonfinite_where_finite(got[key], want) is None, key  # NaN/Inf where ORT has a number
             error = judged_error(got[key], want, per_query=graph_of(key) == graphs.DECODER)
-            assert error <= bars[key], (key, error, bars[key])
+            assert error <= 2 * bars[key], (key, error, bars[key])
 
 
 def test_check_passes_openvino_fp32(artifacts, tmp_path):
@@ -259,14 +261,32 @@ def test_bf16_marks_only_the_image_encoders(tiny_artifacts):
     assert all(bf16.graphs[n].file == manifest.graphs[n].file for n in graphs.GRAPHS)  # the FP32 files
 
 
-@pytest.mark.skipif(HAS_BF16, reason="this CPU has native bfloat16: OpenVINO does not fall back here")
-def test_openvino_falling_back_to_f32_is_refused(tiny_artifacts, monkeypatch):
-    """On a CPU without bfloat16, OpenVINO asked for bf16 compiles f32 without a word: with the
-    flag check fooled, the runner still refuses once it reads the compiled model's precision."""
-    monkeypatch.setattr(cpu_features, "cpu_flags", lambda path=cpu_features.CPUINFO: frozenset({"avx512_bf16"}))
+def _openvino_compiles_bf16_here() -> bool:
+    """Whether OpenVINO's CPU plugin, asked for bf16, compiles bf16 on this CPU: natively with
+    AVX512-BF16 or AMX, emulated on other AVX-512 CPUs, and not at all (f32, without a word) on
+    AVX2 ones."""
+    import openvino as ov
+
+    parameter = ov.opset13.parameter([1, 4], ov.Type.f32)
+    model = ov.Model([ov.opset13.relu(parameter)], [parameter])
+    compiled = ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "bf16"})
+    return compiled.get_property("INFERENCE_PRECISION_HINT") == ov.Type.bf16
+
+
+@pytest.mark.skipif(HAS_BF16, reason="this CPU has native bfloat16: nothing to refuse")
+def test_bf16_without_native_bfloat16_is_refused_whatever_openvino_does(tiny_artifacts, monkeypatch):
+    """On a CPU without native bfloat16, OpenVINO asked for bf16 either compiles f32 without a word
+    (AVX2) or emulates bf16 (AVX-512). The runtime never runs either: the CPU flags refuse it before
+    OpenVINO is asked, and where OpenVINO falls back, the compiled model's precision, read back,
+    refuses it even with the flag check fooled."""
     manifest = load_manifest(tiny_artifacts[0]).with_precision("bf16")
-    with make_runner(manifest.graph_path(graphs.CLIP_IMAGE), manifest.graphs[graphs.CLIP_IMAGE],
-                     "openvino-cpu", cache_dir=MEMORY_ONLY) as runner:
+    spec = manifest.graphs[graphs.CLIP_IMAGE]
+    with pytest.raises(PrecisionUnavailableError, match="avx512_bf16"):
+        make_runner(manifest.graph_path(graphs.CLIP_IMAGE), spec, "openvino-cpu", cache_dir=MEMORY_ONLY).activate()
+    if _openvino_compiles_bf16_here():
+        return  # emulated bf16: the flags are the guard, checked above
+    monkeypatch.setattr(cpu_features, "cpu_flags", lambda path=cpu_features.CPUINFO: frozenset({"avx512_bf16"}))
+    with make_runner(manifest.graph_path(graphs.CLIP_IMAGE), spec, "openvino-cpu", cache_dir=MEMORY_ONLY) as runner:
         with pytest.raises(PrecisionUnavailableError, match="asked to compute in bf16 but compiled for"):
             runner.infer({"image": np.zeros((1, 3, 320, 320), np.float32)})
 
