@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # scripts/fuzz.sh: build the libFuzzer targets of runtime/cpp/fuzz/ and run each for a while.
 #
-#   scripts/fuzz.sh [--seconds N] [--timeout N] [--build DIR] [TARGET...]
+#   scripts/fuzz.sh [--seconds N | --cpu-seconds N] [--jobs N] [--timeout N] [--build DIR] [TARGET...]
 #
 #   --seconds N  how long each target runs (default 60): libFuzzer's -max_total_time
+#   --cpu-seconds N  run each target until its process has used N seconds of CPU instead (then it is
+#                interrupted, which libFuzzer ends cleanly with its final stats): a long fuzz on a
+#                shared or niced machine still gets its full share ("20 CPU-minutes per target")
+#   --jobs N     targets run N at a time (default 1); each fuzzer is one process on one core
 #   --timeout N  seconds one input may take before it counts as a hang (default 10; README's test
 #                command gives 60, as it fuzzes at low priority beside the Python suite)
 #   --build DIR  the fuzz build folder (default build-fuzz): configured with CC=clang CXX=clang++,
@@ -27,15 +31,19 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 seconds=60
+cpu_seconds=0
+jobs=1
 timeout=10
 build=build-fuzz
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
+    --cpu-seconds) cpu_seconds="$2"; shift 2 ;;
+    --jobs) jobs="$2"; shift 2 ;;
     --timeout) timeout="$2"; shift 2 ;;
     --build) build="$2"; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -73,38 +81,87 @@ seeds_of() {
   done < <(grep -v '^#' "$fuzz_dir/seeds.txt")
 }
 
-failed=()
-results=()
-for target in "${targets[@]}"; do
-  corpus="$build/corpus/$target"
-  crashes="$build/crashes/$target"
-  log="$build/logs/$target.log"
+# CPU seconds (user + system) a process has used so far.
+cpu_seconds_of() {
+  local fields
+  read -r -a fields < <(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+  # After the command name: field 12 is utime, 13 stime (clock ticks).
+  echo $(( (fields[11] + fields[12]) / $(getconf CLK_TCK) ))
+}
+
+# Fuzz one target; its summary line goes to DIR/logs/<target>.result, the status is the exit code.
+fuzz_one() {
+  local target="$1" corpus="$build/corpus/$1" crashes="$build/crashes/$1" log="$build/logs/$1.log"
+  local seed status=0 pid execs final cov ft used line
   mkdir -p "$corpus" "$crashes" "$(dirname "$log")"
   # Seeds are copied under their content's name, so running again adds nothing twice.
   while read -r seed; do
     [ -n "$seed" ] && cp "$seed" "$corpus/$(sha1sum "$seed" | cut -c1-40)"
   done < <(seeds_of "$target")
-  dict=()
+  local dict=()
   [ -f "$fuzz_dir/dict/$target.dict" ] && dict=("-dict=$fuzz_dir/dict/$target.dict")
-  echo "[fuzz] $target: ${seconds} s"
-  status=0
-  "$build/fuzz_$target" "$corpus" -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$crashes/" "${dict[@]}" > "$log" 2>&1 || status=$?
+  local limit=("-max_total_time=$seconds")
+  if [ "$cpu_seconds" -gt 0 ]; then
+    limit=()
+    echo "[fuzz] $target: ${cpu_seconds} CPU-s"
+  else
+    echo "[fuzz] $target: ${seconds} s"
+  fi
+  "$build/fuzz_$target" "$corpus" "${limit[@]}" -timeout="$timeout" -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix="$crashes/" "${dict[@]}" > "$log" 2>&1 &
+  pid=$!
+  if [ "$cpu_seconds" -gt 0 ]; then
+    while kill -0 "$pid" 2>/dev/null; do
+      used="$(cpu_seconds_of "$pid")"
+      if [ "$used" -ge "$cpu_seconds" ]; then
+        kill -INT "$pid" 2>/dev/null || true
+        break
+      fi
+      sleep 5
+    done
+  fi
+  wait "$pid" || status=$?
+  # libFuzzer exits 72 (its -interrupted_exit_code) when interrupted: that is how a CPU budget ends.
+  if [ "$cpu_seconds" -gt 0 ] && [ "$status" -eq 72 ] && grep -q 'run interrupted' "$log"; then
+    status=0
+  fi
   execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
   final="$(grep -E '^#[0-9]+' "$log" | tail -1 || true)"
   cov="$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$final")"
   ft="$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$final")"
   line="$(printf '%-16s execs %10s  cov %6s  ft %6s' "$target" "${execs:-?}" "${cov:-?}" "${ft:-?}")"
+  if [ "$cpu_seconds" -gt 0 ]; then
+    line+="$(printf '  wall %5s s' "$(( $(date +%s) - $2 ))")"
+  fi
   if [ "$status" -ne 0 ]; then
     line+="  FAILED (exit $status; input in $crashes/, log $log)"
-    failed+=("$target")
     grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error:|.*Test unit written)' "$log" | head -5 | sed 's/^/    /' || true
   fi
   echo "[fuzz] $line"
-  results+=("$line")
-done
+  echo "$line" > "$build/logs/$target.result"
+  return "$status"
+}
 
-printf '[fuzz] %s\n' "${results[@]}"
+declare -A running=()
+failed=()
+# Waits for one running target and records its outcome.
+reap_one() {
+  local pid target status=0
+  wait -n -p pid "${!running[@]}" || status=$?
+  target="${running[$pid]}"
+  unset "running[$pid]"
+  [ "$status" -eq 0 ] || failed+=("$target")
+}
+for target in "${targets[@]}"; do
+  while [ "${#running[@]}" -ge "$jobs" ]; do reap_one; done
+  fuzz_one "$target" "$(date +%s)" &
+  running[$!]="$target"
+done
+while [ "${#running[@]}" -gt 0 ]; do reap_one; done
+
+for target in "${targets[@]}"; do
+  echo "[fuzz] $(cat "$build/logs/$target.result" 2>/dev/null || echo "$target  no result")"
+done
 if [ ${#failed[@]} -gt 0 ]; then
   echo "[fuzz] FAILED: ${failed[*]}" >&2
   exit 1
