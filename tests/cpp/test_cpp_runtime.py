@@ -213,7 +213,10 @@ def test_c_abi_tests_on_a_real_export(build, tiny_artifacts):
     """The C ABI on a real export, also under AddressSanitizer/UBSan/LeakSanitizer: corrupt or
     missing graphs, wrong schema, bad images and vocabularies return the right status, leak-free."""
     _tool("test_core_c_api", build)
-    done = subprocess.run(["ctest", "--test-dir", str(build), "-R", "CApi|CppWrapper", "-j2",
+    # The sanitizer build has no OpenVINO (CMakeLists.txt: TBB's RTLD_DEEPBIND dlopen aborts the
+    # sanitizer runtime), so its OpenVINO test is not run there; the plain build runs it.
+    skip = ["-E", "OpenVino"] if build == ASAN_BUILD else []
+    done = subprocess.run(["ctest", "--test-dir", str(build), "-R", "CApi|CppWrapper", *skip, "-j2",
                            "--output-on-failure"], capture_output=True, text=True, timeout=900,
                           env={**os.environ, "FS_TEST_ARTIFACTS": str(tiny_artifacts[0])})
     assert done.returncode == 0, done.stdout[-4000:]

@@ -349,3 +349,53 @@ TEST(CApi, OneSegmenterServesManyThreads) {
   const auto spans = result.semantic_labels();
   EXPECT_EQ(std::vector<int32_t>(spans.begin(), spans.end()), alone);
 }
+
+// openvino-cpu through the C ABI (in the sanitizer build too): the backend this build reports,
+// the answers of ONNX Runtime's on nearly every pixel (two float32 libraries: a label on a near tie
+// may differ), a shape compiled once whichever of three threads asks first, and nothing leaked.
+TEST(CApi, OpenVinoServesTheAnswersOfOnnxRuntime) {
+  if (!artifacts()) GTEST_SKIP() << "set FS_TEST_ARTIFACTS to an exported tiny artifacts folder";
+  if ((std::string(",") + fs_backends() + ",").find(",openvino-cpu,") == std::string::npos) {
+    GTEST_SKIP() << "this library was built without OpenVINO (fs_backends: " << fs_backends() << ")";
+  }
+  fs_segmenter_options o = fs_segmenter_options_default();
+  o.backend = "openvino-cpu";
+  o.cache_dir = "";
+  o.threads = 1;
+  fs_segmenter_t openvino = nullptr;
+  ASSERT_EQ(fs_segmenter_create(artifacts(), &o, &openvino), FS_OK) << fs_last_error();
+  EXPECT_STREQ(fs_segmenter_backend(openvino), "openvino-cpu");
+  fs_segmenter_t onnxruntime = open_tiny();
+  ASSERT_NE(onnxruntime, nullptr);
+  for (fs_segmenter_t seg : {openvino, onnxruntime}) {
+    ASSERT_EQ(fs_segmenter_set_vocabulary_text(seg, "sky,tree,grass,person"), FS_OK) << fs_last_error();
+  }
+  const int height = 48, width = 64;
+  std::vector<std::uint8_t> pixels(static_cast<std::size_t>(height) * width * 3);
+  for (std::size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<std::uint8_t>((i * 37) % 251);
+  const fs_image image{pixels.data(), height, width, width * 3, FS_PIXEL_RGB};
+  auto labels_of = [&](fs_segmenter_t s) {
+    fs_result_t result = nullptr;
+    std::vector<int32_t> labels;
+    if (fs_segment(s, &image, FS_TASK_SEMANTIC, &result) != FS_OK) return labels;
+    const int32_t* data = fs_result_semantic_labels(result);
+    labels.assign(data, data + height * width);
+    fs_result_release(result);
+    return labels;
+  };
+  std::vector<std::vector<int32_t>> seen(3);
+  std::vector<std::thread> threads;
+  for (auto& out : seen) threads.emplace_back([&, target = &out] { *target = labels_of(openvino); });
+  for (auto& t : threads) t.join();
+  const std::vector<int32_t> reference = labels_of(onnxruntime);
+  ASSERT_EQ(reference.size(), static_cast<std::size_t>(height * width)) << fs_last_error();
+  for (const auto& labels : seen) {
+    ASSERT_EQ(labels.size(), reference.size()) << fs_last_error();
+    EXPECT_EQ(labels, seen[0]);  // one compiled model, one answer
+    std::size_t same = 0;
+    for (std::size_t i = 0; i < labels.size(); ++i) same += labels[i] == reference[i];
+    EXPECT_GE(static_cast<double>(same) / labels.size(), 0.99);
+  }
+  fs_segmenter_destroy(openvino);
+  fs_segmenter_destroy(onnxruntime);
+}
