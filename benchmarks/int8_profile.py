@@ -176,44 +176,16 @@ def make_static(fp32: Path, out: Path, root: Path, manifest: dict[str, Any], gra
 
 
 def make_u8_activations(int8: Path, out: Path) -> Path:
-    """The S8S8 QDQ graph with every activation Q/DQ zero point moved from int8 0 to uint8 128.
+    """The S8S8 QDQ graph with every activation Q/DQ zero point moved from int8 0 to uint8 128
+    (export/precision/int8_cpu.py, what `quantize` writes as <graph>.int8-cpu.onnx)."""
+    from frozenseg_export.precision.int8_cpu import uint8_activations
 
-    Bit-exact: uint8 q' = clamp(round(x/s) + 128, 0, 255) = q + 128 for q = clamp(round(x/s),
-    -128, 127), and (q' - 128) * s = q * s. Weights (DQ of an initializer) stay int8, so every
-    Conv/MatMul/Gemm sees U8S8 (what MLAS runs natively on x86) without relying on ORT's
-    QDQS8ToU8Transformer, which only converts a Q whose output has exactly one consumer."""
     if out.is_file():
         return out
     model = onnx.load(int8)
-    g = model.graph
-    init = {i.name: i for i in g.initializer}
-    new_zp: dict[str, str] = {}
-    changed = set()
-    for n in g.node:
-        if n.op_type not in ("QuantizeLinear", "DequantizeLinear") or len(n.input) < 3:
-            continue
-        if n.input[0] in init:  # weight DQ: keep int8
-            continue
-        zp = init.get(n.input[2])
-        if zp is None or zp.data_type != onnx.TensorProto.INT8:
-            continue
-        if zp.name not in new_zp:
-            arr = onnx.numpy_helper.to_array(zp).astype(np.int16) + 128
-            t = onnx.numpy_helper.from_array(arr.astype(np.uint8), zp.name + "_u8")
-            g.initializer.append(t)
-            new_zp[zp.name] = t.name
-        n.input[2] = new_zp[zp.name]
-        if n.op_type == "QuantizeLinear":
-            changed.add(n.output[0])
-    keep = [vi for vi in g.value_info if vi.name not in changed]
-    del g.value_info[:]
-    g.value_info.extend(keep)
-    used = {i for n in g.node for i in n.input}
-    unused = [t for t in g.initializer if t.name in new_zp and t.name not in used]
-    for t in unused:
-        g.initializer.remove(t)
+    changed = uint8_activations(model)
     onnx.save(model, os.fspath(out), save_as_external_data=model.ByteSize() > 1_800_000_000)
-    say(f"int8_u8: {len(changed)} activation Q nodes moved to uint8 (zero point 128) -> {out}")
+    say(f"int8_u8: {changed} activation Q nodes moved to uint8 (zero point 128) -> {out}")
     return out
 
 

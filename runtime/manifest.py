@@ -65,6 +65,18 @@ class TensorSpec:
 
 
 @dataclass(frozen=True)
+class GraphVariant:
+    """Another file of one graph that some backends run instead, computing the same values
+    (`quantize`'s CPU INT8 file: the Q/DQ graph with uint8 activations, which ONNX Runtime's CPU
+    kernels run natively, where TensorRT needs the int8 one)."""
+
+    file: str
+    sha256: str
+    backends: tuple[str, ...]
+    external_data: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class GraphSpec:
     name: str
     file: str
@@ -78,6 +90,22 @@ class GraphSpec:
     # Set by a runtime precision (bf16): what the backend computes this graph in, its file
     # unchanged; a backend that cannot honour it refuses (backends/factory.py). None: the file's.
     compute_precision: str | None = None
+    variants: tuple[GraphVariant, ...] = ()  # files some backends run instead (for_backend)
+
+    def for_backend(self, backend: str) -> "GraphSpec":
+        """This graph as `backend` runs it: the first variant made for that backend, else itself."""
+        for variant in self.variants:
+            if backend in variant.backends:
+                return self._as(variant)
+        return self
+
+    def files(self) -> tuple["GraphSpec", ...]:
+        """This graph and each of its variants as a spec of its own (what verification checks)."""
+        return (self,) + tuple(self._as(variant) for variant in self.variants)
+
+    def _as(self, variant: GraphVariant) -> "GraphSpec":
+        return replace(self, file=variant.file, sha256=variant.sha256,
+                       external_data=variant.external_data, variants=())
 
 
 @dataclass(frozen=True)
@@ -131,7 +159,8 @@ class Manifest:
                 raise ManifestError(f"{where} lacks {missing}")
             graphs[name] = replace(spec, file=entry["file"], sha256=entry["sha256"],
                                    external_data=_external(entry, where),
-                                   precision=entry["precision"])
+                                   precision=entry["precision"],
+                                   variants=_variants(entry, where))
         return Manifest(raw=self.raw, graphs=graphs, root=self.root)
 
 
@@ -168,6 +197,17 @@ def _external(entry: dict[str, Any], where: str) -> tuple[tuple[str, str], ...]:
     ):
         raise ManifestError(f"{where}.external_data must be a list of {{file, sha256}}")
     return tuple((e["file"], e["sha256"]) for e in items)
+
+
+def _variants(entry: dict[str, Any], where: str) -> tuple[GraphVariant, ...]:
+    items = entry.get("variants", [])
+    if not isinstance(items, list) or any(
+        not isinstance(v, dict) or not {"file", "sha256", "backends"} <= v.keys()
+        or not isinstance(v["backends"], list) for v in items
+    ):
+        raise ManifestError(f"{where}.variants must be a list of {{file, sha256, backends, ...}}")
+    return tuple(GraphVariant(v["file"], v["sha256"], tuple(v["backends"]),
+                              _external(v, f"{where}.variants[{i}]")) for i, v in enumerate(items))
 
 
 def _graph(name: str, entry: Any) -> GraphSpec:
@@ -242,9 +282,10 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
 
 
 def verify_artifacts(manifest: Manifest) -> None:
-    """Every graph file (and external-data file) exists and matches its sha256."""
+    """Every graph file, variant and external-data file exists and matches its sha256."""
     for spec in manifest.graphs.values():
-        verify_graph(manifest.root, spec)
+        for files in spec.files():
+            verify_graph(manifest.root, files)
 
 
 def verify_graph(root: Path, spec: GraphSpec, remedy: str | None = None) -> None:

@@ -213,7 +213,8 @@ def _locate_nonfinite(tallies: dict[str, TensorTally], index: int, deployment: D
         return {"output": hit, "first_node": f"the {graph} graph's node not located (its feed is tokens)"}
     say(f"{hit} is non-finite where the reference is finite: locating the first non-finite node ...")
     return {"output": hit, "image": str(index), "inputs": tally.first_nonfinite_source,
-            "first_node": locate(deployment.manifest.graph_path(graph), feeds[graph](), graph,
+            "first_node": locate(deployment.manifest.root / deployment.manifest.graphs[graph].for_backend(
+                                     deployment.backend).file, feeds[graph](), graph,
                                  tally.first_nonfinite_kind)}
 
 

@@ -29,6 +29,7 @@ from frozenseg_export.nonfinite import locate, nonfinite_where_finite
 from frozenseg_export.onnx.guards import audit_guards, graph_guards
 from frozenseg_export.precision import fp16 as fp16_graph
 from frozenseg_export.precision import int8 as int8_graph
+from frozenseg_export.precision import int8_cpu
 from frozenseg_export.precision.accuracy import (
     BARS,
     compare_chains,
@@ -247,8 +248,8 @@ def lower_int8(manifest: Manifest, graph: str, calibration: GraphFeeds, evaluati
         int8_graph.quantize_int8(path, final, feeds, result.nodes, cache, say, label)
         files = _save_model(onnx.load(final), path.with_name(f"{graph}.int8.onnx"))
     guards = audit_lowered_guards(graph, "int8", model, files[0])
-    measured = _final_measurement(graph, "int8", files[0], {
-        "held-out": (evaluation.feeds[graph], eval_refs), "edge": (edge.feeds[graph], edge_refs)})
+    measured_sets = {"held-out": (evaluation.feeds[graph], eval_refs), "edge": (edge.feeds[graph], edge_refs)}
+    measured = _final_measurement(graph, "int8", files[0], measured_sets)
     errors = measured["held-out"]
     quantized = int8_graph.quantized_nodes(onnx.load(files[0], load_external_data=False))
     say(f"{label}: wrote {files[0].name} ({quantized} INT8 nodes); held-out error {_worst(errors):.3e}, "
@@ -257,7 +258,24 @@ def lower_int8(manifest: Manifest, graph: str, calibration: GraphFeeds, evaluati
             "excluded_nodes": result.to_dict(), "int8_nodes": quantized,
             "settings": int8_graph.SETTINGS, "calibration_cache": cache.name,
             "calibration_inputs": len(feeds), "errors_vs_fp32": errors,
-            "edge_errors_vs_fp32": measured["edge"], "guards": guards}
+            "edge_errors_vs_fp32": measured["edge"], "guards": guards,
+            "variants": [cpu_variant(graph, files[0], measured_sets, say)]}
+
+
+def cpu_variant(graph: str, int8_file: Path,
+                measured_sets: dict[str, tuple[list[dict[str, np.ndarray]], list[dict[str, np.ndarray]]]],
+                say: Say) -> dict[str, Any]:
+    """Write `<graph>.int8-cpu.onnx` beside the int8 file (int8_cpu: the same values with uint8
+    activations, which ONNX Runtime's CPU backend runs instead) and measure it as the int8 file."""
+    model = onnx.load(int8_file)
+    moved = int8_cpu.uint8_activations(model)
+    files = _save_model(model, int8_file.with_name(f"{graph}.{int8_cpu.SUFFIX}.onnx"))
+    measured = _final_measurement(graph, "int8", files[0], measured_sets)
+    say(f"{graph} int8: wrote {files[0].name} ({moved} activations in uint8) for "
+        f"{', '.join(int8_cpu.BACKENDS)}; held-out error {_worst(measured['held-out']):.3e}")
+    return {**_files_entry(files, "int8", sha256_file(int8_file)),
+            "backends": list(int8_cpu.BACKENDS), "activations": int8_cpu.ACTIVATIONS,
+            "errors_vs_fp32": measured["held-out"], "edge_errors_vs_fp32": measured["edge"]}
 
 
 TEMPORARY_PATTERNS = ("frozenseg-int8-*", ".*.tmp")

@@ -159,7 +159,8 @@ def open_runners(manifest: Manifest, backend: str = "auto", threads: int | None 
     image_graphs = graphs.graphs_of_stage(graphs.STAGE_IMAGE)
     try:
         for name, spec in manifest.graphs.items():
-            runners[name] = make_runner(manifest.graph_path(name), spec, backend,
+            spec = spec.for_backend(backend)  # a variant file made for this backend, if any
+            runners[name] = make_runner(manifest.root / spec.file, spec, backend,
                                         plan.image_threads if name in image_graphs else threads,
                                         memory_arena, cuda_graph, cache_dir).activate()
     except BaseException:

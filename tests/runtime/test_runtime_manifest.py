@@ -73,3 +73,27 @@ def test_a_schema_1_manifest_asks_for_a_re_export(manifest_dict):
     old["schema_version"] = 1
     with pytest.raises(ManifestError, match="schema_version 1 is not supported .*reads 2.*re-export"):
         validate_manifest(old)
+
+
+def test_variants_serve_the_backends_they_are_made_for():
+    """A precision's graph entry may carry variants (quantize's CPU INT8 file): for_backend picks
+    the one made for a backend, files() lists every file to verify, and a malformed list is a
+    ManifestError (the C++ reader's test_core_manifest.cpp does the same on the same fixture)."""
+    from pathlib import Path
+
+    data = json.loads((Path(__file__).resolve().parents[2] / "runtime" / "cpp" / "tests" / "data" /
+                              "manifest_tiny.json").read_text())
+    data["precisions"] = {"int8": {"graphs": {
+        name: {"file": f"{name}.int8.onnx", "sha256": "a" * 64, "precision": "int8",
+               "variants": [{"file": f"{name}.int8-cpu.onnx", "sha256": "b" * 64,
+                             "backends": ["onnxruntime-cpu"], "activations": "uint8"}]}
+        for name in data["graphs"]}}}
+    sam = validate_manifest(data, "/art").with_precision("int8").graphs["sam_image"]
+    assert sam.for_backend("onnxruntime-cpu").file == "sam_image.int8-cpu.onnx"
+    assert sam.for_backend("onnxruntime-cpu").sha256 == "b" * 64
+    assert sam.for_backend("openvino-cpu").file == sam.for_backend("tensorrt").file == "sam_image.int8.onnx"
+    assert [spec.file for spec in sam.files()] == ["sam_image.int8.onnx", "sam_image.int8-cpu.onnx"]
+    bad = copy.deepcopy(data)
+    bad["precisions"]["int8"]["graphs"]["decoder"]["variants"][0]["backends"] = "onnxruntime-cpu"
+    with pytest.raises(ManifestError, match="precisions.int8.graphs.decoder.variants must be a list"):
+        validate_manifest(bad, "/art").with_precision("int8")

@@ -1,16 +1,19 @@
 // manifest.json read and checked as runtime/manifest.py does: the tiny export's manifest loads,
 // and each kind of damage is refused with the Python runtime's message.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "common/error.hpp"
 #include "common/file.hpp"
+#include "common/sha256.hpp"
 #include "core/manifest.hpp"
 
 namespace fs = std::filesystem;
 using frozenseg::Error;
+using frozenseg::GraphSpec;
 using json = nlohmann::json;
 
 namespace {
@@ -90,6 +93,66 @@ TEST(Manifest, UnknownPrecisionNamesTheQuantizeCommand) {
     EXPECT_NE(std::string(e.what()).find("frozenseg-deploy quantize --artifacts /art --precision int8"),
               std::string::npos) << e.what();
   }
+}
+
+// An int8 section as quantize writes it: each graph's int8 file, and its CPU variant.
+json with_int8(json data) {
+  for (const char* name : {"clip_image", "sam_image", "clip_text", "decoder"}) {
+    const std::string graph(name);
+    data["precisions"]["int8"]["graphs"][graph] = {
+        {"file", graph + ".int8.onnx"}, {"sha256", std::string(64, 'a')}, {"precision", "int8"},
+        {"variants", json::array({{{"file", graph + ".int8-cpu.onnx"}, {"sha256", std::string(64, 'b')},
+                                   {"backends", {"onnxruntime-cpu"}}, {"activations", "uint8"}}})}};
+  }
+  return data;
+}
+
+TEST(Manifest, VariantsServeTheBackendsTheyAreMadeFor) {
+  const auto m = frozenseg::validate_manifest(with_int8(tiny()), "/art").with_precision("int8");
+  const GraphSpec& sam = m.graphs.at("sam_image");
+  ASSERT_EQ(sam.variants.size(), 1u);
+  EXPECT_EQ(sam.for_backend("onnxruntime-cpu").file, "sam_image.int8-cpu.onnx");
+  EXPECT_EQ(sam.for_backend("onnxruntime-cpu").sha256, std::string(64, 'b'));
+  EXPECT_TRUE(sam.for_backend("onnxruntime-cpu").variants.empty());
+  EXPECT_EQ(sam.for_backend("openvino-cpu").file, "sam_image.int8.onnx");  // the int8 file elsewhere
+  EXPECT_EQ(sam.for_backend("tensorrt").file, "sam_image.int8.onnx");
+  const auto files = sam.files();
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files[1].file, "sam_image.int8-cpu.onnx");
+  auto bad = with_int8(tiny());
+  bad["precisions"]["int8"]["graphs"]["decoder"]["variants"][0]["backends"] = "onnxruntime-cpu";
+  try {
+    frozenseg::validate_manifest(bad, "/art").with_precision("int8");
+    FAIL() << "a variant whose backends are not a list was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.status(), FS_ARTIFACT_ERROR);
+    EXPECT_NE(std::string(e.what()).find("precisions.int8.graphs.decoder.variants must be a list"),
+              std::string::npos) << e.what();
+  }
+}
+
+TEST(Manifest, VariantFilesAreCheckedBySha256Too) {
+  const fs::path dir = fs::temp_directory_path() / ("fs_manifest_variant_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto data = with_int8(tiny());
+  for (auto& [name, entry] : data["precisions"]["int8"]["graphs"].items()) {
+    std::ofstream(dir / (name + ".int8.onnx")) << "int8";
+    entry["sha256"] = frozenseg::sha256_hex(std::string("int8"));
+    entry["variants"][0]["sha256"] = frozenseg::sha256_hex(std::string("cpu"));
+  }
+  const auto m = frozenseg::validate_manifest(data, dir).with_precision("int8");
+  try {
+    frozenseg::verify_artifacts(m);
+    FAIL() << "a missing variant file was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(".int8-cpu.onnx is missing"), std::string::npos) << e.what();
+  }
+  for (const char* name : {"clip_image", "sam_image", "clip_text", "decoder"}) {
+    std::ofstream(dir / (std::string(name) + ".int8-cpu.onnx")) << "cpu";
+  }
+  frozenseg::verify_artifacts(m);  // every file and variant matches
+  fs::remove_all(dir);
 }
 
 TEST(Manifest, ArtifactsAreCheckedBySha256) {

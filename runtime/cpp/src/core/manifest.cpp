@@ -93,6 +93,29 @@ std::vector<ExternalData> external(const json& entry, const std::string& where) 
   return out;
 }
 
+std::vector<GraphVariant> variants(const json& entry, const std::string& where) {
+  std::vector<GraphVariant> out;
+  if (!entry.contains("variants")) return out;
+  const json& items = entry["variants"];
+  bool ok = items.is_array();
+  if (ok) {
+    for (const json& v : items) {
+      ok = ok && v.is_object() && v.contains("file") && v.contains("sha256") && v.contains("backends") &&
+           v["file"].is_string() && v["sha256"].is_string() && v["backends"].is_array();
+      if (ok)
+        for (const json& b : v["backends"]) ok = ok && b.is_string();
+    }
+  }
+  if (!ok) fail_artifact(where + ".variants must be a list of {file, sha256, backends, ...}");
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const json& v = items[i];
+    out.push_back({v["file"].get<std::string>(), v["sha256"].get<std::string>(),
+                   v["backends"].get<std::vector<std::string>>(),
+                   external(v, where + ".variants[" + std::to_string(i) + "]")});
+  }
+  return out;
+}
+
 std::vector<std::string> names_of(const std::vector<TensorSpec>& specs) {
   std::vector<std::string> names;
   for (const auto& t : specs) names.push_back(t.name);
@@ -212,6 +235,7 @@ Manifest Manifest::with_precision(const std::string& wanted) const {
     spec.sha256 = entry["sha256"].get<std::string>();
     spec.external_data = external(entry, where);
     spec.precision = entry["precision"].get<std::string>();
+    spec.variants = variants(entry, where);
   }
   return out;
 }
@@ -264,18 +288,20 @@ Manifest load_manifest(const std::filesystem::path& folder) {
 }
 
 void verify_artifacts(const Manifest& manifest) {
-  for (const auto& [name, spec] : manifest.graphs) {
-    std::vector<std::pair<std::string, std::string>> files = {{spec.file, spec.sha256}};
-    for (const auto& e : spec.external_data) files.emplace_back(e.file, e.sha256);
-    for (const auto& [file, digest] : files) {
-      const auto path = manifest.root / file;
-      std::error_code ec;
-      if (!std::filesystem::is_regular_file(path, ec))
-        fail_artifact("artifact " + path.string() + " is missing: re-run frozenseg-deploy export");
-      if (sha256_file(path) != digest)
-        fail_artifact("artifact " + path.string() +
-                      " does not match the sha256 in manifest.json (corrupt or replaced): re-run "
-                      "frozenseg-deploy export --force");
+  for (const auto& [name, graph] : manifest.graphs) {
+    for (const GraphSpec& spec : graph.files()) {  // the graph's file and each variant's
+      std::vector<std::pair<std::string, std::string>> files = {{spec.file, spec.sha256}};
+      for (const auto& e : spec.external_data) files.emplace_back(e.file, e.sha256);
+      for (const auto& [file, digest] : files) {
+        const auto path = manifest.root / file;
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(path, ec))
+          fail_artifact("artifact " + path.string() + " is missing: re-run frozenseg-deploy export");
+        if (sha256_file(path) != digest)
+          fail_artifact("artifact " + path.string() +
+                        " does not match the sha256 in manifest.json (corrupt or replaced): re-run "
+                        "frozenseg-deploy export --force");
+      }
     }
   }
 }

@@ -141,8 +141,9 @@ Segmenter::Segmenter(Manifest manifest, const SegmenterOptions& options)
     runner_options.share_activations = graph.shares_activations;
     const bool image_encoder = graph.stage == StageNames::image;
     runner_options.threads = image_encoder ? encoder_plan_.image_threads : options.threads;
-    runners_.emplace(graph.name, make_runner(manifest_.graph_path(graph.name), manifest_.graphs.at(graph.name),
-                                             backend_, runner_options));
+    // A variant file made for this backend, if any (quantize's CPU INT8 file on onnxruntime-cpu).
+    const GraphSpec spec = manifest_.graphs.at(graph.name).for_backend(backend_);
+    runners_.emplace(graph.name, make_runner(manifest_.root / spec.file, spec, backend_, runner_options));
   }
 }
 

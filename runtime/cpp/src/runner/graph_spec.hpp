@@ -37,6 +37,15 @@ struct ExternalData {
   std::string sha256;
 };
 
+// Another file of one graph that some backends run instead, computing the same values
+// (manifest precisions.<p>.graphs.<name>.variants: quantize's CPU INT8 file, uint8 activations).
+struct GraphVariant {
+  std::string file;
+  std::string sha256;
+  std::vector<std::string> backends;
+  std::vector<ExternalData> external_data;
+};
+
 struct GraphSpec {
   std::string name;
   std::string file;  // relative to the artifacts folder
@@ -47,8 +56,13 @@ struct GraphSpec {
   int opset = 0;
   std::vector<ExternalData> external_data;
   std::string precision = "fp32";  // fp32, or the reduced precision this graph was lowered to
+  std::vector<GraphVariant> variants;  // files some backends run instead (for_backend)
 
   const TensorSpec* find_input(std::string_view input_name) const noexcept;
+  // This graph as `backend` runs it: the first variant made for that backend, else a copy of itself.
+  GraphSpec for_backend(std::string_view backend) const;
+  // This graph and each of its variants as a spec of its own (what verification checks).
+  std::vector<GraphSpec> files() const;
 };
 
 // Python's repr of the declared shape list: "[1, 3, 'height', 'width']".
