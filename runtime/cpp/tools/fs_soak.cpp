@@ -7,6 +7,7 @@
 //
 //   fs_soak ARTIFACTS [--threads N] [--segments N] [--replace-every N] [--warmup N]
 //           [--size H,W] [--image FILE]... [--vocabulary TEXT]... [--ort-threads N]
+//           [--backend NAME]   (default onnxruntime-cpu, the backend the Python soak runs)
 //
 // Images are drawn in memory (gradients and shapes, a different one per segment) at --size and
 // segmented at their own size; each --image file is also segmented, decoded every time, in turn.
@@ -85,7 +86,8 @@ std::vector<std::uint8_t> drawn_image(int height, int width, int seed) {
 
 [[noreturn]] void usage(const char* problem) {
   std::fprintf(stderr, "fs_soak: %s\nusage: fs_soak ARTIFACTS [--threads N] [--segments N] [--replace-every N] "
-                       "[--warmup N] [--size H,W] [--image FILE]... [--vocabulary TEXT]... [--ort-threads N]\n",
+                       "[--warmup N] [--size H,W] [--image FILE]... [--vocabulary TEXT]... [--ort-threads N] "
+                       "[--backend NAME]\n",
                problem);
   std::exit(2);
 }
@@ -107,6 +109,7 @@ int main(int argc, char** argv) {
   const char* artifacts = argv[1];
   int threads = 4, segments = 2000, replace_every = 50, warmup = 250, ort_threads = 1, height = 96, width = 128;
   std::vector<std::string> images, vocabularies;
+  std::string backend = "onnxruntime-cpu";
   for (int i = 2; i < argc; ++i) {
     const std::string flag = argv[i];
     if (i + 1 >= argc) usage((flag + " needs a value").c_str());
@@ -117,6 +120,7 @@ int main(int argc, char** argv) {
     else if (flag == "--warmup") warmup = positive(value, "--warmup");
     else if (flag == "--ort-threads") ort_threads = positive(value, "--ort-threads");
     else if (flag == "--image") images.emplace_back(value);
+    else if (flag == "--backend") backend = value;
     else if (flag == "--vocabulary") vocabularies.emplace_back(value);
     else if (flag == "--size") {
       if (std::sscanf(value, "%d,%d", &height, &width) != 2 || height < 8 || width < 8) usage("--size is H,W of at least 8");
@@ -129,6 +133,9 @@ int main(int argc, char** argv) {
   }
 
   fs_segmenter_options options = fs_segmenter_options_default();
+  // Named, not "auto" (which picks openvino-cpu in a build with OpenVINO): both soaks measure the
+  // same backend, and OpenVINO's TBB keeps its worker threads for the process's life.
+  options.backend = backend.c_str();
   options.threads = ort_threads;
   options.cache_dir = "";  // memory only: the soak measures the process, not a cache folder
   // One segmenter made and destroyed first: ONNX Runtime keeps process-wide state from its first
