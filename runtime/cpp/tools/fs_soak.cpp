@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
 
   fs_segmenter_options options = fs_segmenter_options_default();
   // Named, not "auto" (which picks openvino-cpu in a build with OpenVINO): both soaks measure the
-  // same backend, and OpenVINO's TBB keeps its worker threads for the process's life.
+  // same backend, and OpenVINO keeps a thread for the process's life (1 at the start, 2 once closed).
   options.backend = backend.c_str();
   options.threads = ort_threads;
   options.cache_dir = "";  // memory only: the soak measures the process, not a cache folder
