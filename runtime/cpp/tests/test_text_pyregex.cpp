@@ -66,6 +66,25 @@ TEST(TextPyRegex, UnsupportedSyntaxIsAnInternalError) {
   EXPECT_THROW(ft::PyRegex(U"[a", false, false), frozenseg::Error);
 }
 
+// Found by the long fuzz: bounded refusals, not a stack overflow or 41 s of compiling.
+TEST(TextPyRegex, DeepNestingAndEmptyRepeatsAreRefusedQuickly) {
+  const auto refusal = [](const std::u32string& pattern) {
+    try {
+      ft::PyRegex(pattern, false, false);
+    } catch (const frozenseg::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  const std::u32string deep = std::u32string(101, U'(') + U"a" + std::u32string(101, U')');
+  EXPECT_NE(refusal(deep).find("groups nested deeper than 100"), std::string::npos) << refusal(deep);
+  const std::u32string shallow = std::u32string(100, U'(') + U"a" + std::u32string(100, U')');
+  EXPECT_EQ(ft::PyRegex(shallow, false, false).search(U"xa"), span(1, 2));
+  const std::u32string empty_repeats = U"((((a{0}){1000}){1000}){1000})";
+  EXPECT_NE(refusal(empty_repeats).find("over 2^20 steps to compile"), std::string::npos) << refusal(empty_repeats);
+  EXPECT_EQ(ft::PyRegex(U"(a{0}){1000}b", false, false).search(U"ab"), span(1, 2));
+}
+
 TEST(TextFtfyEncoding, FtfysOwnExamples) {
   const std::pair<const char*, const char*> cases[] = {
       {"s\xc3\x83\xc2\xb3", "s\xc3\xb3"},                          // sÃ³ -> só

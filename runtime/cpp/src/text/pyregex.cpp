@@ -17,6 +17,12 @@ constexpr int kInfinite = std::numeric_limits<int>::max();
 // out of memory or overflow a count.
 constexpr int kMaxRepeat = 1000;
 constexpr size_t kMaxInstructions = size_t{1} << 16;
+// Groups nested deeper than this are refused: the parser and the compiler recurse once a level
+// (a fuzzed pattern of 1,600 '(' overflowed the stack).
+constexpr int kMaxNesting = 100;
+// Compile steps a pattern may take: repetitions of an empty body emit no instruction, so the
+// instruction bound alone let ((((a{0}){1000}){1000}){1000}) take 10^9 steps (41 s, fuzzed).
+constexpr size_t kMaxCompileSteps = size_t{1} << 20;
 
 [[noreturn]] void unsupported(const std::string& what) {
   throw Error(FS_INTERNAL_ERROR, "pyregex: unsupported pattern syntax: " + what);
@@ -288,6 +294,7 @@ class Parser {
   }
 
   Node group() {  // after '('
+    if (++depth_ > kMaxNesting) unsupported("groups nested deeper than " + std::to_string(kMaxNesting));
     Node::Type type = Node::kConcat;
     if (p_.substr(i_, 2) == U"?:") {
       i_ += 2;
@@ -303,6 +310,7 @@ class Parser {
     Node body = alternation();
     if (at_end() || peek() != ')') unsupported("missing ')'");
     ++i_;
+    --depth_;
     if (type == Node::kConcat) return body;
     if (type == Node::kNotBehind && body.type != Node::kSet) {
       unsupported("lookbehind wider than one character");
@@ -417,6 +425,7 @@ class Parser {
   bool bytes_, verbose_;
   std::vector<CharSet>& sets_;
   size_t i_ = 0;
+  int depth_ = 0;  // groups open at this point
 };
 
 class Compiler {
@@ -438,6 +447,7 @@ class Compiler {
 
   void emit(const Node& n, std::vector<Inst>& out) {
     if (out.size() > kMaxInstructions) unsupported("a pattern compiling to over 65536 instructions");
+    if (++steps_ > kMaxCompileSteps) unsupported("a pattern taking over 2^20 steps to compile");
     switch (n.type) {
       case Node::kSet:
         out.push_back({Op::kSet, n.set});
@@ -506,6 +516,7 @@ class Compiler {
   }
 
   std::vector<std::vector<Inst>>& code_;
+  size_t steps_ = 0;
 };
 
 }  // namespace
