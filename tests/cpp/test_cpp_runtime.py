@@ -8,6 +8,7 @@ build folder. Without a build these tests skip, unless FS_CPP_REQUIRED=1 (CI) ma
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import os
@@ -99,6 +100,65 @@ def _require_openvino_build(backend: str) -> None:
     pytest.importorskip("openvino")
 
 
+def _score_bar(artifacts: Path, images: list[Path], resize: tuple[int, int] | None | str = "default",
+               train_vocabulary: str | None = None) -> float:
+    """How far two correct float32 runtimes' scores may lie apart, from the float32 floor as export and
+    `check` judge it: each runtime is within floor_multiple x floor (+ the relative allowance) of the float64
+    reference, so two of them are within twice that. The floor is the reference's own float32 run against its
+    float64 run, on these images, over every (query, class) pair of the official class scores and of the
+    instance scores (class score x mask score), so it covers panoptic and instance scores alike."""
+    from frozenseg_export.check.inputs import check_inputs
+    from frozenseg_export.check.reference import ReferenceCache, reference_tensors
+    from frozenseg_runtime import graphs
+    from frozenseg_runtime.image.loading import load_image
+    from frozenseg_runtime.image.preprocess import PreprocessConstants, preprocess
+    from frozenseg_runtime.output.class_scores import official_class_scores
+    from frozenseg_runtime.output.instance import _instance_masks
+    from frozenseg_runtime.output.mask_resize import ResizedRows
+    from frozenseg_runtime.output.result import InferenceConstants
+    from frozenseg_runtime.text.vocabulary import parse_vocabulary
+
+    inputs = check_inputs(artifacts, "fp32", [str(i) for i in images], VOCABULARY, None, None, None, ("instance",))
+    manifest = inputs.manifest
+    train = parse_vocabulary(train_vocabulary) if train_vocabulary else inputs.train_vocabulary
+    prepared = [preprocess(load_image(i.path), PreprocessConstants.from_record(manifest.constants["preprocessing"]),
+                           resize) for i in inputs.images]
+    loaders, _ = reference_tensors(manifest, None, prepared, [i.digest for i in inputs.images],
+                                   inputs.vocabulary, train, ReferenceCache(None), lambda _: None)
+    inference = InferenceConstants.from_record(manifest.constants["inference"])
+    floor, scale = 0.0, 0.0
+    for prep, load in zip(prepared, loaders):
+        ref = load()
+        matrices = {}
+        for precision in ("float32", "float64"):
+            tensors = getattr(ref, precision)
+            probs = tensors[f"{graphs.DECODER}/class_probs"].astype(np.float32)
+            logits = tensors[f"{graphs.DECODER}/pred_masks"].astype(np.float32)
+            class_scores = official_class_scores(probs, inference.log_eps)[:, :-1]
+            rows = ResizedRows(logits, prep.padded_size, prep.image_size, prep.output_size)
+            _, mask_scores = _instance_masks(rows, np.arange(logits.shape[0]), inference.instance_score_eps)
+            matrices[precision] = np.concatenate([class_scores, class_scores * mask_scores[:, None]], axis=1)
+        floor = max(floor, float(np.abs(matrices["float32"].astype(np.float64) - matrices["float64"]).max()))
+        scale = max(scale, float(np.abs(matrices["float64"]).max()))
+    rule = manifest.raw["noise_floor"]
+    return 2 * (float(rule["floor_multiple"]) * floor + float(rule["relative_allowance"]) * scale)
+
+
+def _assert_instance_scores_agree(ours: dict[str, np.ndarray], theirs: dict[str, np.ndarray], bar: float) -> None:
+    """Instance scores within the float32 floor's bar (_score_bar), except where a mask pixel flipped (a logit
+    within rounding of 0; the callers bound how many): a score is class score x the mean sigmoid over its mask,
+    so f flipped pixels of a mask of n move it by at most f / n more."""
+    count = ours["scores"].shape[0]
+    flipped = (ours["masks"] != theirs["masks"]).reshape(count, -1).sum(axis=1)
+    pixels = np.minimum(ours["masks"].reshape(count, -1).sum(axis=1), theirs["masks"].reshape(count, -1).sum(axis=1))
+    allowed = bar + flipped / np.maximum(pixels, 1)
+    apart = np.abs(ours["scores"].astype(np.float64) - theirs["scores"])
+    worst = int(np.argmax(apart - allowed)) if count else 0
+    assert np.all(apart <= allowed), (f"instance {worst}: scores {ours['scores'][worst]} and {theirs['scores'][worst]} "
+                                      f"lie {apart[worst]:.3g} apart, allowed {allowed[worst]:.3g} (bar {bar:.3g}, "
+                                      f"{flipped[worst]} of {pixels[worst]} mask pixels flipped)")
+
+
 @pytest.mark.parametrize("backend", ["onnxruntime-cpu", "openvino-cpu"])
 @pytest.mark.parametrize("task", ["semantic", "panoptic", "instance"])
 def test_cpp_segment_writes_what_python_writes(task, backend, tiny_artifacts, images, tmp_path):
@@ -107,6 +167,7 @@ def test_cpp_segment_writes_what_python_writes(task, backend, tiny_artifacts, im
     _require_openvino_build(backend)
     py_out, cpp_out = _run_both(task, tiny_artifacts[0], images, tmp_path, backend=backend)
     assert sorted(p.name for p in cpp_out.iterdir()) == sorted(p.name for p in py_out.iterdir())
+    bar = functools.cache(lambda: _score_bar(tiny_artifacts[0], images))
     for image in images:
         stem = image.stem
         py_summary = json.loads((py_out / f"{stem}_summary.json").read_text())
@@ -133,13 +194,15 @@ def test_cpp_segment_writes_what_python_writes(task, backend, tiny_artifacts, im
             assert [{k: v for k, v in s.items() if k != "score"} for s in cpp_segments] == \
                    [{k: v for k, v in s.items() if k != "score"} for s in py_segments]
             np.testing.assert_allclose([s["score"] for s in cpp_segments],
-                                       [s["score"] for s in py_segments], atol=1e-5)
+                                       [s["score"] for s in py_segments], rtol=0, atol=bar())
         else:
             with np.load(py_out / f"{stem}_instances.npz") as py, \
                     np.load(cpp_out / f"{stem}_instances.npz") as cpp:
                 assert set(cpp.files) == set(py.files)
                 assert np.array_equal(cpp["classes"], py["classes"])
-                np.testing.assert_allclose(cpp["scores"], py["scores"], atol=1e-5)
+                # Scores judged on the float32 floor (_score_bar): on `--synthetic stress` weights ONNX
+                # Runtime 1.29 against 1.32 moves them by up to 4.4e-5, more than a fixed 1e-5.
+                _assert_instance_scores_agree(cpp, py, bar())
                 # Masks are `logits > 0`: the C++ build links ONNX Runtime 1.29, the Python one
                 # 1.32, whose kernels round differently, so a logit within that rounding of 0
                 # may flip (16 of 9.3 million pixels seen); the post-processing itself is
@@ -163,13 +226,18 @@ def test_cpp_segment_options_match_python(extra, tiny_artifacts, images, tmp_pat
 
     stem = images[-1].stem
     changed, default = instances(py_out, stem), instances(default_out, stem)
+    resize = ("default" if "--resize" not in extra else
+              None if extra[extra.index("--resize") + 1] == "none" else
+              tuple(int(v) for v in extra[extra.index("--resize") + 1].split(",")))
+    train = extra[extra.index("--train-vocabulary") + 1] if "--train-vocabulary" in extra else None
+    bar = _score_bar(tiny_artifacts[0], images, resize, train)
     assert changed["scores"].shape != default["scores"].shape or \
-        not np.allclose(changed["scores"], default["scores"], atol=1e-4)
+        not np.allclose(changed["scores"], default["scores"], rtol=0, atol=bar)
     for image in images:
         ours, theirs = instances(cpp_out, image.stem), instances(py_out, image.stem)
         assert np.array_equal(ours["classes"], theirs["classes"])
-        np.testing.assert_allclose(ours["scores"], theirs["scores"], atol=1e-5)
         assert ours["masks"].shape == theirs["masks"].shape
+        _assert_instance_scores_agree(ours, theirs, bar)
         assert (ours["masks"] != theirs["masks"]).mean() <= 1e-5  # see the instance case above
 
 
