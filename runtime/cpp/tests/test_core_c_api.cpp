@@ -38,6 +38,17 @@ fs_segmenter_t open_tiny(int encoder_schedule = FS_ENCODERS_AUTO) {
   return seg;
 }
 
+// The semantic labels of one image through the C ABI (empty when fs_segment fails).
+std::vector<int32_t> semantic_labels(fs_segmenter_t seg, const fs_image& image) {
+  fs_result_t result = nullptr;
+  std::vector<int32_t> labels;
+  if (fs_segment(seg, &image, FS_TASK_SEMANTIC, &result) != FS_OK) return labels;
+  const int32_t* data = fs_result_semantic_labels(result);
+  labels.assign(data, data + static_cast<std::size_t>(image.height) * image.width);
+  fs_result_release(result);
+  return labels;
+}
+
 }  // namespace
 
 TEST(CApi, VersionMatchesTheHeader) {
@@ -316,15 +327,7 @@ TEST(CApi, OneSegmenterServesManyThreads) {
   std::vector<std::uint8_t> pixels(static_cast<std::size_t>(height) * width * 3);
   for (std::size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<std::uint8_t>((i * 37) % 251);
   const fs_image image{pixels.data(), height, width, width * 3, FS_PIXEL_RGB};
-  auto labels_of = [&](fs_segmenter_t s) {
-    fs_result_t result = nullptr;
-    std::vector<int32_t> labels;
-    if (fs_segment(s, &image, FS_TASK_SEMANTIC, &result) != FS_OK) return labels;
-    const int32_t* data = fs_result_semantic_labels(result);
-    labels.assign(data, data + height * width);
-    fs_result_release(result);
-    return labels;
-  };
+  auto labels_of = [&](fs_segmenter_t s) { return semantic_labels(s, image); };
   const std::vector<int32_t> alone = labels_of(seg);
   ASSERT_EQ(alone.size(), static_cast<std::size_t>(height * width)) << fs_last_error();
 
@@ -374,15 +377,7 @@ TEST(CApi, OpenVinoServesTheAnswersOfOnnxRuntime) {
   std::vector<std::uint8_t> pixels(static_cast<std::size_t>(height) * width * 3);
   for (std::size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<std::uint8_t>((i * 37) % 251);
   const fs_image image{pixels.data(), height, width, width * 3, FS_PIXEL_RGB};
-  auto labels_of = [&](fs_segmenter_t s) {
-    fs_result_t result = nullptr;
-    std::vector<int32_t> labels;
-    if (fs_segment(s, &image, FS_TASK_SEMANTIC, &result) != FS_OK) return labels;
-    const int32_t* data = fs_result_semantic_labels(result);
-    labels.assign(data, data + height * width);
-    fs_result_release(result);
-    return labels;
-  };
+  auto labels_of = [&](fs_segmenter_t s) { return semantic_labels(s, image); };
   std::vector<std::vector<int32_t>> seen(3);
   std::vector<std::thread> threads;
   for (auto& out : seen) threads.emplace_back([&, target = &out] { *target = labels_of(openvino); });

@@ -10,6 +10,7 @@
 #include "text/ftfy_encoding.hpp"
 #include "text/pyregex.hpp"
 #include "text/unicode.hpp"
+#include "test_support.hpp"
 
 namespace ft = frozenseg::text;
 using Span = std::optional<std::pair<size_t, size_t>>;
@@ -69,12 +70,7 @@ TEST(TextPyRegex, UnsupportedSyntaxIsAnInternalError) {
 // Found by the long fuzz: bounded refusals, not a stack overflow or 41 s of compiling.
 TEST(TextPyRegex, DeepNestingAndEmptyRepeatsAreRefusedQuickly) {
   const auto refusal = [](const std::u32string& pattern) {
-    try {
-      ft::PyRegex(pattern, false, false);
-    } catch (const frozenseg::Error& e) {
-      return std::string(e.what());
-    }
-    return std::string("accepted");
+    return test_support::error_of([&] { ft::PyRegex(pattern, false, false); }, FS_INTERNAL_ERROR);
   };
   const std::u32string deep = std::u32string(101, U'(') + U"a" + std::u32string(101, U')');
   EXPECT_NE(refusal(deep).find("groups nested deeper than 100"), std::string::npos) << refusal(deep);
@@ -83,6 +79,12 @@ TEST(TextPyRegex, DeepNestingAndEmptyRepeatsAreRefusedQuickly) {
   const std::u32string empty_repeats = U"((((a{0}){1000}){1000}){1000})";
   EXPECT_NE(refusal(empty_repeats).find("over 2^20 steps to compile"), std::string::npos) << refusal(empty_repeats);
   EXPECT_EQ(ft::PyRegex(U"(a{0}){1000}b", false, false).search(U"ab"), span(1, 2));
+  // Python's "multiple repeat": a second quantifier on one item (the fuzz's 27-s X*{1000}).
+  for (const std::u32string pattern : {U"a**", U"a*{2}", U"(a|b)*{1000}", U"a{2}{3}", U"a*??", U"a??+"}) {
+    EXPECT_NE(refusal(pattern).find("multiple repeat"), std::string::npos) << refusal(pattern);
+  }
+  EXPECT_EQ(ft::PyRegex(U"a*?b", false, false).search(U"aab"), span(0, 3));  // lazy is one quantifier
+  EXPECT_EQ(ft::PyRegex(U"a*{x", false, false).search(U"aa{x"), span(0, 4));  // '{' not a count: a literal
 }
 
 TEST(TextFtfyEncoding, FtfysOwnExamples) {

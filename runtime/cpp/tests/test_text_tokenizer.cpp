@@ -12,6 +12,7 @@
 
 #include "common/error.hpp"
 #include "text/tokenizer.hpp"
+#include "test_support.hpp"
 
 namespace ft = frozenseg::text;
 using nlohmann::json;
@@ -41,17 +42,7 @@ json text_constants() {
           {"context_length", 77}, {"sot_token", 49406}, {"eot_token", 49407}, {"pad_token", 0}};
 }
 
-template <typename F>
-std::string error_of(F&& call, fs_status want) {
-  try {
-    call();
-  } catch (const frozenseg::Error& e) {
-    EXPECT_EQ(e.status(), want) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no error";
-  return {};
-}
+using test_support::error_of;
 
 }  // namespace
 

@@ -15,6 +15,7 @@
 
 #include "common/error.hpp"
 #include "text/vocabulary.hpp"
+#include "test_support.hpp"
 
 namespace ft = frozenseg::text;
 namespace fs = std::filesystem;
@@ -43,20 +44,10 @@ class Scratch : public ::testing::Test {
   static inline std::atomic<int> counter_{0};
 };
 
-std::string refusal(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const frozenseg::Error& e) {
-    EXPECT_EQ(e.status(), FS_INVALID_INPUT) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no error";
-  return {};
-}
 
 #define EXPECT_REFUSED(call, fragment)                                                   \
   do {                                                                                   \
-    const std::string message_ = refusal([&] { (void)(call); });                         \
+    const std::string message_ = test_support::error_of([&] { (void)(call); }, FS_INVALID_INPUT);                         \
     EXPECT_NE(message_.find(fragment), std::string::npos) << "message: " << message_;  \
   } while (0)
 

@@ -1,5 +1,5 @@
 // data/tiny_graph.onnx (make_tiny_graph.py) for the runner tests: its manifest entry, feeds, the
-// answers in plain C++, and the error helpers the runner tests share.
+// answers in plain C++ (the error helpers come from test_support.hpp).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -11,6 +11,7 @@
 
 #include "common/error.hpp"
 #include "runner/runner.hpp"
+#include "test_support.hpp"
 
 namespace tiny_graph {
 
@@ -74,20 +75,8 @@ inline void expect_tiny_outputs(const TensorMap& in, const TensorMap& out) {
   for (std::size_t i = 0; i < k.size(); ++i) ASSERT_EQ(k3.data<std::int64_t>()[i], k[i] * 3);
 }
 
-// Runs `call`, expects frozenseg::Error with `status`, returns its message.
-template <typename Call>
-std::string error_of(Call&& call, fs_status status) {
-  try {
-    call();
-  } catch (const frozenseg::Error& e) {
-    EXPECT_EQ(e.status(), status) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "expected frozenseg::Error";
-  return {};
-}
-
-inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using test_support::contains;
+using test_support::error_of;
 
 
 }  // namespace tiny_graph

@@ -381,8 +381,9 @@ class Parser {
       } else {
         item = set_node(literal(c));
       }
-      // Quantifiers (VERBOSE skips whitespace before them too).
-      while (true) {
+      // One quantifier (VERBOSE skips whitespace before it too); a second is Python's "multiple repeat",
+      // which the long fuzz found nesting into X*{1000}{1000}... that took 27 s to match.
+      for (bool quantified = false;; quantified = true) {
         skip_verbose();
         if (at_end()) break;
         int min, max;
@@ -402,6 +403,7 @@ class Parser {
         } else {
           break;
         }
+        if (quantified) unsupported("multiple repeat");
         if (!repeatable) unsupported("nothing to repeat");
         Node rep(Node::kRepeat);
         rep.min = min;
