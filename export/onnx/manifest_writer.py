@@ -13,6 +13,7 @@ from frozenseg_export.onnx.units import SPECS
 from frozenseg_reference.model import FrozenSegModel
 from frozenseg_reference.presets import VILD_TEMPLATES
 from frozenseg_runtime import graphs, schedule
+from frozenseg_runtime.backends.factory import choice_record
 from frozenseg_runtime.manifest import SCHEMA_VERSION, sha256_file, validate_manifest
 from frozenseg_runtime.segmenter import PROMPTS_PER_TEXT_CALL
 from frozenseg_runtime.text.vocabulary import Vocabulary
@@ -111,12 +112,13 @@ def constants(model: FrozenSegModel, train: Vocabulary) -> dict[str, Any]:
 def runtime_facts() -> dict[str, Any]:
     """What a runtime needs beyond the graphs and constants, written from the Python runtime's own
     declarations so that the C++ library reads them instead of keeping copies: the graph registry
-    (graphs.py), the text encoder's prompts per call (segmenter.py) and the image encoders'
-    schedule rule (schedule.py)."""
+    (graphs.py), the text encoder's prompts per call (segmenter.py), the image encoders'
+    schedule rule (schedule.py) and what `auto` picks (backends/factory.py)."""
     return {
         "graphs": graphs.registry_record(),
         "prompts_per_text_call": PROMPTS_PER_TEXT_CALL,
         "encoder_schedule": schedule.rule_record(),
+        "backend_choice": choice_record(),
     }
 
 

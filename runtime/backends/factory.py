@@ -14,6 +14,7 @@ from frozenseg_runtime.backends.openvino_runner import BACKEND as OPENVINO_CPU
 from frozenseg_runtime.backends.openvino_runner import OpenVinoRunner, openvino_available
 from frozenseg_runtime.errors import (
     BackendError,
+    ManifestError,
     PrecisionUnavailableError,
     TensorRTUnavailableError,
     UsageError,
@@ -25,13 +26,34 @@ BACKENDS = ("auto", "onnxruntime-cpu", "onnxruntime-cuda", "onnxruntime-trt", "t
 # What `auto` picks, the first usable: ONNX Runtime on a GPU, then OpenVINO on the CPU (on the
 # tiny preset's image encoders 1.5-1.7x ONNX Runtime's speed on 2 cores), then ONNX Runtime's CPU.
 AUTO_ORDER = ("onnxruntime-trt", "onnxruntime-cuda", OPENVINO_CPU, "onnxruntime-cpu")
+# Backends `auto` gives FP32 files only (_auto_among says why).
+FP32_FILES_ONLY = (OPENVINO_CPU,)
 # Backends that compute a graph in another precision than its file's (GraphSpec.compute_precision).
 COMPUTE_PRECISION_BACKENDS = (OPENVINO_CPU,)
 
 
-def resolve_backend(name: str, among: tuple[str, ...] = BACKENDS) -> str:
-    """`auto` -> the first usable backend of AUTO_ORDER that is `among` (e.g. the C++ library's
-    backends); others are checked to be usable."""
+def choice_record() -> dict[str, list[str]]:
+    """`auto`'s rule, for the manifest's `runtime.backend_choice`: both runtimes read it there."""
+    return {"auto_order": list(AUTO_ORDER), "fp32_files_only": list(FP32_FILES_ONLY)}
+
+
+def backend_choice(manifest: Manifest) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(auto_order, fp32_files_only) from the manifest; one written before the rule was recorded
+    (stop 31) gets this runtime's."""
+    record = manifest.raw.get("runtime", {}).get("backend_choice") or choice_record()
+    try:
+        order, fp32_only = tuple(record["auto_order"]), tuple(record["fp32_files_only"])
+    except (KeyError, TypeError) as exc:
+        raise ManifestError(f"manifest runtime.backend_choice needs auto_order and fp32_files_only lists: {exc}") from exc
+    unknown = [b for b in order + fp32_only if b not in BACKENDS or b == "auto"]
+    if unknown:
+        raise ManifestError(f"manifest runtime.backend_choice names unknown backends {unknown}")
+    return order, fp32_only
+
+
+def resolve_backend(name: str, among: tuple[str, ...] = BACKENDS, order: tuple[str, ...] = AUTO_ORDER) -> str:
+    """`auto` -> the first usable backend of `order` (the manifest's, `backend_choice`) that is
+    `among` (e.g. the C++ library's backends); others are checked to be usable."""
     if name not in BACKENDS:
         raise BackendError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
     if name == "tensorrt":  # never picked by `auto`: it needs engines built on this machine
@@ -52,10 +74,10 @@ def resolve_backend(name: str, among: tuple[str, ...] = BACKENDS) -> str:
                                f"'frozenseg-deploy[openvino]' (or openvino)")
         return name
     if name == "auto":
-        for candidate in AUTO_ORDER:
+        for candidate in order:
             if candidate in among and _installed(candidate):
                 return candidate
-        raise BackendError(f"no backend of {', '.join(c for c in AUTO_ORDER if c in among)} is installed: "
+        raise BackendError(f"no backend of {', '.join(c for c in order if c in among)} is installed: "
                            f"pip install onnxruntime (or onnxruntime-gpu, or openvino)")
     available = available_providers()
     provider = PROVIDERS[name][0]
@@ -120,7 +142,8 @@ def _auto_among(manifest: Manifest) -> tuple[str, ...]:
     compile its INT8 decoder (a CPU-plugin check on per-channel scales)."""
     if all(spec.precision == "fp32" for spec in manifest.graphs.values()):
         return BACKENDS
-    return tuple(b for b in BACKENDS if b != OPENVINO_CPU)
+    _, fp32_only = backend_choice(manifest)
+    return tuple(b for b in BACKENDS if b not in fp32_only)
 
 
 @dataclass(frozen=True)
@@ -150,7 +173,7 @@ def open_runners(manifest: Manifest, backend: str = "auto", threads: int | None 
     `cache_dir`: the runtime's cache option, where a backend keeps what it compiles (OpenVINO).
     `auto` follows the graphs (`_auto_for`, `_auto_among`)."""
     backend = resolve_backend(_auto_for(manifest) if backend == "auto" else backend,
-                              among=_auto_among(manifest))
+                              among=_auto_among(manifest), order=backend_choice(manifest)[0])
     plan = plan_encoders(encoder_schedule, backend, threads)
     if cuda_graph and backend != "tensorrt":
         raise UsageError(f"CUDA graphs replay TensorRT engines: use backend 'tensorrt' with "

@@ -208,6 +208,36 @@ def test_auto_picks_openvino_on_a_cpu():
     assert resolve_backend("auto", among=("auto", "onnxruntime-cpu", "tensorrt")) == "onnxruntime-cpu"
 
 
+def test_auto_follows_the_manifests_choice(tiny_artifacts):
+    """`auto`'s order and its FP32-only backends are the manifest's runtime.backend_choice (the
+    C++ library reads the same record), written from AUTO_ORDER and FP32_FILES_ONLY."""
+    import copy
+    import dataclasses
+
+    import onnxruntime
+
+    from frozenseg_runtime.backends.factory import AUTO_ORDER, FP32_FILES_ONLY, backend_choice
+    from frozenseg_runtime.errors import ManifestError
+
+    if {"CUDAExecutionProvider", "TensorrtExecutionProvider"} & set(onnxruntime.get_available_providers()):
+        pytest.skip("ONNX Runtime has a GPU provider here: auto prefers it")
+    manifest = load_manifest(tiny_artifacts[0])
+    assert manifest.raw["runtime"]["backend_choice"] == {"auto_order": list(AUTO_ORDER),
+                                                         "fp32_files_only": list(FP32_FILES_ONLY)}
+    raw = copy.deepcopy(manifest.raw)
+    raw["runtime"]["backend_choice"]["auto_order"] = ["onnxruntime-cpu", "openvino-cpu"]
+    opened = open_runners(dataclasses.replace(manifest, raw=raw), "auto")
+    try:
+        assert opened.backend == "onnxruntime-cpu"
+    finally:
+        opened.close()
+    del raw["runtime"]["backend_choice"]  # written before stop 31: this runtime's rule
+    assert backend_choice(dataclasses.replace(manifest, raw=raw)) == (AUTO_ORDER, FP32_FILES_ONLY)
+    raw["runtime"]["backend_choice"] = {"auto_order": ["onnxruntime-gpu"], "fp32_files_only": []}
+    with pytest.raises(ManifestError, match="unknown backends \\['onnxruntime-gpu'\\]"):
+        open_runners(dataclasses.replace(manifest, raw=raw), "auto")
+
+
 def test_auto_keeps_lowered_graphs_on_onnxruntime(tiny_artifacts):
     """FP16 / INT8 files were calibrated and measured on ONNX Runtime: `auto` keeps them there
     (the FP32 files relabelled stand in for a `quantize` output; what is chosen depends on the

@@ -56,15 +56,17 @@ def test_missing_manifest_file(tmp_path):
 
 
 def test_the_runtime_section_is_the_python_declarations(manifest_dict):
-    """The C++ library reads the registry, the prompts per text call and the schedule rule from
-    here (schema 2); the exporter writes them from the Python runtime's own declarations."""
+    """The C++ library reads the registry, the prompts per text call, the schedule rule and `auto`'s
+    choice from here (schema 2); the exporter writes them from the Python runtime's own declarations."""
     from frozenseg_runtime import graphs, schedule
+    from frozenseg_runtime.backends.factory import choice_record
     from frozenseg_runtime.segmenter import PROMPTS_PER_TEXT_CALL
 
     assert manifest_dict["schema_version"] == 2
     assert manifest_dict["runtime"] == {"graphs": graphs.registry_record(),
                                         "prompts_per_text_call": PROMPTS_PER_TEXT_CALL,
-                                        "encoder_schedule": schedule.rule_record()}
+                                        "encoder_schedule": schedule.rule_record(),
+                                        "backend_choice": choice_record()}
     assert [g["name"] for g in manifest_dict["runtime"]["graphs"]] == list(graphs.GRAPHS)
 
 

@@ -215,6 +215,31 @@ TEST(Manifest, RuntimeFactsAreTheManifests) {
             (std::vector<std::string>{"onnxruntime-cpu"}));
 }
 
+TEST(Manifest, AutosChoiceIsTheManifests) {
+  // runtime.backend_choice, written from Python's AUTO_ORDER and FP32_FILES_ONLY.
+  const auto m = frozenseg::validate_manifest(tiny(), "/art");
+  EXPECT_EQ(m.facts.backend_choice.auto_order,
+            (std::vector<std::string>{"onnxruntime-trt", "onnxruntime-cuda", "openvino-cpu", "onnxruntime-cpu"}));
+  EXPECT_EQ(m.facts.backend_choice.fp32_files_only, (std::vector<std::string>{"openvino-cpu"}));
+  auto data = tiny();
+  data["runtime"]["backend_choice"]["auto_order"] = {"onnxruntime-cpu"};
+  EXPECT_EQ(frozenseg::validate_manifest(data, "/art").facts.backend_choice.auto_order,
+            (std::vector<std::string>{"onnxruntime-cpu"}));
+  data = tiny();  // written before the rule was recorded: that exporter's order
+  data["runtime"].erase("backend_choice");
+  EXPECT_EQ(frozenseg::validate_manifest(data, "/art").facts.backend_choice.auto_order,
+            frozenseg::unrecorded_backend_choice().auto_order);
+  data = tiny();
+  data["runtime"]["backend_choice"]["auto_order"] = {"onnxruntime-cpu", "onnxruntime-gpu"};
+  expect_refused(data, "runtime.backend_choice names unknown backend 'onnxruntime-gpu'");
+  data = tiny();
+  data["runtime"]["backend_choice"]["fp32_files_only"] = {"auto"};
+  expect_refused(data, "runtime.backend_choice names unknown backend 'auto'");
+  data = tiny();
+  data["runtime"]["backend_choice"].erase("fp32_files_only");
+  expect_refused(data, "manifest.json has a value of the wrong type");
+}
+
 TEST(Manifest, OlderOrIncompleteRuntimeSectionsAreRefused) {
   auto data = tiny();
   data["schema_version"] = 1;  // before the `runtime` section

@@ -161,10 +161,25 @@ TEST(Factory, BackendNamesMatchPython) {
   const auto available = frozenseg::onnxruntime_available_providers();
   EXPECT_NE(std::find(available.begin(), available.end(), "CPUExecutionProvider"), available.end());
   if (std::find(available.begin(), available.end(), "CUDAExecutionProvider") == available.end()) {
-    // Python's AUTO_ORDER on a CPU: OpenVINO where it is built in, for FP32 files only.
+    // The recorded AUTO_ORDER on a CPU: OpenVINO where it is built in, for FP32 files only.
     EXPECT_EQ(resolved, frozenseg::built_with_openvino() ? "openvino-cpu" : "onnxruntime-cpu");
     EXPECT_EQ(frozenseg::resolve_backend("auto", /*fp32_files=*/false), "onnxruntime-cpu");
   }
+}
+
+TEST(Factory, AutoFollowsTheManifestsChoice) {
+  const auto available = frozenseg::onnxruntime_available_providers();
+  if (std::find(available.begin(), available.end(), "CUDAExecutionProvider") != available.end())
+    GTEST_SKIP() << "ONNX Runtime has a GPU provider here: auto's first choices differ";
+  const frozenseg::BackendChoice cpu_first{{"onnxruntime-cpu", "openvino-cpu"}, {}};
+  EXPECT_EQ(frozenseg::resolve_backend("auto", true, cpu_first), "onnxruntime-cpu");
+  const frozenseg::BackendChoice openvino_first{{"openvino-cpu", "onnxruntime-cpu"}, {"openvino-cpu"}};
+  EXPECT_EQ(frozenseg::resolve_backend("auto", true, openvino_first),
+            frozenseg::built_with_openvino() ? "openvino-cpu" : "onnxruntime-cpu");
+  EXPECT_EQ(frozenseg::resolve_backend("auto", false, openvino_first), "onnxruntime-cpu");
+  const frozenseg::BackendChoice gpu_only{{"onnxruntime-cuda", "onnxruntime-trt"}, {}};
+  const std::string message = error_of([&] { frozenseg::resolve_backend("auto", true, gpu_only); }, FS_BACKEND_ERROR);
+  EXPECT_EQ(message, "no backend of the manifest's auto order (onnxruntime-cuda, onnxruntime-trt) can run here");
 }
 
 TEST(Factory, BuiltBackendsAreWhatThisBuildHas) {

@@ -178,6 +178,16 @@ RuntimeFacts runtime_facts(const json& section) {
                                             ? rule.at("cpu_backends").get<std::vector<std::string>>()
                                             : std::vector<std::string>{rule.at("cpu_backend").get<std::string>()};
   facts.encoder_schedule.many_cores = rule.at("many_cores").get<int>();
+  facts.backend_choice = unrecorded_backend_choice();
+  if (section.contains("backend_choice")) {  // since stop 31
+    const json& choice = section.at("backend_choice");
+    facts.backend_choice = {choice.at("auto_order").get<std::vector<std::string>>(),
+                            choice.at("fp32_files_only").get<std::vector<std::string>>()};
+    for (const auto* names : {&facts.backend_choice.auto_order, &facts.backend_choice.fp32_files_only})
+      for (const std::string& name : *names)
+        if (name == "auto" || std::find(kBackends.begin(), kBackends.end(), name) == kBackends.end())
+          fail_artifact("manifest runtime.backend_choice names unknown backend '" + name + "'");
+  }
   // What this library's stages run by name must be there, each stage's graphs where it runs them.
   std::vector<std::string> absent;
   for (const char* name : {GraphNames::clip_image, GraphNames::sam_image, GraphNames::clip_text, GraphNames::decoder})

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runner/factory.hpp"
 #include "runner/graph_spec.hpp"
 
 namespace frozenseg {
@@ -56,6 +57,7 @@ struct RuntimeFacts {
   std::vector<GraphFacts> graphs;        // in the registry's order
   std::int64_t prompts_per_text_call = 0;  // the text graph's calls, capped by its batch range
   EncoderScheduleRule encoder_schedule;
+  BackendChoice backend_choice;          // what "auto" picks (unrecorded_backend_choice() when absent)
 
   const GraphFacts& graph(std::string_view name) const;  // FS_ARTIFACT_ERROR when absent
   std::vector<std::string> graphs_of_stage(std::string_view stage) const;

@@ -99,7 +99,7 @@ std::unique_ptr<Segmenter> Segmenter::from_artifacts(const std::filesystem::path
 
 Segmenter::Segmenter(Manifest manifest, const SegmenterOptions& options)
     : manifest_(std::move(manifest)),
-      backend_(resolve_backend(options.backend, fp32_files(manifest_))),
+      backend_(resolve_backend(options.backend, fp32_files(manifest_), manifest_.facts.backend_choice)),
       encoder_plan_(plan_encoders(manifest_.facts.encoder_schedule, options.encoder_schedule, backend_,
                                   options.threads)),
       tokenizer_(text::tokenizer_for(manifest_.constants().at("text"))),

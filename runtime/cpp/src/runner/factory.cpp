@@ -52,7 +52,13 @@ std::vector<std::string_view> built_backends() {
   return names;
 }
 
-std::string resolve_backend(std::string_view name, bool fp32_files) {
+const BackendChoice& unrecorded_backend_choice() {
+  static const BackendChoice choice{{"onnxruntime-trt", "onnxruntime-cuda", "openvino-cpu", "onnxruntime-cpu"},
+                                    {"openvino-cpu"}};
+  return choice;
+}
+
+std::string resolve_backend(std::string_view name, bool fp32_files, const BackendChoice& choice) {
   if (std::find(kBackends.begin(), kBackends.end(), name) == kBackends.end()) {
     fail_backend("unknown backend '" + std::string(name) + "'; choose one of " + backend_list());
   }
@@ -77,11 +83,17 @@ std::string resolve_backend(std::string_view name, bool fp32_files) {
   }
   if (name == "auto") {
     const std::vector<std::string> available = onnxruntime_available_providers();
-    for (const std::string_view candidate : {"onnxruntime-trt", "onnxruntime-cuda"}) {
-      if (provider_available(available, candidate)) return std::string(candidate);
+    const auto& fp32_only = choice.fp32_files_only;
+    std::string tried;
+    for (const std::string& candidate : choice.auto_order) {
+      if (!fp32_files && std::find(fp32_only.begin(), fp32_only.end(), candidate) != fp32_only.end()) continue;
+      tried += (tried.empty() ? "" : ", ") + candidate;
+      const bool usable = candidate == "openvino-cpu" ? built_with_openvino()
+                          : candidate == "tensorrt"   ? built_with_tensorrt()
+                          : candidate != "auto" && provider_available(available, candidate);
+      if (usable) return candidate;
     }
-    if (built_with_openvino() && fp32_files) return "openvino-cpu";
-    return "onnxruntime-cpu";
+    fail_backend("no backend of the manifest's auto order (" + tried + ") can run here");
   }
   require_onnxruntime_backend(name);
   return std::string(name);

@@ -25,13 +25,24 @@ bool built_with_openvino() noexcept;
 // their execution providers is resolve_backend's answer), tensorrt and openvino-cpu when built in.
 std::vector<std::string_view> built_backends();
 
-// "auto" -> the fastest usable backend, in Python's AUTO_ORDER: onnxruntime-trt, then
-// onnxruntime-cuda, then openvino-cpu when built in and the graphs are FP32 files (quantize's
-// FP16/INT8 files stay on ONNX Runtime, where they were calibrated), then onnxruntime-cpu; never
-// tensorrt, which needs engines built on this machine. Any other name is checked to be usable
-// here. Throws frozenseg::Error(FS_BACKEND_ERROR) for an unknown name or a backend this build or
+// What "auto" picks, from the manifest's runtime.backend_choice (written from Python's AUTO_ORDER and
+// FP32_FILES_ONLY in backends/factory.py): the first usable backend of auto_order, leaving out those of
+// fp32_files_only when a graph is an FP16/INT8 file (quantize's files stay where they were calibrated).
+struct BackendChoice {
+  std::vector<std::string> auto_order;
+  std::vector<std::string> fp32_files_only;
+};
+
+// The rule of a manifest written before it was recorded (stop 31): its exporter's order then, kept
+// as that history, not as this library's opinion.
+const BackendChoice& unrecorded_backend_choice();
+
+// "auto" -> the first usable backend of choice.auto_order (ONNX Runtime's GPU backends need their
+// execution providers, openvino-cpu and tensorrt a build with them). Any other name is checked to be
+// usable here. Throws frozenseg::Error(FS_BACKEND_ERROR) for an unknown name or a backend this build or
 // this machine cannot run, naming what is missing.
-std::string resolve_backend(std::string_view name, bool fp32_files = true);
+std::string resolve_backend(std::string_view name, bool fp32_files = true,
+                            const BackendChoice& choice = unrecorded_backend_choice());
 
 // The runner of one graph on a resolved backend name (resolve_backend's result). options:
 // threads and memory_arena apply to ONNX Runtime; threads and openvino_cache to openvino-cpu;
