@@ -18,7 +18,7 @@ import numpy as np
 from frozenseg_export.cpp_library import CppLibraryError, CppSegmenter, find_library, library_backends
 from frozenseg_export.reference_chain import TEXT_EMBEDDINGS
 from frozenseg_runtime import graphs
-from frozenseg_runtime.backends.factory import resolve_backend
+from frozenseg_runtime.backends.factory import resolve_for
 from frozenseg_runtime.errors import UsageError
 from frozenseg_runtime.image.preprocess import PreparedImage
 from frozenseg_runtime.manifest import PRECISIONS, Manifest
@@ -38,9 +38,10 @@ def vocabulary_json(vocabulary: Vocabulary) -> str:
     return json.dumps([{"names": list(n), "isthing": t} for n, t in zip(vocabulary.names, vocabulary.isthing)])
 
 
-def cpp_backend(backend: str, precision: str, library: Path) -> str:
+def cpp_backend(backend: str, precision: str, library: Path, manifest: Manifest) -> str:
     """The backend both runtimes run for `--runtime cpp`: one the C++ library has, as it says
-    (`auto` resolved among those, so the Python side's tensors come from the same backend); bf16, a
+    (`auto` resolved among those by the manifest's rule, as the library resolves it, so the Python
+    side's tensors come from the same backend); bf16, a
     precision of the Python runtime's OpenVINO backend, is refused before anything loads."""
     if precision not in PRECISIONS:
         raise UsageError(f"precision {precision} runs in the Python runtime only (openvino-cpu): "
@@ -49,7 +50,7 @@ def cpp_backend(backend: str, precision: str, library: Path) -> str:
     if backend not in names:
         raise UsageError(f"the C++ library has no backend {backend!r} (it has {', '.join(names)}): "
                          f"check it with --runtime python")
-    return resolve_backend(backend, among=names)
+    return resolve_for(manifest.with_precision(precision), backend, among=names)
 
 
 class DeployedPipeline:
@@ -60,7 +61,7 @@ class DeployedPipeline:
         self.runtime = runtime
         library = find_library(cpp_library) if runtime == "cpp" else None
         if library is not None:
-            backend = cpp_backend(backend, precision, library)
+            backend = cpp_backend(backend, precision, library, manifest)
         self.manifest = manifest.with_precision(precision)  # the graphs as deployed
         self.segmenter = Segmenter.open(self.manifest, backend=backend, cache_dir=MEMORY_ONLY,
                                    memory_arena=False)

@@ -32,23 +32,45 @@ FP32_FILES_ONLY = (OPENVINO_CPU,)
 COMPUTE_PRECISION_BACKENDS = (OPENVINO_CPU,)
 
 
+# The rule of a manifest written before it was recorded (stop 31): its exporter's then, kept as
+# that history (C++: unrecorded_backend_choice), not as this runtime's current opinion.
+UNRECORDED_CHOICE = {"auto_order": ["onnxruntime-trt", "onnxruntime-cuda", OPENVINO_CPU, "onnxruntime-cpu"],
+                     "fp32_files_only": [OPENVINO_CPU]}
+# Names auto may never try: itself, and tensorrt, which needs engines built on this machine.
+_NEVER_AUTO = ("auto", "tensorrt")
+
+
 def choice_record() -> dict[str, list[str]]:
     """`auto`'s rule, for the manifest's `runtime.backend_choice`: both runtimes read it there."""
     return {"auto_order": list(AUTO_ORDER), "fp32_files_only": list(FP32_FILES_ONLY)}
 
 
 def backend_choice(manifest: Manifest) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(auto_order, fp32_files_only) from the manifest; one written before the rule was recorded
-    (stop 31) gets this runtime's."""
-    record = manifest.raw.get("runtime", {}).get("backend_choice") or choice_record()
-    try:
-        order, fp32_only = tuple(record["auto_order"]), tuple(record["fp32_files_only"])
-    except (KeyError, TypeError) as exc:
-        raise ManifestError(f"manifest runtime.backend_choice needs auto_order and fp32_files_only lists: {exc}") from exc
-    unknown = [b for b in order + fp32_only if b not in BACKENDS or b == "auto"]
-    if unknown:
-        raise ManifestError(f"manifest runtime.backend_choice names unknown backends {unknown}")
+    """(auto_order, fp32_files_only) from the manifest's record, checked as the C++ reader checks
+    it (core/manifest.cpp, same messages)."""
+    runtime = manifest.raw.get("runtime", {})
+    record = runtime["backend_choice"] if "backend_choice" in runtime else UNRECORDED_CHOICE
+    lists = []
+    for key in ("auto_order", "fp32_files_only"):
+        value = record.get(key) if isinstance(record, dict) else None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ManifestError(f"manifest runtime.backend_choice.{key} must be a list of backend names")
+        lists.append(tuple(value))
+    order, fp32_only = lists
+    for name in order + fp32_only:
+        if name not in BACKENDS or name in _NEVER_AUTO:
+            raise ManifestError(f"manifest runtime.backend_choice names backend '{name}', which auto may not pick")
+    if not order:
+        raise ManifestError("manifest runtime.backend_choice.auto_order is empty")
     return order, fp32_only
+
+
+def resolve_for(manifest: Manifest, backend: str, among: tuple[str, ...] = BACKENDS) -> str:
+    """`backend` resolved for these graphs: `auto` follows the manifest's record and the graphs'
+    precisions (`_auto_for`, `_auto_among`), among `among` (e.g. the C++ library's backends)."""
+    candidates = tuple(b for b in _auto_among(manifest) if b in among)
+    return resolve_backend(_auto_for(manifest) if backend == "auto" else backend, among=candidates,
+                           order=backend_choice(manifest)[0])
 
 
 def resolve_backend(name: str, among: tuple[str, ...] = BACKENDS, order: tuple[str, ...] = AUTO_ORDER) -> str:
@@ -172,8 +194,7 @@ def open_runners(manifest: Manifest, backend: str = "auto", threads: int | None 
     `cuda_graph=True` replays TensorRT engines as CUDA graphs (backend "tensorrt" only);
     `cache_dir`: the runtime's cache option, where a backend keeps what it compiles (OpenVINO).
     `auto` follows the graphs (`_auto_for`, `_auto_among`)."""
-    backend = resolve_backend(_auto_for(manifest) if backend == "auto" else backend,
-                              among=_auto_among(manifest), order=backend_choice(manifest)[0])
+    backend = resolve_for(manifest, backend)
     plan = plan_encoders(encoder_schedule, backend, threads)
     if cuda_graph and backend != "tensorrt":
         raise UsageError(f"CUDA graphs replay TensorRT engines: use backend 'tensorrt' with "

@@ -112,10 +112,24 @@ def test_backends_are_the_librarys(tmp_path):
     assert set(names) <= set(BACKENDS)
     if os.environ.get("FS_CPP_REQUIRED") == "1":
         assert "openvino-cpu" in names
-    assert cpp_backend("onnxruntime-cpu", "fp32", library) == "onnxruntime-cpu"
+    import json
+
+    import onnxruntime
+
+    from frozenseg_runtime.manifest import validate_manifest
+
+    data = json.loads((HEADER.parents[4] / "runtime" / "cpp" / "tests" / "data" / "manifest_tiny.json").read_text())
+    data["precisions"] = {"int8": {"graphs": {name: {"file": f"{name}.int8.onnx", "sha256": "a" * 64,
+                                                     "precision": "int8"} for name in data["graphs"]}}}
+    manifest = validate_manifest(data, "/art")
+    assert cpp_backend("onnxruntime-cpu", "fp32", library, manifest) == "onnxruntime-cpu"
     if "openvino-cpu" in names:
-        assert cpp_backend("openvino-cpu", "fp32", library) == "openvino-cpu"
+        assert cpp_backend("openvino-cpu", "fp32", library, manifest) == "openvino-cpu"
+        if not {"CUDAExecutionProvider", "TensorrtExecutionProvider"} & set(onnxruntime.get_available_providers()):
+            # auto as the library resolves it: the manifest's order, FP32 files only on OpenVINO
+            assert cpp_backend("auto", "fp32", library, manifest) == "openvino-cpu"
+            assert cpp_backend("auto", "int8", library, manifest) == "onnxruntime-cpu"
     lacking = [name for name in BACKENDS if name not in names]
     if lacking:  # tensorrt, on a machine without TensorRT
         with pytest.raises(UsageError, match="it has " + ", ".join(names)):
-            cpp_backend(lacking[0], "fp32", library)
+            cpp_backend(lacking[0], "fp32", library, manifest)

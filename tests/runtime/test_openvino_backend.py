@@ -231,11 +231,20 @@ def test_auto_follows_the_manifests_choice(tiny_artifacts):
         assert opened.backend == "onnxruntime-cpu"
     finally:
         opened.close()
-    del raw["runtime"]["backend_choice"]  # written before stop 31: this runtime's rule
-    assert backend_choice(dataclasses.replace(manifest, raw=raw)) == (AUTO_ORDER, FP32_FILES_ONLY)
-    raw["runtime"]["backend_choice"] = {"auto_order": ["onnxruntime-gpu"], "fp32_files_only": []}
-    with pytest.raises(ManifestError, match="unknown backends \\['onnxruntime-gpu'\\]"):
-        open_runners(dataclasses.replace(manifest, raw=raw), "auto")
+    del raw["runtime"]["backend_choice"]  # written before stop 31: the order of that time
+    assert backend_choice(dataclasses.replace(manifest, raw=raw)) == (
+        ("onnxruntime-trt", "onnxruntime-cuda", "openvino-cpu", "onnxruntime-cpu"), ("openvino-cpu",))
+    # Refused as the C++ reader refuses (test_core_manifest.cpp, Manifest.AutosChoiceIsTheManifests).
+    refusals = [({"auto_order": ["onnxruntime-cpu", name], "fp32_files_only": []},
+                 f"names backend '{name}', which auto may not pick") for name in ("onnxruntime-gpu", "tensorrt", "auto")]
+    refusals += [({"auto_order": [], "fp32_files_only": []}, "auto_order is empty"),
+                 ({"auto_order": ["onnxruntime-cpu"]}, "fp32_files_only must be a list of backend names"),
+                 (None, "auto_order must be a list of backend names"),
+                 ({"auto_order": ["onnxruntime-cpu", 3], "fp32_files_only": []}, "auto_order must be a list")]
+    for record, message in refusals:
+        raw["runtime"]["backend_choice"] = record
+        with pytest.raises(ManifestError, match="manifest runtime.backend_choice.*" + message):
+            open_runners(dataclasses.replace(manifest, raw=raw), "auto")
 
 
 def test_auto_keeps_lowered_graphs_on_onnxruntime(tiny_artifacts):

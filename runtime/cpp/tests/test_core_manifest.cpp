@@ -229,15 +229,25 @@ TEST(Manifest, AutosChoiceIsTheManifests) {
   data["runtime"].erase("backend_choice");
   EXPECT_EQ(frozenseg::validate_manifest(data, "/art").facts.backend_choice.auto_order,
             frozenseg::unrecorded_backend_choice().auto_order);
+  // Refused as Python's backend_choice refuses (tests/runtime/test_openvino_backend.py), same messages.
+  for (const char* name : {"onnxruntime-gpu", "tensorrt", "auto"}) {
+    data = tiny();
+    data["runtime"]["backend_choice"]["auto_order"] = {"onnxruntime-cpu", name};
+    expect_refused(data, std::string("manifest runtime.backend_choice names backend '") + name +
+                             "', which auto may not pick");
+  }
   data = tiny();
-  data["runtime"]["backend_choice"]["auto_order"] = {"onnxruntime-cpu", "onnxruntime-gpu"};
-  expect_refused(data, "runtime.backend_choice names unknown backend 'onnxruntime-gpu'");
-  data = tiny();
-  data["runtime"]["backend_choice"]["fp32_files_only"] = {"auto"};
-  expect_refused(data, "runtime.backend_choice names unknown backend 'auto'");
+  data["runtime"]["backend_choice"]["auto_order"] = json::array();
+  expect_refused(data, "manifest runtime.backend_choice.auto_order is empty");
   data = tiny();
   data["runtime"]["backend_choice"].erase("fp32_files_only");
-  expect_refused(data, "manifest.json has a value of the wrong type");
+  expect_refused(data, "manifest runtime.backend_choice.fp32_files_only must be a list of backend names");
+  data = tiny();
+  data["runtime"]["backend_choice"] = nullptr;
+  expect_refused(data, "manifest runtime.backend_choice.auto_order must be a list of backend names");
+  data = tiny();
+  data["runtime"]["backend_choice"]["auto_order"] = {"onnxruntime-cpu", 3};
+  expect_refused(data, "manifest runtime.backend_choice.auto_order must be a list of backend names");
 }
 
 TEST(Manifest, OlderOrIncompleteRuntimeSectionsAreRefused) {

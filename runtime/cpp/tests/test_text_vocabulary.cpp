@@ -44,11 +44,10 @@ class Scratch : public ::testing::Test {
   static inline std::atomic<int> counter_{0};
 };
 
-
-#define EXPECT_REFUSED(call, fragment)                                                   \
-  do {                                                                                   \
-    const std::string message_ = test_support::error_of([&] { (void)(call); }, FS_INVALID_INPUT);                         \
-    EXPECT_NE(message_.find(fragment), std::string::npos) << "message: " << message_;  \
+#define EXPECT_REFUSED(call, fragment)                                                          \
+  do {                                                                                          \
+    const std::string message_ = test_support::error_of([&] { (void)(call); }, FS_INVALID_INPUT); \
+    EXPECT_NE(message_.find(fragment), std::string::npos) << "message: " << message_;         \
   } while (0)
 
 const char* shared_dir() { return std::getenv("FS_SHARED_VOCABULARIES"); }

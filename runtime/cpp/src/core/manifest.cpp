@@ -158,6 +158,26 @@ GraphSpec graph(const GraphFacts& facts, const json& entry) {
   return spec;
 }
 
+// runtime.backend_choice (since stop 31), checked as Python's backends/factory.py backend_choice
+// checks it, with its messages.
+BackendChoice backend_choice(const json& record) {
+  std::vector<std::string> lists[2];
+  const char* keys[2] = {"auto_order", "fp32_files_only"};
+  for (int i = 0; i < 2; ++i) {
+    const json* value = record.is_object() && record.contains(keys[i]) ? &record.at(keys[i]) : nullptr;
+    if (value == nullptr || !value->is_array() ||
+        !std::all_of(value->begin(), value->end(), [](const json& v) { return v.is_string(); }))
+      fail_artifact(std::string("manifest runtime.backend_choice.") + keys[i] + " must be a list of backend names");
+    lists[i] = value->get<std::vector<std::string>>();
+  }
+  for (const auto& names : lists)
+    for (const std::string& name : names)
+      if (name == "auto" || name == "tensorrt" || std::find(kBackends.begin(), kBackends.end(), name) == kBackends.end())
+        fail_artifact("manifest runtime.backend_choice names backend '" + name + "', which auto may not pick");
+  if (lists[0].empty()) fail_artifact("manifest runtime.backend_choice.auto_order is empty");
+  return {std::move(lists[0]), std::move(lists[1])};
+}
+
 // The `runtime` section (its keys are checked before): what this library reads instead of copies.
 RuntimeFacts runtime_facts(const json& section) {
   RuntimeFacts facts;
@@ -179,15 +199,7 @@ RuntimeFacts runtime_facts(const json& section) {
                                             : std::vector<std::string>{rule.at("cpu_backend").get<std::string>()};
   facts.encoder_schedule.many_cores = rule.at("many_cores").get<int>();
   facts.backend_choice = unrecorded_backend_choice();
-  if (section.contains("backend_choice")) {  // since stop 31
-    const json& choice = section.at("backend_choice");
-    facts.backend_choice = {choice.at("auto_order").get<std::vector<std::string>>(),
-                            choice.at("fp32_files_only").get<std::vector<std::string>>()};
-    for (const auto* names : {&facts.backend_choice.auto_order, &facts.backend_choice.fp32_files_only})
-      for (const std::string& name : *names)
-        if (name == "auto" || std::find(kBackends.begin(), kBackends.end(), name) == kBackends.end())
-          fail_artifact("manifest runtime.backend_choice names unknown backend '" + name + "'");
-  }
+  if (section.contains("backend_choice")) facts.backend_choice = backend_choice(section.at("backend_choice"));
   // What this library's stages run by name must be there, each stage's graphs where it runs them.
   std::vector<std::string> absent;
   for (const char* name : {GraphNames::clip_image, GraphNames::sam_image, GraphNames::clip_text, GraphNames::decoder})

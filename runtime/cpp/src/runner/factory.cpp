@@ -21,7 +21,9 @@ std::string backend_list() {
 }
 
 bool provider_available(const std::vector<std::string>& available, std::string_view backend) {
-  const std::string first = onnxruntime_providers(backend).front();
+  const std::vector<std::string> providers = onnxruntime_providers(backend);
+  if (providers.empty()) return false;  // not an ONNX Runtime backend
+  const std::string& first = providers.front();
   return std::find(available.begin(), available.end(), first) != available.end();
 }
 
@@ -88,9 +90,9 @@ std::string resolve_backend(std::string_view name, bool fp32_files, const Backen
     for (const std::string& candidate : choice.auto_order) {
       if (!fp32_files && std::find(fp32_only.begin(), fp32_only.end(), candidate) != fp32_only.end()) continue;
       tried += (tried.empty() ? "" : ", ") + candidate;
+      // tensorrt never: it needs engines built on this machine (the manifest's record cannot name it).
       const bool usable = candidate == "openvino-cpu" ? built_with_openvino()
-                          : candidate == "tensorrt"   ? built_with_tensorrt()
-                          : candidate != "auto" && provider_available(available, candidate);
+                          : candidate != "tensorrt" && candidate != "auto" && provider_available(available, candidate);
       if (usable) return candidate;
     }
     fail_backend("no backend of the manifest's auto order (" + tried + ") can run here");

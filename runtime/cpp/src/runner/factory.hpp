@@ -38,7 +38,8 @@ struct BackendChoice {
 const BackendChoice& unrecorded_backend_choice();
 
 // "auto" -> the first usable backend of choice.auto_order (ONNX Runtime's GPU backends need their
-// execution providers, openvino-cpu and tensorrt a build with them). Any other name is checked to be
+// execution providers, openvino-cpu a build with it; never tensorrt, which needs engines built on
+// this machine). The default choice is the unrecorded one: pass the manifest's. Any other name is checked to be
 // usable here. Throws frozenseg::Error(FS_BACKEND_ERROR) for an unknown name or a backend this build or
 // this machine cannot run, naming what is missing.
 std::string resolve_backend(std::string_view name, bool fp32_files = true,
