@@ -83,6 +83,11 @@ TEST(TextPyRegex, DeepNestingAndEmptyRepeatsAreRefusedQuickly) {
   for (const std::u32string pattern : {U"a**", U"a*{2}", U"(a|b)*{1000}", U"a{2}{3}", U"a*??", U"a??+"}) {
     EXPECT_NE(refusal(pattern).find("multiple repeat"), std::string::npos) << refusal(pattern);
   }
+  // Valid Python, but a repeat of lookaheads compiles to a program per copy: the instruction cap
+  // holds for all of them together (4,096), which bounds a search's work by the text's length.
+  const std::u32string lookaheads = U"(?:((?!a)b)*){1000}";
+  EXPECT_NE(refusal(lookaheads).find("over 4096 instructions"), std::string::npos) << refusal(lookaheads);
+  EXPECT_EQ(ft::PyRegex(U"(?:((?!a)b)*){10}c", false, false).search(U"abbc"), span(1, 4));
   EXPECT_EQ(ft::PyRegex(U"a*?b", false, false).search(U"aab"), span(0, 3));  // lazy is one quantifier
   EXPECT_EQ(ft::PyRegex(U"a*{x", false, false).search(U"aa{x"), span(0, 4));  // '{' not a count: a literal
 }
