@@ -288,9 +288,11 @@ def test_cpp_segment_options_match_python(extra, tiny_artifacts, images, tmp_pat
               None if extra[extra.index("--resize") + 1] == "none" else
               tuple(int(v) for v in extra[extra.index("--resize") + 1].split(",")))
     train = extra[extra.index("--train-vocabulary") + 1] if "--train-vocabulary" in extra else None
-    bar = _score_bars(tiny_artifacts[0], images, resize, train).instance
+    # One runtime, one backend, run twice: any difference is the option's (the float32 floor's bar would
+    # hide a real change on ill-conditioned weights).
     assert changed["scores"].shape != default["scores"].shape or \
-        not np.allclose(changed["scores"], default["scores"], rtol=0, atol=bar)
+        not np.array_equal(changed["scores"], default["scores"])
+    bar = _score_bars(tiny_artifacts[0], images, resize, train).instance
     for image in images:
         ours, theirs = instances(cpp_out, image.stem), instances(py_out, image.stem)
         assert np.array_equal(ours["classes"], theirs["classes"])
