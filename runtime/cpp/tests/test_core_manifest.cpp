@@ -84,6 +84,20 @@ TEST(Manifest, WrongJsonTypesAreArtifactErrors) {
   expect_refused(data, "wrong type");
 }
 
+// An integer field given a float beyond its type's range was cast (undefined behaviour; found by
+// CI's fuzz in the engine sidecar, the same reading here): integers in range only.
+TEST(Manifest, IntegersOutOfRangeOrNotIntegersAreRefused) {
+  auto data = tiny();
+  data["graphs"]["sam_image"]["opset"] = json::parse("1e19");
+  expect_refused(data, "wrong type");
+  data = tiny();
+  data["runtime"]["encoder_schedule"]["many_cores"] = json::parse("4294967296");
+  expect_refused(data, "out of range");
+  data = tiny();
+  data["runtime"]["prompts_per_text_call"] = 2.5;
+  expect_refused(data, "expected an integer");
+}
+
 TEST(Manifest, UnknownPrecisionNamesTheQuantizeCommand) {
   const auto m = frozenseg::validate_manifest(tiny(), "/art");
   try {

@@ -2,6 +2,8 @@
 // read and checked, refusals and rebuild commands in the Python runtime's words, and profile
 // ranges and feed-shape checks like profiles.py. Expected values: tests/data/tensorrt/cases.json,
 // written by make_tensorrt_cases.py with the Python runtime's own functions and files.
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -127,6 +129,37 @@ TEST(TensorRTArtifacts, SidecarRecordsTheModuleAndTheRecipe) {
   EXPECT_EQ(old.build_recipe, 1);
   EXPECT_TRUE(old.tf32);  // recipe 1 left TensorRT's default on
   EXPECT_EQ(old.sm_count, 0);
+}
+
+// Found by CI's fuzz (regressions/engine_metadata/integer_as_huge_float): a number where an integer
+// belongs, beyond the integer's range, was cast (undefined behaviour); now every integer field takes
+// JSON integers in range only, and anything else is the sidecar's "malformed" error.
+TEST(TensorRTArtifacts, IntegersOutOfRangeOrNotIntegersAreMalformed) {
+  const fs::path source = kCases / "recipe_one" / "engines" / "clip_text.fp32.engine.json";
+  const json good = json::parse(std::ifstream(source));
+  const fs::path dir = fs::temp_directory_path() / ("fs_metadata_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::pair<const char*, json> bad[] = {{"workspace_bytes", json::parse("18446744073709551616")},
+                                              {"workspace_bytes", 1.5},
+                                              {"sm_count", json::parse("9223372036854775808")},
+                                              {"engine_bytes", "12"}};
+  for (const auto& [key, value] : bad) {
+    json data = good;
+    data[key] = value;
+    std::ofstream(dir / "clip_text.fp32.engine.json") << data.dump();
+    try {
+      trt::read_engine_metadata(dir / "clip_text.fp32.engine.json");
+      ADD_FAILURE() << key << " = " << value.dump() << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.status(), FS_ARTIFACT_ERROR);
+      EXPECT_NE(std::string(e.what()).find("is malformed"), std::string::npos) << e.what();
+    }
+  }
+  json ranged = good;
+  ranged["profiles"].begin().value()["max"][0] = json::parse("1e19");
+  std::ofstream(dir / "clip_text.fp32.engine.json") << ranged.dump();
+  EXPECT_THROW(trt::read_engine_metadata(dir / "clip_text.fp32.engine.json"), Error);
+  fs::remove_all(dir);
 }
 
 TEST(TensorRTArtifacts, MemoryToleranceSeparatesModulesNotCarveOuts) {

@@ -5,6 +5,7 @@
 
 #include "common/error.hpp"
 #include "common/file.hpp"
+#include "common/json_number.hpp"
 #include "common/sha256.hpp"
 
 namespace frozenseg {
@@ -72,7 +73,7 @@ std::vector<TensorSpec> tensors(const json& items, const std::string& where) {
                     "'; expected one of float32, float16, int64, int32, bool (re-export)");
     spec.dtype = *dtype;
     for (const json& dim : item["shape"]) {
-      if (dim.is_number_integer()) spec.shape.emplace_back(dim.get<std::int64_t>());
+      if (dim.is_number_integer()) spec.shape.emplace_back(json_integer(dim));
       else if (dim.is_string()) spec.shape.emplace_back(dim.get<std::string>());
       else fail_artifact(where + ": tensor '" + spec.name + "' has a dim that is neither an int nor a name");
     }
@@ -135,15 +136,15 @@ GraphSpec graph(const GraphFacts& facts, const json& entry) {
   spec.sha256 = entry["sha256"].get<std::string>();
   spec.inputs = tensors(entry["inputs"], where + ".inputs");
   spec.outputs = tensors(entry["outputs"], where + ".outputs");
-  spec.opset = entry["opset"].get<int>();
+  spec.opset = json_integer<int>(entry["opset"]);
   spec.external_data = external(entry, where);
   if (!entry["dims"].is_object()) fail_artifact(where + ".dims must be an object");
   for (const auto& [dim, range] : entry["dims"].items()) {
     DimRange r;
-    r.min = range.at("min").get<std::int64_t>();
-    r.opt = range.at("opt").get<std::int64_t>();
-    r.max = range.at("max").get<std::int64_t>();
-    if (range.contains("multiple")) r.multiple = range["multiple"].get<std::int64_t>();
+    r.min = json_integer(range.at("min"));
+    r.opt = json_integer(range.at("opt"));
+    r.max = json_integer(range.at("max"));
+    if (range.contains("multiple")) r.multiple = json_integer(range["multiple"]);
     spec.dims.emplace(dim, r);
   }
   if (names_of(spec.inputs) != facts.inputs)
@@ -190,14 +191,14 @@ RuntimeFacts runtime_facts(const json& section) {
     graph.shares_activations = g.at("shares_activations").get<bool>();
     facts.graphs.push_back(std::move(graph));
   }
-  facts.prompts_per_text_call = section.at("prompts_per_text_call").get<std::int64_t>();
+  facts.prompts_per_text_call = json_integer(section.at("prompts_per_text_call"));
   const json& rule = section.at("encoder_schedule");
   facts.encoder_schedule.schedules = rule.at("schedules").get<std::vector<std::string>>();
   // cpu_backends since openvino-cpu; a manifest before it names its one CPU backend.
   facts.encoder_schedule.cpu_backends = rule.contains("cpu_backends")
                                             ? rule.at("cpu_backends").get<std::vector<std::string>>()
                                             : std::vector<std::string>{rule.at("cpu_backend").get<std::string>()};
-  facts.encoder_schedule.many_cores = rule.at("many_cores").get<int>();
+  facts.encoder_schedule.many_cores = json_integer<int>(rule.at("many_cores"));
   facts.backend_choice = unrecorded_backend_choice();
   if (section.contains("backend_choice")) facts.backend_choice = backend_choice(section.at("backend_choice"));
   // What this library's stages run by name must be there, each stage's graphs where it runs them.

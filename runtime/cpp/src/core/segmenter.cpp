@@ -5,6 +5,7 @@
 #include <future>
 
 #include "common/error.hpp"
+#include "common/json_number.hpp"
 #include "runner/factory.hpp"
 #include "text/embedding.hpp"
 
@@ -31,10 +32,10 @@ image::PreprocessConstants preprocessing_from(const json& p) {
   c.clip_std = triple(p.at("clip_std"));
   c.sam_mean = triple(p.at("sam_mean"));
   c.sam_std = triple(p.at("sam_std"));
-  c.pad_multiple = p.at("pad_multiple").get<int>();
-  c.sam_size = p.at("sam_size").get<int>();
-  c.resize_short = p.at("resize_short").get<int>();
-  c.resize_max = p.at("resize_max").get<int>();
+  c.pad_multiple = json_integer<int>(p.at("pad_multiple"));
+  c.sam_size = json_integer<int>(p.at("sam_size"));
+  c.resize_short = json_integer<int>(p.at("resize_short"));
+  c.resize_max = json_integer<int>(p.at("resize_max"));
   return c;
 }
 
@@ -123,7 +124,7 @@ Segmenter::Segmenter(Manifest manifest, const SegmenterOptions& options)
   const GraphSpec& text_graph = manifest_.graphs.at(GraphNames::clip_text);
   const std::string key = text::encoder_key(text_graph.sha256, templates_,
                                             c.at("text").at("bpe_sha256").get<std::string>(),
-                                            c.at("text").at("context_length").get<std::int64_t>());
+                                            json_integer(c.at("text").at("context_length")));
   std::optional<std::filesystem::path> directory;
   if (!options.memory_cache_only) directory = options.cache_dir.value_or(text::default_cache_dir());
   cache_ = std::make_unique<text::VocabularyCache>(key, directory);

@@ -33,7 +33,12 @@ InferenceConstants InferenceConstants::from_record(const nlohmann::json& record)
   InferenceConstants c;
   c.object_mask_threshold = number("object_mask_threshold").get<double>();
   c.overlap_threshold = number("overlap_threshold").get<double>();
-  c.instance_topk = static_cast<int>(number("instance_topk").get<double>());
+  // Python's int(): truncated; clamped to int's range first (a cast of a double beyond it is
+  // undefined; the top-k is then capped by the number of scores anyway).
+  const double topk = number("instance_topk").get<double>();
+  c.instance_topk = topk >= std::numeric_limits<int>::max()   ? std::numeric_limits<int>::max()
+                    : topk <= std::numeric_limits<int>::min() ? std::numeric_limits<int>::min()
+                                                              : static_cast<int>(topk);
   c.log_eps = number("log_eps").get<double>();
   c.instance_score_eps = number("instance_score_eps").get<double>();
   return c;

@@ -8,13 +8,14 @@
 
 #include "common/error.hpp"
 #include "common/file.hpp"
+#include "common/json_number.hpp"
 
 namespace frozenseg::tensorrt {
 namespace {
 
 using json = nlohmann::json;
 
-Shape shape_of(const json& values) { return values.get<Shape>(); }
+Shape shape_of(const json& values) { return json_integers(values); }
 
 ShapeRange range_from_json(const json& data) {
   ShapeRange r{shape_of(data.at("min")), shape_of(data.at("opt")), shape_of(data.at("max")), {}};
@@ -79,18 +80,18 @@ EngineMetadata read_engine_metadata(const std::filesystem::path& path) {
     m.tensorrt_version = data.at("tensorrt_version").get<std::string>();
     m.gpu_name = data.at("gpu_name").get<std::string>();
     m.compute_capability = data.at("compute_capability").get<std::string>();
-    m.workspace_bytes = data.at("workspace_bytes").get<std::int64_t>();
-    m.builder_optimization_level = data.at("builder_optimization_level").get<std::int64_t>();
-    m.sm_count = data.value("sm_count", std::int64_t{0});
-    m.gpu_memory_bytes = data.value("gpu_memory_bytes", std::int64_t{0});
+    m.workspace_bytes = json_integer(data.at("workspace_bytes"));
+    m.builder_optimization_level = json_integer(data.at("builder_optimization_level"));
+    m.sm_count = json_integer_or(data, "sm_count", std::int64_t{0});
+    m.gpu_memory_bytes = json_integer_or(data, "gpu_memory_bytes", std::int64_t{0});
     m.tf32 = data.value("tf32", true);
     m.activation_resize = data.value("activation_resize", false);
-    m.device_memory_bytes = data.value("device_memory_bytes", std::int64_t{0});
-    m.build_recipe = data.value("build_recipe", std::int64_t{1});
+    m.device_memory_bytes = json_integer_or(data, "device_memory_bytes", std::int64_t{0});
+    m.build_recipe = json_integer_or(data, "build_recipe", std::int64_t{1});
     m.manifest_precision = data.value("manifest_precision", "");
     m.engine_file = data.value("engine_file", "");
     m.engine_sha256 = data.value("engine_sha256", "");
-    m.engine_bytes = data.value("engine_bytes", std::int64_t{0});
+    m.engine_bytes = json_integer_or(data, "engine_bytes", std::int64_t{0});
     return m;
   } catch (const json::exception& e) {
     fail_artifact(where + " is malformed: " + e.what());
