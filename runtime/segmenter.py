@@ -106,7 +106,7 @@ class Segmenter:
     @classmethod
     def open(cls, manifest: Manifest, backend: str = "auto",
              cache_dir: str | os.PathLike | None = None, threads: int | None = None,
-             memory_arena: bool = True, cuda_graph: bool = False,
+             memory_arena: bool = False, cuda_graph: bool = False,
              max_image_pixels: int | None | str = "default", encoder_schedule: str = "auto",
              cache_rows: int | None = None) -> "Segmenter":
         """Open the runners of `manifest`'s graphs (backends.factory.open_runners: backend,
@@ -125,7 +125,7 @@ class Segmenter:
     def from_artifacts(cls, folder: str | os.PathLike, backend: str = "auto",
                        cache_dir: str | os.PathLike | None = None,
                        threads: int | None = None, verify: bool = True,
-                       precision: str = "fp32", memory_arena: bool = True,
+                       precision: str = "fp32", memory_arena: bool = False,
                        cuda_graph: bool = False,
                        max_image_pixels: int | None | str = "default",
                        encoder_schedule: str = "auto") -> "Segmenter":
@@ -133,7 +133,7 @@ class Segmenter:
         written by `frozenseg-deploy quantize`, or bf16: the FP32 graphs with the image encoders
         computed in bfloat16 on openvino-cpu), check their sha256, then `open` them.
 
-        `memory_arena=False` hands ONNX Runtime's memory back after each run (leaner, slower);
+        `memory_arena=True` keeps ONNX Runtime's CPU arena (off by default: onnxruntime_runner says why);
         `cuda_graph=True` replays TensorRT engines as CUDA graphs (backend "tensorrt" only);
         `max_image_pixels` caps the images `prepare` decodes (None: no cap; see load_image);
         `encoder_schedule` runs the image encoders at once or one after the other (schedule.py)."""

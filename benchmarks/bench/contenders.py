@@ -94,9 +94,9 @@ class RuntimeContender(Contender):
     runtime = "python"
 
     def __init__(self, artifacts: Path, backend: str, precision: str, threads: int | None = None,
-                 encoder_schedule: str = "auto") -> None:
+                 encoder_schedule: str = "auto", memory_arena: bool = False) -> None:
         self.artifacts, self.backend, self.precision = artifacts, backend, precision
-        self.threads, self.encoder_schedule = threads, encoder_schedule
+        self.threads, self.encoder_schedule, self.memory_arena = threads, encoder_schedule, memory_arena
         self._cache = tempfile.mkdtemp(prefix="frozenseg-bench-vocabulary-")
         self.segmenter: Any = None
 
@@ -105,7 +105,7 @@ class RuntimeContender(Contender):
 
         self.segmenter = Segmenter.from_artifacts(
             self.artifacts, backend=self.backend, precision=self.precision, cache_dir=self._cache,
-            threads=self.threads, encoder_schedule=self.encoder_schedule)
+            threads=self.threads, encoder_schedule=self.encoder_schedule, memory_arena=self.memory_arena)
 
     def set_vocabulary(self, source: str | os.PathLike) -> None:
         self.segmenter.set_vocabulary(Path(source))

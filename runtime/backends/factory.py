@@ -122,7 +122,7 @@ def _installed(backend: str) -> bool:
 
 
 def make_runner(path: str | os.PathLike, spec: GraphSpec, backend: str,
-                threads: int | None = None, memory_arena: bool = True,
+                threads: int | None = None, memory_arena: bool = False,
                 cuda_graph: bool = False, cache_dir: str | os.PathLike | None = None) -> Runner:
     """The runner of a resolved backend name.
 
@@ -183,14 +183,14 @@ class OpenedRunners:
 
 
 def open_runners(manifest: Manifest, backend: str = "auto", threads: int | None = None,
-                 memory_arena: bool = True, cuda_graph: bool = False,
+                 memory_arena: bool = False, cuda_graph: bool = False,
                  encoder_schedule: str = "auto",
                  cache_dir: str | os.PathLike | None = None) -> OpenedRunners:
     """Resolve the backend, plan the image encoders (schedule.py: their threads), then activate a
     runner per graph; if one fails, those already active are released.
 
     `threads`: ONNX Runtime's intra-op threads (the image encoders get the plan's);
-    `memory_arena=False` hands ONNX Runtime's memory back after each run (leaner, slower);
+    `memory_arena=True` keeps ONNX Runtime's CPU arena (off by default: onnxruntime_runner says why);
     `cuda_graph=True` replays TensorRT engines as CUDA graphs (backend "tensorrt" only);
     `cache_dir`: the runtime's cache option, where a backend keeps what it compiles (OpenVINO).
     `auto` follows the graphs (`_auto_for`, `_auto_among`)."""

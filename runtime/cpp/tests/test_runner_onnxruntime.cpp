@@ -59,7 +59,7 @@ TEST(OnnxRuntimeRunner, OptionsAndLoweredPrecisionLoadAndAgree) {
   fp16.precision = "fp16";  // disables NchwcTransformer, as onnxrt.py does for lowered graphs
   frozenseg::RunnerOptions options;
   options.threads = 1;
-  options.memory_arena = false;
+  options.memory_arena = true;  // the default is off: the arena is the option taken here
   const auto runner = cpu_runner(options, fp16);
   const TensorMap in = feed(3, 1.5f);
   expect_tiny_outputs(in, runner->infer(in));
