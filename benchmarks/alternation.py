@@ -5,26 +5,42 @@
 
 `bench` pairs each runtime call with a baseline call, and at 800x800 on the full preset the paired
 baseline calls took 35 s against 26 s for its own consecutive rounds (issue 25, item 6). This
-script separates the suspects in one process:
+script separates the suspects in one process (--phases picks some):
 
-    alone        baseline calls back to back
-    alt-spin     baseline, runtime, baseline, ... (ONNX Runtime's default: idle workers spin)
-    alt-nospin   the same with session.intra_op.allow_spinning and inter_op = 0
-    alone-again  baseline alone once more (drift)
+    alone            baseline calls back to back
+    alt-spin         baseline, runtime, baseline, ... (the runtime's arena on, as it was; ONNX
+                     Runtime's idle workers spin, its default)
+    alt-noarena      the same with the runtime's arena off (its default since issue 25)
+    alt-own-process  alt-spin's pairing again, then the baseline in a process of its own
+                     (bench's isolated.py): alone, and alternating with the same runtime
+    alt-nospin       alt-spin with session.intra_op.allow_spinning and inter_op = 0
+    alone-again      baseline alone once more (drift)
 
 Per call: the median wall seconds, the process's CPU seconds, minor page faults (fresh memory
 touched: PyTorch's allocator hands large blocks back to the OS between calls) and involuntary
-context switches. Prints one JSON object.
+context switches; per phase, the process's resident memory and the machine's available memory as
+it starts. Prints one JSON object.
 
-Measured on the tiny preset at 800x1333 on a 2-core Xeon (stop 30): baseline alone 1.21 s,
-alternating 1.12 s with spinning, 1.18 s without, alone again 1.16 s. That is no slowdown at this
-size. Each eager call took about 300,000 minor faults; the runtime's calls took none. With spinning
-off, the runtime used 10 to 28% less CPU at the same wall time.
+Measured on the full preset at 800x800, 2-core Xeon, 3 rounds (issue 25):
+
+    phase                         baseline s  minor faults a call  resident GiB  available GiB
+    alone                         17.3        3.1 M                4.5           17.9
+    alt-spin (arena on)           26.9        5.7 M                13.3          9.8
+    alt-nospin (arena on)         27.7        6.0 M                13.5          9.6
+    alt-noarena                   19.6        5.6 M                5.3           17.7
+    own process, alone            18.0
+    own process, alternating      17.8        (beside the arena-on runtime: 13.3, 4.9 available)
+    alone-again                   17.1        3.1 M                4.1           18.2
+
+Spinning is not the cause; sharing the process is: the paired calls fault in what the other's
+calls freed in the one heap. In a process of its own the baseline runs as fast alternating as alone.
+On the tiny preset (stop 30) no phase showed a slowdown.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import resource
 import statistics
@@ -36,10 +52,20 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from frozenseg_bench.contenders import Contender, ReferenceContender, RuntimeContender
+from frozenseg_bench.contenders import Contender, ReferenceContender, RuntimeContender, total_seconds
+from frozenseg_bench.isolated import IsolatedContender
+from frozenseg_bench.memory import release_freed_memory, resident_bytes
 from frozenseg_runtime.manifest import load_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+# The runtime's settings in each alternating phase (its arena is on where the phase asks for the
+# memory the runtime held before issue 25's item 5).
+PHASES: dict[str, dict[str, Any]] = {"alt-spin": {"memory_arena": True}, "alt-noarena": {"memory_arena": False},
+                                     "alt-own-process": {"memory_arena": True},
+                                     "alt-nospin": {"memory_arena": True}}
+ALL_PHASES = ("alone", *PHASES, "alone-again")
 
 
 def timed_call(contender: Contender, image: np.ndarray, resize: tuple[int, int]) -> dict[str, float]:
@@ -52,6 +78,13 @@ def timed_call(contender: Contender, image: np.ndarray, resize: tuple[int, int])
             "cpu_s": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
             "minor_faults": after.ru_minflt - before.ru_minflt,
             "involuntary_switches": after.ru_nivcsw - before.ru_nivcsw}
+
+
+def memory_state() -> dict[str, float]:
+    """The process's resident memory and the system's available memory, in GiB, as a phase starts."""
+    available = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                     if line.startswith("MemAvailable:"))
+    return {"resident_gib": round(resident_bytes() / 2 ** 30, 2), "available_gib": round(available / 2 ** 20, 2)}
 
 
 def medians(calls: list[dict[str, float]]) -> dict[str, float]:
@@ -81,34 +114,59 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", default="onnxruntime-cpu")
     parser.add_argument("--image", type=Path, default=ROOT / "samples" / "astronaut.jpg")
     parser.add_argument("--vocabulary", type=Path, default=ROOT / "samples" / "vocabulary.json")
+    parser.add_argument("--phases", nargs="+", default=list(ALL_PHASES), choices=ALL_PHASES)
     args = parser.parse_args(argv)
     short, longest = (int(v) for v in args.resize.split(","))
     resize = (short, longest)
     image = np.asarray(Image.open(args.image).convert("RGB"))
 
-    baseline = ReferenceContender(load_manifest(args.artifacts), "cpu")
+    manifest = load_manifest(args.artifacts)
+    baseline = ReferenceContender(manifest, "cpu")
     baseline.load()
     baseline.set_vocabulary(args.vocabulary)
     for _ in range(2):
         timed_call(baseline, image, resize)
     report: dict[str, Any] = {"resize": resize, "rounds": args.rounds, "backend": args.backend}
-    report["alone"] = medians([timed_call(baseline, image, resize) for _ in range(args.rounds)])
-    for phase in ("alt-spin", "alt-nospin"):
+    if "alone" in args.phases:
+        report["alone"] = {**medians([timed_call(baseline, image, resize) for _ in range(args.rounds)]),
+                           **memory_state()}
+    for phase, options in PHASES.items():
+        if phase not in args.phases:
+            continue
         if phase == "alt-nospin":
             without_spinning()
-        runtime = RuntimeContender(args.artifacts, args.backend, "fp32")
+        runtime = RuntimeContender(args.artifacts, args.backend, "fp32", **options)
         runtime.load()
         runtime.set_vocabulary(args.vocabulary)
         for _ in range(2):
             timed_call(runtime, image, resize)
+        state = memory_state()
         base_calls, runtime_calls = [], []
         for _ in range(args.rounds):
             base_calls.append(timed_call(baseline, image, resize))
             runtime_calls.append(timed_call(runtime, image, resize))
-        report[phase] = medians(base_calls)
+        report[phase] = {**medians(base_calls), **state}
         report[f"{phase} (runtime)"] = medians(runtime_calls)
+        if phase == "alt-own-process":  # the same pairing, the baseline in a process of its own
+            isolated = IsolatedContender(functools.partial(ReferenceContender, manifest, "cpu"))
+            isolated.load()
+            isolated.set_vocabulary(args.vocabulary)
+            for _ in range(2):
+                isolated.segment(image, resize, "semantic")
+            own, paired = [], []
+            for _ in range(args.rounds):
+                own.append(total_seconds(isolated.segment(image, resize, "semantic")))
+            for _ in range(args.rounds):
+                paired.append(total_seconds(isolated.segment(image, resize, "semantic")))
+                runtime_calls.append(timed_call(runtime, image, resize))
+            report["own-process alone"] = {"wall_s": round(statistics.median(own), 4)}
+            report["own-process alternating"] = {"wall_s": round(statistics.median(paired), 4), **memory_state()}
+            isolated.close()
         runtime.close()
-    report["alone-again"] = medians([timed_call(baseline, image, resize) for _ in range(args.rounds)])
+        release_freed_memory()
+    if "alone-again" in args.phases:
+        report["alone-again"] = {**medians([timed_call(baseline, image, resize) for _ in range(args.rounds)]),
+                                 **memory_state()}
     baseline.close()
     print(json.dumps(report, indent=1))
     return 0

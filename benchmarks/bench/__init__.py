@@ -5,6 +5,8 @@
     memory.py       peak host and device memory over a contender's life
     flops.py        FLOPs of each subgraph, counted by torch's FlopCounterMode
     peaks.py        peak FLOP/s of common GPUs and Jetson modules, with sources
+    cpu_peak.py     the CPU's GEMM peak in FP32, BF16 and INT8: derived, and probed in the run
+    isolated.py     the baseline in a process of its own, its calls still alternating
     environment.py  the machine and the versions a figure belongs to
     run.py          the measurement plan, with progress
     report.py       JSON (checked against schema.json) and the markdown table

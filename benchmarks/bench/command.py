@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from frozenseg_runtime.backends.factory import BACKENDS
-from frozenseg_runtime.manifest import PRECISIONS
+from frozenseg_runtime.manifest import PRECISIONS, RUNTIME_PRECISIONS
 
 QUICK = {"runs": 2, "warmup": 0, "stream": 2}
 
@@ -49,8 +49,9 @@ def add_bench_command(sub: argparse._SubParsersAction) -> None:
                    help="calls in flight in the throughput stream (default: 2 on a GPU or 8+ cores, else 1)")
     p.add_argument("--backend", dest="backends", action="append", choices=BACKENDS[1:],
                    help="Python runtime backends, repeatable (default: every usable one)")
-    p.add_argument("--precision", dest="precisions", action="append", choices=PRECISIONS,
-                   help="precisions, repeatable (default: every one in the manifest)")
+    p.add_argument("--precision", dest="precisions", action="append", choices=RUNTIME_PRECISIONS,
+                   help="precisions, repeatable (default: every one in the manifest, and bf16 on "
+                        "openvino-cpu where the CPU has native bfloat16)")
     p.add_argument("--cpp-library", type=Path, help="libfrozenseg.so (default build/libfrozenseg.so if present)")
     p.add_argument("--cpp-precision", dest="cpp_precisions", action="append", choices=PRECISIONS,
                    help="precisions of the C++ runtime, repeatable (default fp32)")
@@ -58,6 +59,9 @@ def add_bench_command(sub: argparse._SubParsersAction) -> None:
                    help="PyTorch variants beside the eager baseline (default: autocast and compile on a GPU)")
     p.add_argument("--checkpoint", help="the checkpoint the artifacts came from (synthetic weights are rebuilt)")
     p.add_argument("--threads", type=int, help="intra-op threads of each ONNX Runtime session (default: all)")
+    p.add_argument("--baseline-process", choices=("own", "shared"), default="own",
+                   help="the PyTorch baseline in a process of its own, its calls still alternating (default), "
+                        "or in bench's process beside each contender (one heap: its calls ran half as slow again)")
     p.add_argument("--quick", action="store_true",
                    help=f"a smoke run: {QUICK['runs']} rounds, no warm-up, {QUICK['stream']} stream images "
                         "(unless given)")
@@ -79,6 +83,7 @@ def run_bench_command(args: argparse.Namespace) -> int:
         cpp_library=args.cpp_library, cpp_precisions=tuple(args.cpp_precisions or ("fp32",)),
         pytorch_variants=tuple(args.pytorch_variants) if args.pytorch_variants else None,
         checkpoint=args.checkpoint, threads=args.threads, quick=args.quick,
+        baseline_process=args.baseline_process,
         **({"resolutions": tuple(args.resolutions)} if args.resolutions else {}), **counts)
     report = run_bench(options, progress("bench"))
     return 1 if report["failed"] else 0

@@ -91,13 +91,18 @@ class PeakMemory:
             if self.device_reader is not None and self._device_peak is not None:
                 self._device_peak = max(self._device_peak, self.device_reader())
 
+    def peak(self) -> MemoryPeak:
+        """The peaks so far (sampling goes on)."""
+        with self._lock:
+            device = None
+            if self._device_start is not None and self._device_peak is not None:
+                device = self._device_peak - self._device_start
+            return MemoryPeak(self._host_peak - self._host_start, device)
+
     def stop(self) -> MemoryPeak:
         self._stop.set()
         self._thread.join()
-        device = None
-        if self._device_start is not None and self._device_peak is not None:
-            device = self._device_peak - self._device_start
-        return MemoryPeak(self._host_peak - self._host_start, device)
+        return self.peak()
 
 
 @dataclass(frozen=True)

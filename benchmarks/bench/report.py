@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from frozenseg_bench.contenders import STAGES, total_seconds
+from frozenseg_bench.cpu_peak import CpuPeak, stage_precision
 from frozenseg_bench.peaks import find_peak, peak_for
 from frozenseg_bench.timing import LatencyStats, ratio
 from frozenseg_runtime import graphs
@@ -55,7 +56,27 @@ def _accuracy(manifest: Manifest, precision: str) -> dict[str, Any]:
             "mask_iou": figures.get("mask_iou")}
 
 
-def _resolution_record(measured: "Measured", name: str, flops: dict[str, Any], peak: Any) -> dict[str, Any]:
+def _stage_peaks(measured: "Measured", manifest: Manifest, gpu_peak: Any,
+                 cpu_peaks: dict[str, CpuPeak] | None) -> dict[str, float | None]:
+    """The peak each counted stage is held to: the GPU's datasheet figure for the contender's
+    precision, or on a CPU the measured GEMM peak of the precision its graph computes in."""
+    c = measured.contender
+    if gpu_peak is not None:
+        return {stage: peak_for(gpu_peak, c.precision) for stage in COUNTED_STAGES}
+    if cpu_peaks is None or c.backend not in CPU_BACKENDS:
+        return {stage: None for stage in COUNTED_STAGES}
+    specs = manifest.with_precision(c.precision).graphs if c.precision in manifest.precisions or \
+        c.precision == "bf16" else {}
+    peaks = {}
+    for stage in COUNTED_STAGES:
+        spec = specs.get(stage)
+        graph_precision = (spec.compute_precision or spec.precision) if spec is not None else None
+        peaks[stage] = cpu_peaks[stage_precision(c.precision, graph_precision)].flop_per_s
+    return peaks
+
+
+def _resolution_record(measured: "Measured", name: str, flops: dict[str, Any],
+                       stage_peaks: dict[str, float | None]) -> dict[str, Any]:
     rounds = measured.rounds[name]
     own = [times for _, times in rounds]
     record: dict[str, Any] = {
@@ -78,17 +99,25 @@ def _resolution_record(measured: "Measured", name: str, flops: dict[str, Any], p
     counted = flops["resolutions"][name]["flops"]
     achieved = {stage: counted[stage] / record["stages"][stage]["p50"] for stage in COUNTED_STAGES}
     record["achieved_flop_per_s"] = achieved
-    peak_flops = peak_for(peak, measured.contender.precision) if peak is not None else None
-    record["fraction_of_peak"] = {stage: (value / peak_flops if peak_flops else None)
+    record["fraction_of_peak"] = {stage: (value / stage_peaks[stage] if stage_peaks[stage] else None)
                                   for stage, value in achieved.items()}
     return record
 
 
 def _contender_record(measured: "Measured", manifest: Manifest, flops: dict[str, Any],
-                      gpu_name: str | None, is_baseline: bool) -> dict[str, Any]:
+                      gpu_name: str | None, is_baseline: bool,
+                      cpu_peaks: dict[str, CpuPeak] | None = None) -> dict[str, Any]:
     c = measured.contender
     on_gpu = c.backend not in CPU_BACKENDS
     peak = find_peak(gpu_name) if on_gpu and gpu_name else None
+    stage_peaks = _stage_peaks(measured, manifest, peak, cpu_peaks)
+    if peak is not None:
+        peak_record = {"device": peak.name, "flop_per_s": peak_for(peak, c.precision), "source": peak.source}
+    elif not on_gpu and cpu_peaks is not None:
+        own = cpu_peaks[stage_precision(c.precision)]
+        peak_record = {"device": "cpu", "flop_per_s": own.flop_per_s, "source": own.probe}
+    else:
+        peak_record = None
     text_flops = flops[graphs.CLIP_TEXT]["flops"]
     miss = measured.vocabulary["miss_s"]
     return {
@@ -102,39 +131,61 @@ def _contender_record(measured: "Measured", manifest: Manifest, flops: dict[str,
         "memory": measured.memory.as_dict() if measured.memory else {"host_mib": None, "device_mib": None},
         "throughput": measured.throughput,
         "accuracy": _accuracy(manifest, c.precision),
-        "peak": None if peak is None else {"device": peak.name, "flop_per_s": peak_for(peak, c.precision),
-                                           "source": peak.source},
-        "resolutions": {name: _resolution_record(measured, name, flops, peak) for name in measured.rounds},
+        "peak": peak_record,
+        "resolutions": {name: _resolution_record(measured, name, flops, stage_peaks) for name in measured.rounds},
     }
 
 
+ENCODER_PEAK_GOAL = 0.75
+SPEEDUP_GOAL = 3.0
+
+
+def own_rounds_speedup(contender: dict[str, Any], baseline: dict[str, Any], resolution: str) -> float | None:
+    """The contender's end to end against the baseline's own consecutive rounds."""
+    own = baseline["resolutions"].get(resolution, {}).get("end_to_end", {}).get("p50")
+    mine = contender["resolutions"].get(resolution, {}).get("end_to_end", {}).get("p50")
+    return ratio(own, mine)
+
+
 def _goals(contenders: list[dict[str, Any]], resolution: str) -> dict[str, Any]:
-    """The issue's goals on a CPU, as ratios of this run: the Python runtime's FP32 end to end at
-    least 3x the baseline, and the best CPU precision that meets its accuracy bars at least 5x."""
-    cpu = [c for c in contenders if c["runtime"] == "python" and c["backend"] == "onnxruntime-cpu"
-           and resolution in c["resolutions"]]
-
-    def speedup(c: dict[str, Any]) -> float:
-        return c["resolutions"][resolution]["speedup"]["end_to_end"] or 0.0
-
-    fp32 = next((c for c in cpu if c["precision"] == "fp32"), None)
-    passing = [c for c in cpu if c["accuracy"]["meets_bars"]]
-    best = max(passing, key=speedup, default=None)
+    """Issue 25's goals, from this run's figures at the first resolution:
+    - each image encoder of every FP32 runtime contender at >= 75% of the measured FP32 GEMM peak;
+    - the fastest runtime contender that meets its accuracy bars >= 3x the baseline end to end,
+      against the baseline's own rounds (the paired ratio is reported beside it);
+    - every runtime contender's peak host memory at or below the baseline's."""
+    baseline, runtimes = contenders[0], [c for c in contenders[1:] if c["runtime"] != "pytorch"
+                                         and resolution in c["resolutions"]]
+    fractions = {c["key"]: {stage: c["resolutions"][resolution]["fraction_of_peak"][stage]
+                            for stage in (graphs.CLIP_IMAGE, graphs.SAM_IMAGE)}
+                 for c in runtimes if c["precision"] == "fp32"}
+    measured = [f for per in fractions.values() for f in per.values()]
+    passing = [c for c in runtimes if c["accuracy"]["meets_bars"]]
+    fastest = max(passing, key=lambda c: own_rounds_speedup(c, baseline, resolution) or 0.0, default=None)
+    own = own_rounds_speedup(fastest, baseline, resolution) if fastest else None
+    base_memory = baseline["memory"]["host_mib"]
+    memory = {c["key"]: c["memory"]["host_mib"] for c in runtimes}
     return {
         "resolution": resolution,
-        "runtime_fp32": {"target": 3.0, "speedup": speedup(fp32) if fp32 else None,
-                         "met": bool(fp32 and speedup(fp32) >= 3.0)},
-        "best_passing_precision": {"target": 5.0, "precision": best["precision"] if best else None,
-                                   "speedup": speedup(best) if best else None,
-                                   "met": bool(best and speedup(best) >= 5.0)},
+        "encoders_fp32_peak": {
+            "target": ENCODER_PEAK_GOAL, "fractions": fractions,
+            "met": bool(measured) and all(f is not None and f >= ENCODER_PEAK_GOAL for f in measured)},
+        "fastest_passing": {
+            "target": SPEEDUP_GOAL, "contender": fastest["key"] if fastest else None,
+            "speedup_own_rounds": own,
+            "speedup_paired": fastest["resolutions"][resolution]["speedup"]["end_to_end"] if fastest else None,
+            "met": bool(own and own >= SPEEDUP_GOAL)},
+        "memory": {
+            "baseline_host_mib": base_memory, "host_mib": memory,
+            "met": bool(memory) and base_memory is not None and all(
+                m is not None and m <= base_memory for m in memory.values())},
     }
 
 
 def build_report(*, options: "BenchOptions", manifest: Manifest, environment: dict[str, Any],
                  measured: list["Measured"], skipped: list[dict[str, str]], failed: list[dict[str, str]],
-                 flops: dict[str, Any],
-                 image: np.ndarray, started: datetime.datetime, argv: Sequence[str]) -> dict[str, Any]:
-    contenders = [_contender_record(m, manifest, flops, environment.get("gpu"), i == 0)
+                 flops: dict[str, Any], image: np.ndarray, started: datetime.datetime, argv: Sequence[str],
+                 cpu_peaks: dict[str, CpuPeak] | None = None) -> dict[str, Any]:
+    contenders = [_contender_record(m, manifest, flops, environment.get("gpu"), i == 0, cpu_peaks)
                   for i, m in enumerate(measured)]
     vocabulary = vocabulary_summary(options.vocabulary)
     return {
@@ -147,7 +198,8 @@ def build_report(*, options: "BenchOptions", manifest: Manifest, environment: di
         "artifacts": {"path": str(options.artifacts), "preset": manifest.preset["name"],
                       "weights": manifest.raw.get("weights", {}).get("source"),
                       "precisions": list(manifest.precisions)},
-        "settings": {"runs": options.runs, "warmup": options.warmup, "stream_images": options.stream,
+        "settings": {"runs": options.runs, "baseline_process": options.baseline_process, "warmup": options.warmup,
+                     "stream_images": options.stream,
                      "stream_workers": options.stream_workers, "threads": options.threads,
                      "image": {"source": str(options.image) if options.image else "generated",
                                "size": [int(image.shape[0]), int(image.shape[1])]},
@@ -160,6 +212,7 @@ def build_report(*, options: "BenchOptions", manifest: Manifest, environment: di
         "skipped": skipped,
         "failed": failed,
         "flops": flops,
+        "cpu_peaks": None if cpu_peaks is None else {p: peak.as_dict() for p, peak in cpu_peaks.items()},
         "goals": _goals(contenders, options.resolutions[0].name),
     }
 

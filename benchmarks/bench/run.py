@@ -11,6 +11,7 @@ closed. Ratios are taken between the medians of the same rounds.
 from __future__ import annotations
 
 import datetime
+import functools
 import sys
 import time
 import traceback
@@ -34,6 +35,7 @@ from frozenseg_bench.contenders import (
     total_seconds,
 )
 from frozenseg_bench.environment import describe_environment
+from frozenseg_bench.isolated import IsolatedContender
 from frozenseg_bench.timing import timed
 from frozenseg_export.synthetic_images import structured_images
 from frozenseg_runtime import graphs
@@ -41,7 +43,7 @@ from frozenseg_export.cpp_library import DEFAULT_LIBRARY, CppLibraryError
 from frozenseg_runtime.errors import FrozenSegError, UsageError
 from frozenseg_runtime.image.loading import load_image
 from frozenseg_runtime.image.preprocess import PreprocessConstants, preprocess
-from frozenseg_runtime.manifest import Manifest, load_manifest
+from frozenseg_runtime.manifest import BF16, Manifest, load_manifest
 from frozenseg_runtime.output.postprocess import TASKS
 from frozenseg_runtime.progress import Say, quiet
 from frozenseg_runtime.schedule import plan_encoders
@@ -93,8 +95,11 @@ class BenchOptions:
     checkpoint: str | None = None
     threads: int | None = None
     quick: bool = False
+    baseline_process: str = "own"  # "own": the baseline in a child process (isolated.py); "shared"
 
     def __post_init__(self) -> None:
+        if self.baseline_process not in ("own", "shared"):
+            raise UsageError(f"--baseline-process must be own or shared, got {self.baseline_process!r}")
         for name in ("runs", "stream", "stream_workers"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
@@ -143,21 +148,41 @@ def plan_contenders(options: BenchOptions, manifest: Manifest) -> tuple[list[Con
         contenders.append(ReferenceContender(manifest, device, variant, options.checkpoint))
     precisions = options.precisions or manifest.precisions
     for precision in precisions:
-        if precision not in manifest.precisions:
+        if precision not in manifest.precisions and precision != BF16:
             skipped.append({"contender": f"*/{precision}", "reason": f"the artifacts have no {precision} graphs "
                             f"(run frozenseg-deploy quantize --artifacts {options.artifacts})"})
     available = [p for p in precisions if p in manifest.precisions]
-    for backend in options.backends or runtime_backends():
+    backends = options.backends or runtime_backends()
+    for backend in backends:
         contenders += [RuntimeContender(options.artifacts, backend, p, options.threads) for p in available]
+    bf16 = _bf16_contender(options, backends)
+    if isinstance(bf16, Contender):
+        contenders.append(bf16)
+    elif bf16 is not None:
+        skipped.append(bf16)
     library = options.cpp_library or DEFAULT_LIBRARY
     if library.is_file():
-        cpp_backends = [b for b in (options.backends or runtime_backends()) if b in ("onnxruntime-cpu", "tensorrt")]
+        cpp_backends = [b for b in backends if b in ("onnxruntime-cpu", "openvino-cpu", "tensorrt")]
         contenders += [CppContender(library, options.artifacts, backend, p, options.threads)
                        for backend in cpp_backends for p in options.cpp_precisions if p in manifest.precisions]
     else:
         skipped.append({"contender": "cpp", "reason": f"no C++ library at {library}: build it (README, 'C and "
                         "C++ library') or pass --cpp-library"})
     return contenders, skipped
+
+
+def _bf16_contender(options: BenchOptions, backends: Sequence[str]) -> Contender | dict[str, str] | None:
+    """The runtime precision bf16 on OpenVINO's CPU plugin where the CPU computes bfloat16 natively;
+    where it does not, a skip that says so (bf16 is never emulated). None when not asked for."""
+    from frozenseg_runtime.backends.cpu_features import BF16_FLAGS, cpu_flags
+
+    wanted = options.precisions is None or BF16 in options.precisions
+    if not wanted or "openvino-cpu" not in backends:
+        return None
+    if not any(flag in cpu_flags() for flag in BF16_FLAGS):
+        return {"contender": f"python/openvino-cpu/{BF16}", "reason": "this CPU has no native bfloat16 "
+                f"({' or '.join(BF16_FLAGS)}), and bf16 is never emulated"}
+    return RuntimeContender(options.artifacts, "openvino-cpu", BF16, options.threads)
 
 
 def bench_images(options: BenchOptions) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -273,7 +298,19 @@ def run_bench(options: BenchOptions, say: Say = quiet) -> dict[str, Any]:
     environment = describe_environment()
     say(f"{len(contenders)} contenders beside the baseline, {len(options.resolutions)} resolutions, "
         f"{options.runs} rounds each; skipped: {len(skipped)}")
-    baseline = ReferenceContender(manifest, torch_device(), "eager", options.checkpoint)
+    peaks = None
+    if torch_device() == "cpu":
+        from frozenseg_bench.cpu_peak import cpu_peaks
+
+        say("probing the CPU's GEMM peak (FP32, BF16, INT8)")
+        peaks = cpu_peaks()
+        say("CPU peak: " + ", ".join(f"{p} {peak.flop_per_s / 1e9:.0f} G/s" if peak.flop_per_s else f"{p} none"
+                                     for p, peak in peaks.items()))
+    make_baseline = functools.partial(ReferenceContender, manifest, torch_device(), "eager", options.checkpoint)
+    # In a process of its own by default: sharing one heap with a contender slowed the baseline's
+    # calls by half (isolated.py says how this was found).
+    baseline = (IsolatedContender(make_baseline, preload=("torch",)) if options.baseline_process == "own"
+                else make_baseline())
     base_tracker = memory.PeakMemory(memory.device_used_bytes_reader())
     base = measure_start(baseline, options, base_tracker, say)
     try:
@@ -283,7 +320,8 @@ def run_bench(options: BenchOptions, say: Say = quiet) -> dict[str, Any]:
         say(f"{baseline.label}: throughput {base.throughput['images_per_s']:.3f} images/s")
         for resolution in options.resolutions:
             measure_rounds(base, baseline, image, resolution, options, base_tracker, say, is_baseline=True)
-        base.memory = base_tracker.stop()
+        shared_memory = base_tracker.stop()
+        base.memory = baseline.peak_memory() if isinstance(baseline, IsolatedContender) else shared_memory
         measured = [base]
         for number, contender in enumerate(contenders, 1):
             say(f"[{number}/{len(contenders)}] {contender.label}")
@@ -300,7 +338,7 @@ def run_bench(options: BenchOptions, say: Say = quiet) -> dict[str, Any]:
     flops = count_flops(manifest, image, options.resolutions, options.vocabulary, text_shapes)
     report = build_report(
         options=options, manifest=manifest, environment=environment, measured=measured, skipped=skipped, failed=failed,
-        flops=flops, image=image, started=started, argv=sys.argv)
+        flops=flops, image=image, started=started, argv=sys.argv, cpu_peaks=peaks)
     write_outputs(report, options.out, say)
     return report
 

@@ -85,7 +85,30 @@ def test_flops_are_counted_and_achieved_rates_follow(bench_run):
     record = python["resolutions"]["small"]
     assert record["achieved_flop_per_s"]["decoder"] == pytest.approx(
         flops["small"]["flops"]["decoder"] / record["stages"]["decoder"]["p50"])
-    assert record["fraction_of_peak"]["decoder"] is None  # no CPU peaks in the table
+    peaks = report["cpu_peaks"]  # probed in the same run
+    assert peaks["fp32"]["measured_flop_per_s"] > 0 and peaks["fp32"]["derivation"]
+    assert record["fraction_of_peak"]["decoder"] == pytest.approx(
+        record["achieved_flop_per_s"]["decoder"] / peaks["fp32"]["flop_per_s"])
+    assert python["peak"]["flop_per_s"] == peaks["fp32"]["flop_per_s"]
+
+
+def test_goals_are_this_runs_arithmetic(bench_run):
+    _, report = bench_run
+    goals, baseline = report["goals"], report["contenders"][0]
+    runtimes = [c for c in report["contenders"][1:] if c["runtime"] != "pytorch"]
+    memory = goals["memory"]
+    assert memory["baseline_host_mib"] == baseline["memory"]["host_mib"]
+    assert memory["host_mib"] == {c["key"]: c["memory"]["host_mib"] for c in runtimes}
+    assert memory["met"] == all(m <= memory["baseline_host_mib"] for m in memory["host_mib"].values())
+    fractions = goals["encoders_fp32_peak"]["fractions"]
+    assert set(fractions) == {c["key"] for c in runtimes if c["precision"] == "fp32"}
+    fastest = goals["fastest_passing"]
+    own = baseline["resolutions"]["small"]["end_to_end"]["p50"]
+    best = max((c for c in runtimes if c["accuracy"]["meets_bars"]),
+               key=lambda c: own / c["resolutions"]["small"]["end_to_end"]["p50"])
+    assert fastest["contender"] == best["key"]
+    assert fastest["speedup_own_rounds"] == pytest.approx(own / best["resolutions"]["small"]["end_to_end"]["p50"])
+    assert fastest["met"] == (fastest["speedup_own_rounds"] >= 3.0)
 
 
 def test_table_and_charts_are_written(bench_run):
@@ -94,6 +117,7 @@ def test_table_and_charts_are_written(bench_run):
     for contender in report["contenders"]:
         assert contender["label"] in table
     assert "## small: shortest edge 96, at most 160" in table
+    assert "matrix-multiply peak" in table and "## Goals" in table
     for name in ("bench_stages.png", "bench_resolution.png"):
         data = (out / name).read_bytes()
         assert data.startswith(PNG_SIGNATURE)
