@@ -87,6 +87,25 @@ def memory_state() -> dict[str, float]:
     return {"resident_gib": round(resident_bytes() / 2 ** 30, 2), "available_gib": round(available / 2 ** 20, 2)}
 
 
+VMSTAT_COUNTERS = ("thp_fault_alloc", "thp_fault_fallback", "compact_stall", "pgmajfault")
+
+
+def system_counters() -> dict[str, int]:
+    """Machine-wide counters a child's call cannot report itself: CPU ticks of every process
+    (user, nice, system, irq, softirq) and the kernel's huge-page and compaction events."""
+    ticks = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    counters = {"system_cpu_ticks": sum(int(ticks[i]) for i in (0, 1, 2, 5, 6))}
+    for line in Path("/proc/vmstat").read_text().splitlines():
+        name, value = line.split()
+        if name in VMSTAT_COUNTERS:
+            counters[name] = int(value)
+    return counters
+
+
+def counter_deltas(before: dict[str, int], after: dict[str, int]) -> dict[str, float]:
+    return {name: float(after[name] - before[name]) for name in before}
+
+
 def medians(calls: list[dict[str, float]]) -> dict[str, float]:
     return {key: round(statistics.median(call[key] for call in calls), 4) for key in calls[0]}
 
@@ -153,14 +172,19 @@ def main(argv: list[str] | None = None) -> int:
             isolated.set_vocabulary(args.vocabulary)
             for _ in range(2):
                 isolated.segment(image, resize, "semantic")
-            own, paired = [], []
+            own, paired, own_system, paired_system = [], [], [], []
             for _ in range(args.rounds):
+                before = system_counters()
                 own.append(total_seconds(isolated.segment(image, resize, "semantic")))
+                own_system.append(counter_deltas(before, system_counters()))
             for _ in range(args.rounds):
+                before = system_counters()
                 paired.append(total_seconds(isolated.segment(image, resize, "semantic")))
+                paired_system.append(counter_deltas(before, system_counters()))
                 runtime_calls.append(timed_call(runtime, image, resize))
-            report["own-process alone"] = {"wall_s": round(statistics.median(own), 4)}
-            report["own-process alternating"] = {"wall_s": round(statistics.median(paired), 4), **memory_state()}
+            report["own-process alone"] = {"wall_s": round(statistics.median(own), 4), **medians(own_system)}
+            report["own-process alternating"] = {"wall_s": round(statistics.median(paired), 4),
+                                                 **medians(paired_system), **memory_state()}
             isolated.close()
         runtime.close()
         release_freed_memory()

@@ -33,7 +33,7 @@ Resize = tuple[int, int]
 StageTimes = dict[str, float]
 STAGES = ("preprocess", graphs.CLIP_IMAGE, graphs.SAM_IMAGE, graphs.DECODER, "postprocess")
 PRETTY = {"onnxruntime-cpu": "ORT CPU", "onnxruntime-cuda": "ORT CUDA", "onnxruntime-trt": "ORT TensorRT",
-          "tensorrt": "TensorRT", "cpu": "CPU", "cuda": "CUDA"}
+          "tensorrt": "TensorRT", "openvino-cpu": "OpenVINO CPU", "cpu": "CPU", "cuda": "CUDA"}
 
 
 def total_seconds(times: StageTimes) -> float:

@@ -20,6 +20,7 @@ BF16 is never emulated: without AVX512-BF16 or AMX there is no BF16 figure, with
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from dataclasses import asdict, dataclass
@@ -164,15 +165,22 @@ def _probe_input(precision: str, n: int) -> np.ndarray:
     return rng.standard_normal((n, n), dtype=np.float32)
 
 
+PROBE_MIN_SECONDS = 0.2  # each timing spans at least this many calls' worth (one call can be 7 ms)
+
+
 def _best_rate(run: Any, n: int, repeats: int) -> float:
+    """The best of `repeats` timings, each over enough calls to last PROBE_MIN_SECONDS (a single
+    INT8 call of the probe lasts milliseconds: one VM hiccup would decide it)."""
     run()  # first call: packing, allocation
-    best = min(_seconds(run) for _ in range(repeats))
+    calls = max(1, math.ceil(PROBE_MIN_SECONDS / max(_seconds(run, 1), 1e-6)))
+    best = min(_seconds(run, calls) for _ in range(repeats)) / calls
     return 2.0 * n ** 3 / best
 
 
-def _seconds(run: Any) -> float:
+def _seconds(run: Any, calls: int) -> float:
     start = time.perf_counter()
-    run()
+    for _ in range(calls):
+        run()
     return time.perf_counter() - start
 
 
@@ -221,7 +229,7 @@ def measure(precision: str, facts: CpuFacts, n: int = PROBE_SIZE, repeats: int =
     if not rates:
         return None, "not probed: no engine installed for it"
     rate, name = max(rates)
-    return rate, f"{name}, {n}x{n}x{n}, {usable_cores()} threads, best of {repeats}"
+    return rate, f"{name}, {n}x{n}x{n}, {usable_cores()} threads, best of {repeats} timings of >= {PROBE_MIN_SECONDS} s"
 
 
 def cpu_peaks(n: int = PROBE_SIZE, repeats: int = PROBE_REPEATS) -> dict[str, CpuPeak]:
