@@ -258,7 +258,12 @@ def test_a_graph_model_process_killed_under_load(repository, reference, triton_e
     down = [r for r in errors if "'frozenseg_decoder' is down, its process died" in r["message"]]
     assert down, errors  # the fault reached requests in flight, and they heard why
     assert all(r["status"] in ("StatusCode.UNAVAILABLE", "503") for r in down), down
-    assert f"{DECODER} (pid {stubs[DECODER].pid}) was killed by SIGKILL" in output, output
+    # How it ended is read from the zombie before Triton reaps it; on a loaded machine Triton can reap
+    # first (seen once, with a soak running beside the suite), and the watcher then says it does not
+    # know, which is true. A wrong "how" (an exit status) would fail here.
+    told = [f"{DECODER} (pid {stubs[DECODER].pid}) {how}" for how in ("was killed by SIGKILL",
+                                                                       "ended (how is no longer known)")]
+    assert any(line in output for line in told), output
     assert not (Path("/dev/shm") / stubs[DECODER].shm_region).exists()  # the dead process's memory
     assert "restarting the server (1 of --restarts 1)" in output, output
     assert "tritonserver stopped in" in output and "exit status 0" in output, output
