@@ -134,7 +134,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image", type=Path, default=ROOT / "samples" / "astronaut.jpg")
     parser.add_argument("--vocabulary", type=Path, default=ROOT / "samples" / "vocabulary.json")
     parser.add_argument("--phases", nargs="+", default=list(ALL_PHASES), choices=ALL_PHASES)
+    parser.add_argument("--probe-first", action="store_true",
+                        help="run bench's CPU GEMM probe before anything else, as bench does")
     args = parser.parse_args(argv)
+    if args.probe_first:
+        from frozenseg_bench.cpu_peak import cpu_peaks
+
+        cpu_peaks()
     short, longest = (int(v) for v in args.resize.split(","))
     resize = (short, longest)
     image = np.asarray(Image.open(args.image).convert("RGB"))
