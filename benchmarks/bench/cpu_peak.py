@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from frozenseg_runtime.backends.cpu_features import BF16_FLAGS, cpu_flags
+from frozenseg_runtime.backends.cpu_features import cpu_flags, has_native_bf16
 from frozenseg_runtime.schedule import usable_cores
 
 PROBE_SIZE = 1536  # 7.2 GFLOP a call: a few hundred milliseconds on two cores, beyond any cache
@@ -58,7 +58,7 @@ class CpuFacts:
 
     @property
     def native_bf16(self) -> bool:
-        return any(flag in self.flags for flag in BF16_FLAGS)
+        return has_native_bf16(self.flags)
 
 
 def _field(cpuinfo: str, name: str) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 from frozenseg_bench.contenders import STAGES, total_seconds
 from frozenseg_bench.cpu_peak import CpuPeak, stage_precision
 from frozenseg_bench.peaks import find_peak, peak_for
-from frozenseg_bench.timing import LatencyStats, ratio
+from frozenseg_bench.timing import LatencyStats, own_rounds_speedup, ratio
 from frozenseg_runtime import graphs
 from frozenseg_runtime.atomic import write_bytes_atomic
 from frozenseg_runtime.manifest import Manifest
@@ -65,14 +65,10 @@ def _stage_peaks(measured: "Measured", manifest: Manifest, gpu_peak: Any,
         return {stage: peak_for(gpu_peak, c.precision) for stage in COUNTED_STAGES}
     if cpu_peaks is None or c.backend not in CPU_BACKENDS:
         return {stage: None for stage in COUNTED_STAGES}
-    specs = manifest.with_precision(c.precision).graphs if c.precision in manifest.precisions or \
-        c.precision == "bf16" else {}
-    peaks = {}
-    for stage in COUNTED_STAGES:
-        spec = specs.get(stage)
-        graph_precision = (spec.compute_precision or spec.precision) if spec is not None else None
-        peaks[stage] = cpu_peaks[stage_precision(c.precision, graph_precision)].flop_per_s
-    return peaks
+    specs = manifest.with_precision(c.precision).graphs  # a CPU contender runs a precision it has
+    return {stage: cpu_peaks[stage_precision(c.precision, specs[stage].compute_precision
+                                             or specs[stage].precision)].flop_per_s
+            for stage in COUNTED_STAGES}
 
 
 def _resolution_record(measured: "Measured", name: str, flops: dict[str, Any],
@@ -138,13 +134,6 @@ def _contender_record(measured: "Measured", manifest: Manifest, flops: dict[str,
 
 ENCODER_PEAK_GOAL = 0.75
 SPEEDUP_GOAL = 3.0
-
-
-def own_rounds_speedup(contender: dict[str, Any], baseline: dict[str, Any], resolution: str) -> float | None:
-    """The contender's end to end against the baseline's own consecutive rounds."""
-    own = baseline["resolutions"].get(resolution, {}).get("end_to_end", {}).get("p50")
-    mine = contender["resolutions"].get(resolution, {}).get("end_to_end", {}).get("p50")
-    return ratio(own, mine)
 
 
 def _goals(contenders: list[dict[str, Any]], resolution: str) -> dict[str, Any]:

@@ -174,12 +174,12 @@ def plan_contenders(options: BenchOptions, manifest: Manifest) -> tuple[list[Con
 def _bf16_contender(options: BenchOptions, backends: Sequence[str]) -> Contender | dict[str, str] | None:
     """The runtime precision bf16 on OpenVINO's CPU plugin where the CPU computes bfloat16 natively;
     where it does not, a skip that says so (bf16 is never emulated). None when not asked for."""
-    from frozenseg_runtime.backends.cpu_features import BF16_FLAGS, cpu_flags
+    from frozenseg_runtime.backends.cpu_features import BF16_FLAGS, has_native_bf16
 
     wanted = options.precisions is None or BF16 in options.precisions
     if not wanted or "openvino-cpu" not in backends:
         return None
-    if not any(flag in cpu_flags() for flag in BF16_FLAGS):
+    if not has_native_bf16():
         return {"contender": f"python/openvino-cpu/{BF16}", "reason": "this CPU has no native bfloat16 "
                 f"({' or '.join(BF16_FLAGS)}), and bf16 is never emulated"}
     return RuntimeContender(options.artifacts, "openvino-cpu", BF16, options.threads)

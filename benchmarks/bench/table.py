@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from frozenseg_bench.timing import own_rounds_speedup
 from frozenseg_runtime import graphs
 
 STAGE_COLUMNS = (("preprocess", "pre"), (graphs.CLIP_IMAGE, "CLIP"), (graphs.SAM_IMAGE, "SAM"),
@@ -32,7 +33,7 @@ def latency_table(report: dict[str, Any], resolution: str) -> str:
     baseline calls paired with it and to the baseline's own consecutive rounds, tail latency."""
     header = ("| contender | end to end p50 s | × baseline | × baseline's own rounds | "
               + " | ".join(f"{t} s" for _, t in STAGE_COLUMNS) + " | p90 s | p99 s | accuracy bars |")
-    own = report["contenders"][0]["resolutions"].get(resolution, {}).get("end_to_end", {}).get("p50")
+    baseline = report["contenders"][0]
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for c in report["contenders"]:
         r = c["resolutions"].get(resolution)
@@ -41,7 +42,7 @@ def latency_table(report: dict[str, Any], resolution: str) -> str:
         stages = " | ".join(f"{_s(r['stages'][stage]['p50'])} ({_x(r['speedup']['stages'][stage])})"
                             for stage, _ in STAGE_COLUMNS)
         e2e = r["end_to_end"]
-        own_ratio = own / e2e["p50"] if own and e2e["p50"] else None
+        own_ratio = own_rounds_speedup(c, baseline, resolution)
         lines.append(f"| {c['label']} | {_s(e2e['p50'])} | {_x(r['speedup']['end_to_end'])} | {_x(own_ratio)} | "
                      f"{stages} | "
                      f"{_s(e2e['p90'])} | {_s(e2e['p99'])} | {_accuracy(c)} |")

@@ -8,6 +8,7 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -57,3 +58,10 @@ def ratio(baseline: float | None, contender: float | None) -> float | None:
     if baseline is None or contender is None or contender <= 0:
         return None
     return baseline / contender
+
+
+def own_rounds_speedup(contender: dict[str, Any], baseline: dict[str, Any], resolution: str) -> float | None:
+    """A report contender's end to end against the baseline's own consecutive rounds (p50s)."""
+    own = baseline["resolutions"].get(resolution, {}).get("end_to_end", {}).get("p50")
+    mine = contender["resolutions"].get(resolution, {}).get("end_to_end", {}).get("p50")
+    return ratio(own, mine)

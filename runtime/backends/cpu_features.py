@@ -32,10 +32,15 @@ def cpu_flags(path: str | os.PathLike[str] = CPUINFO) -> frozenset[str]:
     return frozenset()
 
 
+def has_native_bf16(flags: frozenset[str] | None = None) -> bool:
+    """Whether the CPU (or these cpuinfo flags) computes bfloat16 natively (BF16_FLAGS)."""
+    flags = cpu_flags() if flags is None else flags
+    return any(flag in flags for flag in BF16_FLAGS)
+
+
 def require_bf16(graph: str) -> None:
     """Refuse bf16 for `graph` unless this CPU has native bfloat16 (BF16_FLAGS)."""
-    flags = cpu_flags()
-    if not any(flag in flags for flag in BF16_FLAGS):
+    if not has_native_bf16():
         raise PrecisionUnavailableError(
             f"{graph}: precision bf16 needs a CPU with native bfloat16 ({' or '.join(BF16_FLAGS)} in "
             f"{CPUINFO}'s flags), which this one lacks; it is not emulated: use --precision fp32 here")

@@ -31,7 +31,7 @@ from frozenseg_runtime.segmenter import Segmenter  # noqa: E402
 from frozenseg_runtime.text.cache import MEMORY_ONLY, default_cache_dir  # noqa: E402
 
 VOCABULARY = "person,sky,tree,grass,dog,car"
-HAS_BF16 = any(flag in cpu_features.cpu_flags() for flag in cpu_features.BF16_FLAGS)
+HAS_BF16 = cpu_features.has_native_bf16()
 NO_BF16_REASON = (f"this CPU lacks native bfloat16 ({' and '.join(cpu_features.BF16_FLAGS)} absent from "
                   f"{cpu_features.CPUINFO}'s flags): bf16 is refused here, which the tests above check")
 
