@@ -1,13 +1,15 @@
 // fs_soak: the C library under long load, through its C ABI only. Several threads segment on one
 // segmenter while one of them replaces the vocabulary every so often; the process's resident
-// memory, open file descriptors and threads are read from /proc when the process starts ("process"),
-// at the soak's start (after one segmenter was made and destroyed), after the warm-up, at the end
-// and after the segmenter is destroyed ("closed"). Prints one JSON object; the judging (memory
-// growth after warm-up, descriptors and threads back to their start) is benchmarks/soak.py's.
+// memory, live heap (glibc's mallinfo2: what malloc handed out and did not get back), open file
+// descriptors and threads are read when the process starts ("process"), at the soak's start (after
+// one segmenter was made and destroyed), after the warm-up and at the end (both with no call in
+// flight), and after the segmenter is destroyed ("closed"). Prints one JSON object; the judging
+// (growth after warm-up, descriptors and threads back to their start) is benchmarks/soak.py's.
 //
 //   fs_soak ARTIFACTS [--threads N] [--segments N] [--replace-every N] [--warmup N]
 //           [--size H,W] [--image FILE]... [--vocabulary TEXT]... [--ort-threads N]
 //           [--backend NAME]   (default onnxruntime-cpu, the backend the Python soak runs)
+//           [--hold-kb N]      (keep N kB per segment until the end: a leak, to prove the judge sees one)
 //
 // Images are drawn in memory (gradients and shapes, a different one per segment) at --size and
 // segmented at their own size; each --image file is also segmented, decoded every time, in turn.
@@ -17,13 +19,19 @@
 
 #include <dirent.h>
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -33,6 +41,7 @@ namespace {
 
 struct Sample {
   long rss_kb = 0;
+  long heap_kb = -1;  // bytes malloc has handed out and not had back; -1 where glibc cannot say
   int fds = 0;
   int threads = 0;
 };
@@ -59,13 +68,17 @@ Sample sample() {
     }
     status.ignore(4096, '\n');
   }
+#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 33)
+  const struct mallinfo2 heap = mallinfo2();  // every arena: in use, plus what is mmapped directly
+  s.heap_kb = static_cast<long>((heap.uordblks + heap.hblkhd) / 1024);
+#endif
   s.fds = count_entries("/proc/self/fd");
   s.threads = count_entries("/proc/self/task");
   return s;
 }
 
 std::string json(const Sample& s) {
-  return "{\"rss_kb\": " + std::to_string(s.rss_kb) + ", \"fds\": " + std::to_string(s.fds) +
+  return "{\"rss_kb\": " + std::to_string(s.rss_kb) + ", \"heap_kb\": " + std::to_string(s.heap_kb) + ", \"fds\": " + std::to_string(s.fds) +
          ", \"threads\": " + std::to_string(s.threads) + "}";
 }
 
@@ -87,7 +100,7 @@ std::vector<std::uint8_t> drawn_image(int height, int width, int seed) {
 [[noreturn]] void usage(const char* problem) {
   std::fprintf(stderr, "fs_soak: %s\nusage: fs_soak ARTIFACTS [--threads N] [--segments N] [--replace-every N] "
                        "[--warmup N] [--size H,W] [--image FILE]... [--vocabulary TEXT]... [--ort-threads N] "
-                       "[--backend NAME]\n",
+                       "[--backend NAME] [--hold-kb N]\n",
                problem);
   std::exit(2);
 }
@@ -108,6 +121,7 @@ int main(int argc, char** argv) {
   if (argc < 2 || argv[1][0] == '-') usage("the artifacts folder comes first");
   const char* artifacts = argv[1];
   int threads = 4, segments = 2000, replace_every = 50, warmup = 250, ort_threads = 1, height = 96, width = 128;
+  int hold_kb = 0;
   std::vector<std::string> images, vocabularies;
   std::string backend = "onnxruntime-cpu";
   for (int i = 2; i < argc; ++i) {
@@ -121,6 +135,7 @@ int main(int argc, char** argv) {
     else if (flag == "--ort-threads") ort_threads = positive(value, "--ort-threads");
     else if (flag == "--image") images.emplace_back(value);
     else if (flag == "--backend") backend = value;
+    else if (flag == "--hold-kb") hold_kb = positive(value, "--hold-kb");
     else if (flag == "--vocabulary") vocabularies.emplace_back(value);
     else if (flag == "--size") {
       if (std::sscanf(value, "%d,%d", &height, &width) != 2 || height < 8 || width < 8) usage("--size is H,W of at least 8");
@@ -165,15 +180,27 @@ int main(int argc, char** argv) {
   std::atomic<int> next{0}, done{0}, replaced{0};
   std::atomic<bool> failed{false};
   std::mutex report;
+  // The warm-up sample is taken with nothing in flight, as the end sample is: a worker that draws a
+  // segment past the warm-up waits until it is taken, so both compare the memory the segmenter
+  // holds, not whatever 3 other calls happened to hold at that instant.
+  std::condition_variable warm_taken_signal;
+  bool warm_taken = false;
   Sample warm;
+  std::vector<std::unique_ptr<char[]>> held;  // --hold-kb's blocks, freed only at the end
   auto work = [&] {
     for (int i = next++; i < segments && !failed; i = next++) {
+      if (i >= warmup) {
+        std::unique_lock<std::mutex> lock(report);
+        warm_taken_signal.wait(lock, [&] { return warm_taken || failed.load(); });
+        if (failed) return;
+      }
       if (i > 0 && i % replace_every == 0) {
         const auto& text = vocabularies[(i / replace_every) % vocabularies.size()];
         if (fs_segmenter_set_vocabulary_text(segmenter, text.c_str()) != FS_OK) {
           std::lock_guard<std::mutex> lock(report);
           std::fprintf(stderr, "fs_soak: set_vocabulary at segment %d: %s\n", i, fs_last_error());
           failed = true;
+          warm_taken_signal.notify_all();
           return;
         }
         ++replaced;
@@ -193,12 +220,21 @@ int main(int argc, char** argv) {
         std::lock_guard<std::mutex> lock(report);
         std::fprintf(stderr, "fs_soak: segment %d (status %d): %s\n", i, static_cast<int>(status), fs_last_error());
         failed = true;
+        warm_taken_signal.notify_all();
         return;
       }
       fs_result_release(result);
-      if (++done == warmup) {
+      if (hold_kb > 0) {
+        auto kept = std::make_unique<char[]>(static_cast<std::size_t>(hold_kb) * 1024);
+        std::memset(kept.get(), 1, static_cast<std::size_t>(hold_kb) * 1024);  // resident, not just reserved
+        std::lock_guard<std::mutex> lock(report);
+        held.push_back(std::move(kept));
+      }
+      if (++done == warmup) {  // every segment before the warm-up's end is done; the rest wait
         std::lock_guard<std::mutex> lock(report);
         warm = sample();
+        warm_taken = true;
+        warm_taken_signal.notify_all();
       }
     }
   };
