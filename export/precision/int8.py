@@ -8,6 +8,12 @@ the environment the FP32 export is verified in.
 
 Settings are what TensorRT requires: symmetric activations and weights, INT8 (signed) for both,
 per-channel weights, Conv/MatMul/Gemm only, MinMax calibration.
+
+A MatMul whose left operand is a constant (the decoder's learned query rows times a feature map)
+always stays float: the quantizer gives that constant per-channel scales along its rows, which
+OpenVINO's CPU plugin cannot fold into an INT8 product (its compile stops at "Check
+'any_of(scale.size(), OC, 1U)' failed" in dnnl_postops_composer), and such products are a few
+thousand multiply-adds each.
 """
 
 from __future__ import annotations
@@ -51,7 +57,16 @@ SETTINGS = {
     "op_types": list(QUANTIZABLE_OPS),
     "calibration": "MinMax",
     "quantizer": "onnxruntime.quantization.quantize_static",
+    "always_float": "MatMul with a constant left operand",
 }
+
+
+def constant_left_matmuls(model: onnx.ModelProto) -> set[str]:
+    """MatMul nodes whose first input is an initializer (or a Constant node's output): kept float
+    in every INT8 graph (see the module docstring)."""
+    constants = {t.name for t in model.graph.initializer}
+    constants |= {out for node in model.graph.node if node.op_type == "Constant" for out in node.output}
+    return {node.name for node in model.graph.node if node.op_type == "MatMul" and node.input[0] in constants}
 
 
 class _FeedReader(CalibrationDataReader):
@@ -134,10 +149,11 @@ def quantize_int8(model_path: Path, out_path: Path, feeds: Sequence[Feed], exclu
     (calibrated on `feeds` first when the cache has no entry for this graph, inputs and settings)."""
     if not cache_path.is_file():
         calibrate(model_path, feeds, cache_path, say, label)
+    exclude = set(exclude) | constant_left_matmuls(onnx.load(model_path, load_external_data=False))
     with quiet_root_logger():  # the quantizer warns about pre-processing we skip on purpose
         _quantize(model_path, out_path, exclude, cache_path)
     model = onnx.load(out_path, load_external_data=False)  # weights, if external, stay where they are
-    if keep_excluded_in_float(model, set(exclude)):
+    if keep_excluded_in_float(model, exclude):
         onnx.save(model, os.fspath(out_path))
     return out_path
 

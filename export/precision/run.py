@@ -58,6 +58,7 @@ from frozenseg_export.precision.search import choose_groups
 from frozenseg_export.synthetic_images import edge_images, structured_images
 from frozenseg_runtime import graphs
 from frozenseg_runtime.atomic import write_atomic, write_bytes_atomic
+from frozenseg_runtime.backends.factory import choice_record
 from frozenseg_runtime.backends.onnxruntime_runner import LOWERED_PRECISION_DISABLED_OPTIMIZERS
 from frozenseg_runtime.manifest import (
     GRAPH_PRECISIONS,
@@ -255,7 +256,8 @@ def lower_int8(manifest: Manifest, graph: str, calibration: GraphFeeds, evaluati
     say(f"{label}: wrote {files[0].name} ({quantized} INT8 nodes); held-out error {_worst(errors):.3e}, "
         f"edge feeds {_worst(measured['edge']):.3e}; every output finite where FP32's is; guard constants kept")
     return {**_files_entry(files, "int8", manifest.graphs[graph].sha256),
-            "excluded_nodes": result.to_dict(), "int8_nodes": quantized,
+            "excluded_nodes": result.to_dict(), "float_nodes": sorted(int8_graph.constant_left_matmuls(model)),
+            "int8_nodes": quantized,
             "settings": int8_graph.SETTINGS, "calibration_cache": cache.name,
             "calibration_inputs": len(feeds), "errors_vs_fp32": errors,
             "edge_errors_vs_fp32": measured["edge"], "guards": guards,
@@ -336,6 +338,8 @@ def run_quantize(artifacts: str | os.PathLike, options: QuantizeOptions, say: Sa
         precisions[p]["check_thresholds"] = default_bars(p, options.mixed)
 
     raw = {**manifest.raw, "precisions": precisions}
+    if _int8_files_run_anywhere(precisions) and "runtime" in raw:
+        raw["runtime"] = {**raw["runtime"], "backend_choice": choice_record()}
     updated = validate_manifest(raw, root)
     say("end-to-end accuracy against FP32 ...")
     refs = reference_results(updated, evaluation_images, vocabulary)
@@ -367,6 +371,15 @@ def run_quantize(artifacts: str | os.PathLike, options: QuantizeOptions, say: Sa
     say(f"wrote {', '.join(p.name for p in report)} and manifest.json in "
         f"{time.perf_counter() - started:.0f} s")
     return precisions
+
+
+def _int8_files_run_anywhere(precisions: dict[str, Any]) -> bool:
+    """Whether every INT8 file the manifest lists keeps constant-left MatMuls float (`float_nodes`,
+    written since stop 33), so that OpenVINO compiles it and `auto` may give it lowered files: the
+    manifest's `runtime.backend_choice` is then refreshed to this runtime's rule. An older INT8
+    file left in place (another precision re-quantized alone) keeps the record it was written with."""
+    entries = [entry for section in precisions.values() for entry in section.get("graphs", {}).values()]
+    return all("float_nodes" in entry for entry in entries if entry.get("precision") == "int8")
 
 
 def _fp32_entry(manifest: Manifest, graph: str) -> dict[str, Any]:

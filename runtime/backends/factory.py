@@ -26,8 +26,9 @@ BACKENDS = ("auto", "onnxruntime-cpu", "onnxruntime-cuda", "onnxruntime-trt", "t
 # What `auto` picks, the first usable: ONNX Runtime on a GPU, then OpenVINO on the CPU (on the
 # tiny preset's image encoders 1.5-1.7x ONNX Runtime's speed on 2 cores), then ONNX Runtime's CPU.
 AUTO_ORDER = ("onnxruntime-trt", "onnxruntime-cuda", OPENVINO_CPU, "onnxruntime-cpu")
-# Backends `auto` gives FP32 files only (_auto_among says why).
-FP32_FILES_ONLY = (OPENVINO_CPU,)
+# Backends `auto` gives FP32 files only (_auto_among says why): none since stop 33, when OpenVINO
+# ran quantize's INT8 files within their bars and compiled the INT8 decoder.
+FP32_FILES_ONLY: tuple[str, ...] = ()
 # Backends that compute a graph in another precision than its file's (GraphSpec.compute_precision).
 COMPUTE_PRECISION_BACKENDS = (OPENVINO_CPU,)
 
@@ -158,10 +159,12 @@ def _auto_for(manifest: Manifest) -> str:
 
 
 def _auto_among(manifest: Manifest) -> tuple[str, ...]:
-    """The backends `auto` may pick for these graphs. FP16 and INT8 files stay on ONNX Runtime
-    (or TensorRT), where `quantize` measured and calibrated them: OpenVINO 2026.4 computes the
-    tiny preset's INT8 encoders up to 13% of their range away from ONNX Runtime's and fails to
-    compile its INT8 decoder (a CPU-plugin check on per-channel scales)."""
+    """The backends `auto` may pick for these graphs: those the manifest's `fp32_files_only` does
+    not keep from lowered files. Manifests written before stop 33 keep FP16 and INT8 files off
+    OpenVINO: its CPU plugin could not compile an INT8 decoder whose constant left operands had
+    per-row scales (int8.constant_left_matmuls now keeps those products float). Since then
+    OpenVINO runs the INT8 files as INT8 (VNNI) and `check` holds it to the same bars as ONNX
+    Runtime."""
     if all(spec.precision == "fp32" for spec in manifest.graphs.values()):
         return BACKENDS
     _, fp32_only = backend_choice(manifest)

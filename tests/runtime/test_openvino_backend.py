@@ -247,10 +247,12 @@ def test_auto_follows_the_manifests_choice(tiny_artifacts):
             open_runners(dataclasses.replace(manifest, raw=raw), "auto")
 
 
-def test_auto_keeps_lowered_graphs_on_onnxruntime(tiny_artifacts):
-    """FP16 / INT8 files were calibrated and measured on ONNX Runtime: `auto` keeps them there
-    (the FP32 files relabelled stand in for a `quantize` output; what is chosen depends on the
-    labels only)."""
+def test_auto_gives_lowered_graphs_to_openvino_as_the_manifest_records(tiny_artifacts):
+    """Since stop 33 OpenVINO runs quantize's files (the INT8 ones as INT8), so a manifest that
+    records no FP32-only backend gets openvino-cpu for lowered graphs; one written before stop 31
+    (no record: the rule of that time) keeps them on ONNX Runtime. The FP32 files relabelled stand
+    in for a `quantize` output: what is chosen depends on the labels and the record only."""
+    import copy
     import dataclasses
 
     import onnxruntime
@@ -258,14 +260,18 @@ def test_auto_keeps_lowered_graphs_on_onnxruntime(tiny_artifacts):
     if {"CUDAExecutionProvider", "TensorrtExecutionProvider"} & set(onnxruntime.get_available_providers()):
         pytest.skip("ONNX Runtime has a GPU provider here: auto prefers it")
     manifest = load_manifest(tiny_artifacts[0])
+    assert manifest.raw["runtime"]["backend_choice"]["fp32_files_only"] == []
     lowered = dataclasses.replace(manifest, graphs={
         n: dataclasses.replace(s, precision="int8" if n == graphs.SAM_IMAGE else "fp16")
         for n, s in manifest.graphs.items()})
-    opened = open_runners(lowered, "auto")
-    try:
-        assert opened.backend == "onnxruntime-cpu"
-    finally:
-        opened.close()
+    unrecorded = copy.deepcopy(manifest.raw)
+    del unrecorded["runtime"]["backend_choice"]
+    for case, expected in ((lowered, "openvino-cpu"), (dataclasses.replace(lowered, raw=unrecorded), "onnxruntime-cpu")):
+        opened = open_runners(case, "auto")
+        try:
+            assert opened.backend == expected
+        finally:
+            opened.close()
 
 
 # -- bf16 ------------------------------------------------------------------------------------------

@@ -84,12 +84,6 @@ OpenVinoRunner::OpenVinoRunner(const std::filesystem::path& graph, GraphSpec spe
     fail_argument(spec_.name + ": threads must be 0 (OpenVINO's default) or more, got " +
                   std::to_string(*options.threads));
   }
-  if (spec_.precision != "fp32") {
-    // As Python's `auto`: quantize's FP16/INT8 files stay on ONNX Runtime, where they were
-    // calibrated (OpenVINO 2026.4 cannot compile the tiny preset's INT8 decoder).
-    fail_backend(spec_.name + ": backend openvino-cpu runs the FP32 graphs; the " + spec_.precision +
-                 " file runs on onnxruntime-cpu");
-  }
   std::error_code ec;
   if (!std::filesystem::is_regular_file(graph, ec)) {
     fail_artifact(spec_.name + ": graph file " + graph.string() +
@@ -111,7 +105,9 @@ OpenVinoRunner::OpenVinoRunner(const std::filesystem::path& graph, GraphSpec spe
       }
     }
   }
-  // Precision always set: OpenVINO's CPU plugin would compute in bf16 where the CPU has it.
+  // Precision always set: OpenVINO's CPU plugin would compute in bf16 where the CPU has it. An
+  // INT8 file's Q/DQ pairs still run as INT8 products (VNNI) under f32: the hint is the precision
+  // of the float parts, and FP16 files compute in f32 from their FP16 weights.
   model_->config.emplace(ov::hint::inference_precision.name(), ov::element::f32);
   model_->config.emplace(ov::hint::performance_mode.name(), ov::hint::PerformanceMode::LATENCY);
   if (options.threads.value_or(0) > 0) model_->config.emplace(ov::inference_num_threads.name(), *options.threads);
