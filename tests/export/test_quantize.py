@@ -213,6 +213,33 @@ def test_tampered_lowered_graph_is_refused(tiny_quantized, tmp_path):
         Segmenter.from_artifacts(copy, backend="onnxruntime-cpu", cache_dir="", precision="fp16")
 
 
+def test_constant_left_matmuls_stay_float_and_the_record_follows(tiny_quantized):
+    """The decoder's MatMuls whose left operand is a constant (its query rows) are kept float in
+    the INT8 file and listed as `float_nodes`: quantized, their per-row scales stop OpenVINO's CPU
+    plugin from compiling the graph. Since every INT8 file keeps them, quantize records that
+    `auto` may give lowered files to openvino-cpu; an INT8 entry without the list (a file from
+    before stop 33 left beside a re-quantized precision) keeps the manifest's old record."""
+    from frozenseg_export.precision.run import _int8_files_run_anywhere
+    from frozenseg_runtime.backends.factory import choice_record
+
+    out, _, precisions, _ = tiny_quantized
+    entry = precisions["int8"]["graphs"][graphs.DECODER]
+    fp32 = onnx.load(out / load_manifest(out).graphs[graphs.DECODER].file, load_external_data=False)
+    expected = int8_graph.constant_left_matmuls(fp32)
+    assert expected and entry["float_nodes"] == sorted(expected)  # the tiny decoder has two
+    model = onnx.load(out / entry["file"])
+    dq_outputs = {o for n in model.graph.node if n.op_type == "DequantizeLinear" for o in n.output}
+    for node in model.graph.node:
+        if node.name in expected:
+            assert not set(node.input) & dq_outputs, f"{node.name} reads a DequantizeLinear output"
+    assert json.loads((out / "manifest.json").read_text())["runtime"]["backend_choice"] == choice_record()
+    assert _int8_files_run_anywhere(precisions)
+    older = {"int8": {"graphs": {g: {k: v for k, v in e.items() if k != "float_nodes"}
+                                 for g, e in precisions["int8"]["graphs"].items()}}}
+    assert not _int8_files_run_anywhere(older)
+    assert _int8_files_run_anywhere({"fp16": precisions["fp16"]})  # no INT8 file: nothing holds it back
+
+
 def test_excluded_nodes_read_the_float_tensor_not_its_qdq_pair():
     """A tensor read by a quantized and an excluded MatMul gets one Q/DQ pair from ONNX Runtime's
     quantizer, which both read; the excluded one is rewired to the float tensor, the weight's DQ of

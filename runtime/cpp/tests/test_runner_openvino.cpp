@@ -1,8 +1,8 @@
 // The OpenVINO runner (openvino-cpu) on data/tiny_graph.onnx, against the tiny graph's answers in
 // plain C++ and against the ONNX Runtime runner on the same feeds: every dtype, a compiled model per
 // feed shape (the oldest out beyond kOpenVinoMaxShapes), the blob cache folder, feed checks with the
-// Python messages, 8 threads on one runner, and the errors of a missing graph, a manifest that
-// does not match it, and a reduced-precision file. Built only with FROZENSEG_HAVE_OPENVINO.
+// Python messages, 8 threads on one runner, and the errors of a missing graph and of a manifest
+// that does not match it. Built only with FROZENSEG_HAVE_OPENVINO.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -130,7 +130,9 @@ TEST(OpenVinoRunner, EightThreadsOnOneRunner) {
   EXPECT_EQ(runner->compiles(), 3u);  // each shape compiled once, whichever thread saw it first
 }
 
-TEST(OpenVinoRunner, MissingGraphMismatchedManifestAndReducedPrecisionAreRefused) {
+// Lowered files are no longer refused (stop 33): quantize's INT8 and FP16 files run on OpenVINO,
+// exercised through the C ABI on real Q/DQ graphs by tests/export/test_check.py (int8-cpp-openvino-cpu).
+TEST(OpenVinoRunner, MissingGraphAndMismatchedManifestAreRefused) {
   EXPECT_TRUE(contains(error_of([] { OpenVinoRunner(kGraph.parent_path() / "absent.onnx", tiny_spec()); },
                                 FS_ARTIFACT_ERROR),
                        "does not exist"));
@@ -138,10 +140,6 @@ TEST(OpenVinoRunner, MissingGraphMismatchedManifestAndReducedPrecisionAreRefused
   renamed.outputs[2].name = "k4";
   EXPECT_TRUE(contains(error_of([&] { OpenVinoRunner(kGraph, renamed); }, FS_ARTIFACT_ERROR),
                        "the manifest declares output 'k4'"));
-  GraphSpec int8 = tiny_spec();
-  int8.precision = "int8";
-  EXPECT_TRUE(contains(error_of([&] { OpenVinoRunner(kGraph, int8); }, FS_BACKEND_ERROR),
-                       "the int8 file runs on onnxruntime-cpu"));
   frozenseg::RunnerOptions negative;
   negative.threads = -1;
   error_of([&] { OpenVinoRunner(kGraph, tiny_spec(), negative); }, FS_INVALID_ARGUMENT);
