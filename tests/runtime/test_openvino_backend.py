@@ -266,7 +266,8 @@ def test_auto_gives_lowered_graphs_to_openvino_as_the_manifest_records(tiny_arti
         for n, s in manifest.graphs.items()})
     unrecorded = copy.deepcopy(manifest.raw)
     del unrecorded["runtime"]["backend_choice"]
-    for case, expected in ((lowered, "openvino-cpu"), (dataclasses.replace(lowered, raw=unrecorded), "onnxruntime-cpu")):
+    cases = ((lowered, "openvino-cpu"), (dataclasses.replace(lowered, raw=unrecorded), "onnxruntime-cpu"))
+    for case, expected in cases:
         opened = open_runners(case, "auto")
         try:
             assert opened.backend == expected
