@@ -78,8 +78,8 @@ Sample sample() {
 }
 
 std::string json(const Sample& s) {
-  return "{\"rss_kb\": " + std::to_string(s.rss_kb) + ", \"heap_kb\": " + std::to_string(s.heap_kb) + ", \"fds\": " + std::to_string(s.fds) +
-         ", \"threads\": " + std::to_string(s.threads) + "}";
+  return "{\"rss_kb\": " + std::to_string(s.rss_kb) + ", \"heap_kb\": " + std::to_string(s.heap_kb) +
+         ", \"fds\": " + std::to_string(s.fds) + ", \"threads\": " + std::to_string(s.threads) + "}";
 }
 
 std::vector<std::uint8_t> drawn_image(int height, int width, int seed) {
