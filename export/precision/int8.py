@@ -144,12 +144,16 @@ def calibrate(model_path: Path, feeds: Sequence[Feed], cache_path: Path, say: Sa
 
 
 def quantize_int8(model_path: Path, out_path: Path, feeds: Sequence[Feed], exclude: Iterable[str],
-                  cache_path: Path, say: Say, label: str) -> Path:
+                  cache_path: Path, say: Say, label: str, *, always_float: Iterable[str]) -> Path:
     """Write the Q/DQ graph of `model_path` to `out_path` with the ranges in `cache_path`
-    (calibrated on `feeds` first when the cache has no entry for this graph, inputs and settings)."""
+    (calibrated on `feeds` first when the cache has no entry for this graph, inputs and settings).
+
+    `always_float` is `constant_left_matmuls` of the FP32 model: the caller computes it once per
+    graph, since an exclusion search quantizes the same graph many times and loading it to find
+    them (CLIP's 785 MB are inline) would cost a full read per trial."""
     if not cache_path.is_file():
         calibrate(model_path, feeds, cache_path, say, label)
-    exclude = set(exclude) | constant_left_matmuls(onnx.load(model_path, load_external_data=False))
+    exclude = set(exclude) | set(always_float)
     with quiet_root_logger():  # the quantizer warns about pre-processing we skip on purpose
         _quantize(model_path, out_path, exclude, cache_path)
     model = onnx.load(out_path, load_external_data=False)  # weights, if external, stay where they are

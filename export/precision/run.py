@@ -237,16 +237,17 @@ def lower_int8(manifest: Manifest, graph: str, calibration: GraphFeeds, evaluati
     feeds = calibration.feeds[graph]
     label = f"{graph} int8"
     int8_graph.calibrate(path, feeds, cache, say, label)
+    always_float = int8_graph.constant_left_matmuls(model)
 
     with tempfile.TemporaryDirectory(prefix="frozenseg-int8-", dir=path.parent) as tmp:
         def evaluate(excluded: set[str]) -> float:
             out = Path(tmp) / f"{graph}.trial.onnx"
-            int8_graph.quantize_int8(path, out, feeds, excluded, cache, say, label)
+            int8_graph.quantize_int8(path, out, feeds, excluded, cache, say, label, always_float=always_float)
             return _worst(output_errors(_Session(out).run(feeds), calib_refs))
 
         result = choose_groups(groups, evaluate, say, label)
         final = Path(tmp) / f"{graph}.int8.onnx"
-        int8_graph.quantize_int8(path, final, feeds, result.nodes, cache, say, label)
+        int8_graph.quantize_int8(path, final, feeds, result.nodes, cache, say, label, always_float=always_float)
         files = _save_model(onnx.load(final), path.with_name(f"{graph}.int8.onnx"))
     guards = audit_lowered_guards(graph, "int8", model, files[0])
     measured_sets = {"held-out": (evaluation.feeds[graph], eval_refs), "edge": (edge.feeds[graph], edge_refs)}
@@ -256,7 +257,7 @@ def lower_int8(manifest: Manifest, graph: str, calibration: GraphFeeds, evaluati
     say(f"{label}: wrote {files[0].name} ({quantized} INT8 nodes); held-out error {_worst(errors):.3e}, "
         f"edge feeds {_worst(measured['edge']):.3e}; every output finite where FP32's is; guard constants kept")
     return {**_files_entry(files, "int8", manifest.graphs[graph].sha256),
-            "excluded_nodes": result.to_dict(), "float_nodes": sorted(int8_graph.constant_left_matmuls(model)),
+            "excluded_nodes": result.to_dict(), "float_nodes": sorted(always_float),
             "int8_nodes": quantized,
             "settings": int8_graph.SETTINGS, "calibration_cache": cache.name,
             "calibration_inputs": len(feeds), "errors_vs_fp32": errors,
@@ -337,9 +338,7 @@ def run_quantize(artifacts: str | os.PathLike, options: QuantizeOptions, say: Sa
         # The bars `frozenseg-deploy check` judges this precision by (overridable there).
         precisions[p]["check_thresholds"] = default_bars(p, options.mixed)
 
-    raw = {**manifest.raw, "precisions": precisions}
-    if _int8_files_run_anywhere(precisions) and "runtime" in raw:
-        raw["runtime"] = {**raw["runtime"], "backend_choice": choice_record()}
+    raw = with_backend_choice_refreshed({**manifest.raw, "precisions": precisions})
     updated = validate_manifest(raw, root)
     say("end-to-end accuracy against FP32 ...")
     refs = reference_results(updated, evaluation_images, vocabulary)
@@ -371,6 +370,15 @@ def run_quantize(artifacts: str | os.PathLike, options: QuantizeOptions, say: Sa
     say(f"wrote {', '.join(p.name for p in report)} and manifest.json in "
         f"{time.perf_counter() - started:.0f} s")
     return precisions
+
+
+def with_backend_choice_refreshed(raw: dict[str, Any]) -> dict[str, Any]:
+    """`raw` with `runtime.backend_choice` set to this runtime's rule (`choice_record()`) when
+    every INT8 file it lists runs anywhere (`_int8_files_run_anywhere`); otherwise, or when it has
+    no runtime section to hold the record, `raw` unchanged."""
+    if "runtime" not in raw or not _int8_files_run_anywhere(raw.get("precisions", {})):
+        return raw
+    return {**raw, "runtime": {**raw["runtime"], "backend_choice": choice_record()}}
 
 
 def _int8_files_run_anywhere(precisions: dict[str, Any]) -> bool:
