@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import onnx
@@ -136,24 +137,28 @@ def test_int8_graph_is_symmetric_per_channel_qdq(tiny_quantized):
                 assert not set(node.input) & dq_outputs, f"{name}: excluded {node.name} was quantized"
 
 
-def test_calibration_progress_and_cache_by_content(tiny_quantized):
-    out, calibration, precisions, messages = tiny_quantized
+def test_calibration_progress_and_cache_by_content(tiny_quantized, tmp_path):
+    quantized, calibration, precisions, messages = tiny_quantized
     assert any("calibrating on input 2/2" in m for m in messages)
-    cache = out / "calibration-cache"
+    cache = quantized / "calibration-cache"
     files = sorted(cache.glob("*.json"))
     assert {f.name.split("-")[0] for f in files} == set(graphs.GRAPHS)
     key = int8_graph.calibration_cache_path(cache, "sam_image", "a" * 64, "b" * 64)
     assert key != int8_graph.calibration_cache_path(cache, "sam_image", "a" * 64, "c" * 64)
     assert key != int8_graph.calibration_cache_path(cache, "sam_image", "d" * 64, "b" * 64)
-    # A second INT8 run over the same graphs and images reads the cached ranges (and clears
-    # what a killed run would have left behind).
+    # A second INT8 run over the same graph and images (on a copy, one graph: the text encoder,
+    # the quickest to search) reads the cached ranges, and clears what a killed run left behind.
+    out = tmp_path / "artifacts"
+    shutil.copytree(quantized, out)
     (out / "frozenseg-int8-killed").mkdir()
     (out / ".decoder.int8.onnx.tmp").write_bytes(b"partial")
     again: list[str] = []
-    run_quantize(out, QuantizeOptions(precisions=("int8",), calibration_images=str(calibration),
+    one_graph = {**dict.fromkeys(graphs.GRAPHS, "fp32"), graphs.CLIP_TEXT: "int8"}
+    run_quantize(out, QuantizeOptions(precisions=("mixed",), mixed=one_graph, calibration_images=str(calibration),
                                       calibration_count=2, eval_count=1), say=again.append)
     assert not any("calibrating on input" in m for m in again)
-    assert sum("ranges from cache" in m for m in again) >= len(graphs.GRAPHS)
+    assert [m for m in again if "ranges from cache" in m] == [
+        f"{graphs.CLIP_TEXT} int8: calibration ranges from cache {next(cache.glob(graphs.CLIP_TEXT + '-*')).name}"]
     assert not (out / "frozenseg-int8-killed").exists() and not (out / ".decoder.int8.onnx.tmp").exists()
     assert json.loads((out / "manifest.json").read_text())["precisions"]["fp16"]  # kept
 
@@ -200,7 +205,6 @@ def test_bad_requests_are_typed_errors(tiny_artifacts, tiny_quantized, tmp_path)
 
 
 def test_tampered_lowered_graph_is_refused(tiny_quantized, tmp_path):
-    import shutil
 
     out, *_ = tiny_quantized
     copy = tmp_path / "copy"
@@ -219,7 +223,7 @@ def test_constant_left_matmuls_stay_float_and_the_record_follows(tiny_quantized)
     plugin from compiling the graph. Since every INT8 file keeps them, quantize records that
     `auto` may give lowered files to openvino-cpu; an INT8 entry without the list (a file from
     before stop 33 left beside a re-quantized precision) keeps the manifest's old record."""
-    from frozenseg_export.precision.run import _int8_files_run_anywhere
+    from frozenseg_export.precision.run import _int8_files_run_anywhere, with_backend_choice_refreshed
     from frozenseg_runtime.backends.factory import choice_record
 
     out, _, precisions, _ = tiny_quantized
@@ -237,6 +241,14 @@ def test_constant_left_matmuls_stay_float_and_the_record_follows(tiny_quantized)
     older = {"int8": {"graphs": {g: {k: v for k, v in e.items() if k != "float_nodes"}
                                  for g, e in precisions["int8"]["graphs"].items()}}}
     assert not _int8_files_run_anywhere(older)
+    # A manifest recorded at stops 31-32 (lowered files kept off OpenVINO) is refreshed by a
+    # quantize whose INT8 files keep the products float, and kept by one that left older files.
+    raw = json.loads((out / "manifest.json").read_text())
+    old_record = {**choice_record(), "fp32_files_only": ["openvino-cpu"]}
+    assert old_record != choice_record()
+    raw["runtime"]["backend_choice"] = old_record
+    assert with_backend_choice_refreshed(raw)["runtime"]["backend_choice"] == choice_record()
+    assert with_backend_choice_refreshed({**raw, "precisions": older})["runtime"]["backend_choice"] == old_record
     assert _int8_files_run_anywhere({"fp16": precisions["fp16"]})  # no INT8 file: nothing holds it back
 
 
