@@ -9,11 +9,12 @@
 #   cpp     the native C++ library built ONCE with JetPack 6's toolchain (GCC 11, CMake 3.22,
 #           Release) into build/, and its ctest suite; this build is also the Jetson readiness
 #           leg's "jp6" build and the one the Python suite's parity tests drive
-#   python  the Python suite (FS_CPP_REQUIRED, FS_TRITON_REQUIRED: nothing it needs may skip); its
-#           tiny export is kept in build-tests/tiny for the legs after it. Beside it, at lower
-#           priority, scripts/ci_beside_python.sh (log: build-tests/beside-python.log): build-asan/
-#           with clang, the sanitizers and libFuzzer's instrumentation, and its ctest; every fuzz
-#           target for FUZZ_SECONDS (default 10); the Jetson leg's aarch64 cross build
+#   python  the Python suite (FS_CPP_REQUIRED, FS_TRITON_REQUIRED, FS_OPENVINO_REQUIRED: nothing it
+#           needs may skip); its tiny export is kept in build-tests/tiny for the legs after it.
+#           Beside it, at lower priority, scripts/ci_beside_python.sh (log:
+#           build-tests/beside-python.log): build-asan/ with clang, the sanitizers and libFuzzer's
+#           instrumentation, and its ctest; every fuzz target for FUZZ_SECONDS (default 10); the
+#           Jetson leg's aarch64 cross build
 #   asan    the C ABI tests on the real tiny export under the sanitizers (build-asan/)
 #   jetson  scripts/ci_jetson.sh --build build --artifacts build-tests/tiny: Python 3.10 with the
 #           minimum numpy and Pillow, the aarch64 tests under qemu and their parity
@@ -82,9 +83,10 @@ wait_for python-envs
 say "python: the Python suite (asan, fuzz and the aarch64 build beside it: build-tests/beside-python.log)"
 rm -rf build-tests/tiny
 # tests/jetson runs in the jetson leg, on the aarch64 build being made beside this one.
-FS_CPP_REQUIRED=1 FS_TRITON_REQUIRED=1 FS_TEST_EXPORTS="$root/build-tests" .venv/bin/python -m pytest -q \
+FS_CPP_REQUIRED=1 FS_TRITON_REQUIRED=1 FS_OPENVINO_REQUIRED=1 FS_TEST_EXPORTS="$root/build-tests" \
+  .venv/bin/python -m pytest -q \
   --deselect "tests/cpp/test_cpp_runtime.py::test_c_abi_tests_on_a_real_export[asan]" --ignore tests/jetson
-done_leg python "pytest (C++ and Triton required)"
+done_leg python "pytest (C++, Triton and OpenVINO required)"
 
 say "asan, fuzz and aarch64 build: waiting for what is left of them"
 wait_for beside-python

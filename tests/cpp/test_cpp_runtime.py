@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from required import require_openvino
 
 from frozenseg_export.cli import main
 from frozenseg_runtime.text.tokenizer import ClipTokenizer
@@ -99,7 +100,7 @@ def _require_openvino_build(backend: str) -> None:
         if os.environ.get("FS_CPP_REQUIRED") == "1":
             pytest.fail(message)
         pytest.skip(message)
-    pytest.importorskip("openvino")
+    require_openvino()
 
 
 @dataclass(frozen=True)

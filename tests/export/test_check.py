@@ -14,6 +14,7 @@ import onnx
 import pytest
 from onnx import numpy_helper
 from PIL import Image
+from required import require_openvino
 
 from frozenseg_export.check.reference import entry_key
 from frozenseg_export.check.run import CheckOptions, run_check
@@ -64,11 +65,6 @@ def _options(artifacts, images, cache, backend: str = "onnxruntime-cpu", **kwarg
                         vocabulary=str(VOCABULARY), reference_cache=str(cache), **kwargs)
 
 
-def _openvino() -> str:
-    pytest.importorskip("openvino", reason="OpenVINO is not installed: pip install 'frozenseg-deploy[openvino]'")
-    return "openvino-cpu"
-
-
 # INT8's class-identity verdicts are held to their own figures and bars (conftest's int8_unjudged
 # says why); every other bar must pass.
 # ONNX Runtime 1.29's CPU kernels for FP16 graphs are slow (README): the C++ library's FP16 case
@@ -89,7 +85,7 @@ def test_deployments_meet_their_bars(tiny_quantized, images, reference_cache, tm
     artifacts = tiny_quantized[0]
     library = _library() if runtime == "cpp" else None
     if backend == "openvino-cpu":
-        _openvino()
+        require_openvino()
         if library is not None and "openvino-cpu" not in library_backends(library):
             if os.environ.get("FS_CPP_REQUIRED") == "1":
                 pytest.fail(f"{library} lacks openvino-cpu (README's build fetches OpenVINO's SDK)")

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from required import require_openvino
 
 from frozenseg_export.check.run import CheckOptions, run_check
 from frozenseg_export.synthetic_images import edge_images, structured_images
@@ -53,7 +54,7 @@ def test_quantize_on_stress_weights_is_finite_and_keeps_its_guards(stress_quanti
 ])
 def test_python_runtime_answers_are_finite(stress_quantized, precision, backend):
     if backend == "openvino-cpu":
-        pytest.importorskip("openvino", reason="OpenVINO is not installed: pip install 'frozenseg-deploy[openvino]'")
+        require_openvino()
     out, _, _, _ = stress_quantized
     manifest = load_manifest(out).with_precision(precision)
     with Segmenter.open(manifest, backend=backend, cache_dir="") as seg:

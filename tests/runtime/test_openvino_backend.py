@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("openvino", reason="OpenVINO is not installed: pip install 'frozenseg-deploy[openvino]'")
+from required import require_openvino  # noqa: E402
+
+require_openvino()
 
 from frozenseg_export.check.run import CheckOptions, run_check  # noqa: E402
 from frozenseg_export.check.tensors import graph_of, judged_error  # noqa: E402
