@@ -185,22 +185,30 @@ def soak_cpp(tool: Path, artifacts: Path, settings: Settings, timeout: float | N
     return json.loads(done.stdout)
 
 
+def growth(record: dict[str, Any]) -> dict[str, float | None]:
+    """Growth after the warm-up: resident memory against the warm sample, and the live heap against
+    the heap the soak itself added (in a test process, other tests' memory would dilute it); None
+    where the record has no heap figure (no glibc mallinfo2)."""
+    before_heap, warm_heap, end_heap = (record[k].get("heap_kb", -1) for k in ("process", "warm", "end"))
+    heap = None
+    if min(before_heap, warm_heap, end_heap) >= 0 and warm_heap > before_heap:
+        heap = (end_heap - warm_heap) / (warm_heap - before_heap)
+    return {"rss": record["end"]["rss_kb"] / record["warm"]["rss_kb"] - 1, "heap": heap}
+
+
 def judge(record: dict[str, Any], settings: Settings) -> list[str]:
     """What the record fails of the bars; empty when it passes."""
     problems = []
-    growth = record["end"]["rss_kb"] / record["warm"]["rss_kb"] - 1
-    record["rss_growth_after_warmup"] = round(growth, 5)
-    if settings.judge_resident and growth >= settings.max_growth:
-        problems.append(f"resident memory grew {growth:.2%} after the warm-up "
+    grown = growth(record)
+    if settings.judge_resident and grown["rss"] >= settings.max_growth:
+        problems.append(f"resident memory grew {grown['rss']:.2%} after the warm-up "
                         f"({record['warm']['rss_kb']} -> {record['end']['rss_kb']} kB), bar {settings.max_growth:.0%}")
-    before_heap, warm_heap, end_heap = (record[k].get("heap_kb", -1) for k in ("process", "warm", "end"))
-    if min(before_heap, warm_heap, end_heap) >= 0 and warm_heap > before_heap:
-        # against the heap the soak itself holds: in a test process, other tests' memory would dilute it
-        heap_growth = (end_heap - warm_heap) / (warm_heap - before_heap)
-        record["heap_growth_after_warmup"] = round(heap_growth, 5)
-        if heap_growth >= settings.max_growth:
-            problems.append(f"live heap grew {heap_growth:.2%} after the warm-up ({warm_heap} -> {end_heap} kB, "
-                            f"the soak's own {warm_heap - before_heap} kB), bar {settings.max_growth:.0%}")
+    if grown["heap"] is not None:
+        if grown["heap"] >= settings.max_growth:
+            warm_heap, end_heap = record["warm"]["heap_kb"], record["end"]["heap_kb"]
+            problems.append(f"live heap grew {grown['heap']:.2%} after the warm-up ({warm_heap} -> {end_heap} kB, "
+                            f"the soak's own {warm_heap - record['process']['heap_kb']} kB), "
+                            f"bar {settings.max_growth:.0%}")
     elif not settings.judge_resident:
         problems.append("no live heap figure (glibc's mallinfo2) and resident memory is not judged: "
                         "nothing judges a leak")
@@ -217,10 +225,10 @@ def table(records: list[dict[str, Any]]) -> str:
     for r in records:
         mb = " / ".join(f"{r[k]['rss_kb'] / 1024:.0f}" for k in ("start", "warm", "end", "closed"))
         heap = " / ".join(f"{r[k].get('heap_kb', -1) / 1024:.1f}" for k in ("warm", "end"))
-        heap_growth = r.get("heap_growth_after_warmup")
+        grown = growth(r)
+        heap_growth = "n/a" if grown["heap"] is None else f"{grown['heap']:+.2%}"
         lines.append(f"| {r['runtime']} | {r['segments']} | {r['vocabularies_set']} | {r['seconds']:.0f} | {mb} "
-                     f"| {r['rss_growth_after_warmup']:+.2%} | {heap} | "
-                     f"{'n/a' if heap_growth is None else f'{heap_growth:+.2%}'} | {r['start']['fds']} / {r['end']['fds']} / "
+                     f"| {grown['rss']:+.2%} | {heap} | {heap_growth} | {r['start']['fds']} / {r['end']['fds']} / "
                      f"{r['closed']['fds']} | {r['start']['threads']} / {r['end']['threads']} / {r['closed']['threads']} |")
     return "\n".join(lines)
 
@@ -255,7 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     for runtime, problems in verdicts.items():
         print(f"{runtime}: " + ("passed" if not problems else "FAILED: " + "; ".join(problems)))
     if args.out:
-        args.out.write_text(json.dumps({"settings": asdict(settings), "records": records, "failures": verdicts},
+        args.out.write_text(json.dumps({"settings": asdict(settings), "records": records,
+                                        "growth_after_warmup": {r["runtime"]: growth(r) for r in records},
+                                        "failures": verdicts},
                                        indent=1) + "\n")
     return 1 if any(verdicts.values()) else 0
 
