@@ -33,17 +33,28 @@ def tiny_stress_model():
     return build_frozenseg("tiny", seed=0, synthetic="stress")
 
 
-@pytest.fixture(scope="session")
-def tiny_stress_artifacts(tmp_path_factory):
-    """A verified export of the tiny preset with the stress weights (trained-like statistics:
-    confident masks, some of them empty)."""
-    from frozenseg_export.onnx.run import ExportOptions, run_export
+@pytest.fixture(scope="session", autouse=True)
+def stress_chain(request, tmp_path_factory):
+    """The stress export and its quantized copy, made in a process of their own (session_exports.py
+    says why): started when the session starts if a selected test names them, else when one is
+    first asked for."""
+    from session_exports import StressChain
 
-    out = tmp_path_factory.mktemp("export-stress") / "tiny"
-    messages: list[str] = []
-    run_export(out, ExportOptions(preset="tiny", synthetic="stress", text_graph_max_classes=None),
-               say=messages.append)
-    return out, messages
+    needed = {name for item in request.session.items for name in getattr(item, "fixturenames", ())}
+    chain = StressChain(tmp_path_factory.mktemp("stress-chain"), quantize="stress_quantized" in needed)
+    if needed & {"tiny_stress_artifacts", "stress_quantized"}:
+        chain.start()
+    yield chain
+    chain.stop()
+
+
+@pytest.fixture(scope="session")
+def tiny_stress_artifacts(stress_chain):
+    """A verified export of the tiny preset with the stress weights (trained-like statistics:
+    confident masks, some of them empty): (folder, export messages)."""
+    from session_exports import EXPORT_RESULT
+
+    return stress_chain.result(EXPORT_RESULT)
 
 
 @pytest.fixture(scope="session")
@@ -148,35 +159,21 @@ def int8_unjudged() -> set[str]:
             "instance.mean_matched_iou"}
 
 
-def quantize_copy(artifacts, base, eval_count: int):
-    """A copy of an export under `base`, lowered to FP16, INT8 and mixed (calibrated on two
-    generated images): (artifacts, calibration folder, precisions, messages)."""
-    import shutil
-
-    from PIL import Image
-
-    from frozenseg_export.precision.run import QuantizeOptions, run_quantize
-    from frozenseg_export.synthetic_images import structured_images
-
-    out = base / "artifacts"
-    shutil.copytree(artifacts, out)
-    calibration = base / "calibration"
-    calibration.mkdir()
-    for i, image in enumerate(structured_images(2, seed=3)):
-        Image.fromarray(image).save(calibration / f"image{i}.png")
-    messages: list[str] = []
-    options = QuantizeOptions(calibration_images=str(calibration), calibration_count=2, eval_count=eval_count)
-    precisions = run_quantize(out, options, say=messages.append)
-    return out, calibration, precisions, messages
-
-
 @pytest.fixture(scope="session")
 def tiny_quantized(tiny_artifacts, tmp_path_factory):
     """The tiny export lowered to FP16, INT8 and mixed."""
+    from session_exports import quantize_copy
+
     return quantize_copy(tiny_artifacts[0], tmp_path_factory.mktemp("quantize"), eval_count=2)
 
 
 @pytest.fixture(scope="session")
-def stress_quantized(tiny_stress_artifacts, tmp_path_factory):
-    """The tiny stress export lowered to FP16, INT8 and mixed (one held-out image)."""
+def stress_quantized(stress_chain, tiny_stress_artifacts, tmp_path_factory):
+    """The tiny stress export lowered to FP16, INT8 and mixed (one held-out image), made by the
+    stress chain's process (here, when no selected test named it at the start):
+    (artifacts, calibration folder, precisions, messages)."""
+    from session_exports import QUANTIZE_RESULT, quantize_copy
+
+    if stress_chain.quantizes:
+        return stress_chain.result(QUANTIZE_RESULT)
     return quantize_copy(tiny_stress_artifacts[0], tmp_path_factory.mktemp("stress-quantize"), eval_count=1)
