@@ -68,20 +68,30 @@ def test_python_runtime_answers_are_finite(stress_quantized, precision, backend)
             assert result.panoptic_seg.shape == image.shape[:2]
 
 
-def test_cpp_library_answers_match_python_on_stress_weights(stress_quantized):
+@pytest.mark.parametrize("precision, backend", [
+    ("fp32", "onnxruntime-cpu"),
+    ("int8", "openvino-cpu"),  # quantize's Q/DQ files as OpenVINO runs them (INT8 products, VNNI)
+])
+def test_cpp_library_answers_match_python_on_stress_weights(stress_quantized, precision, backend):
     from frozenseg_export.check.deployed import vocabulary_json
-    from frozenseg_export.cpp_library import CppSegmenter
+    from frozenseg_export.cpp_library import CppSegmenter, library_backends
 
     if not LIBRARY.is_file():
         if os.environ.get("FS_CPP_REQUIRED") == "1":
             pytest.fail(f"{LIBRARY} is not built (README's test command builds it)")
         pytest.skip(f"{LIBRARY} is not built: build the C++ library to check it")
+    if backend == "openvino-cpu":
+        require_openvino()
+        if backend not in library_backends(str(LIBRARY)):
+            if os.environ.get("FS_CPP_REQUIRED") == "1":
+                pytest.fail(f"{LIBRARY} lacks openvino-cpu (README's build fetches OpenVINO's SDK)")
+            pytest.skip(f"{LIBRARY} was built without OpenVINO")
     out, _, _, _ = stress_quantized
-    manifest = load_manifest(out)
-    with Segmenter.open(manifest, backend="onnxruntime-cpu", cache_dir="") as seg:
+    manifest = load_manifest(out).with_precision(precision)
+    with Segmenter.open(manifest, backend=backend, cache_dir="") as seg:
         seg.set_vocabulary(VOCABULARY.read_text())
         state = seg.encode_vocabulary(VOCABULARY.read_text())  # from the memory cache
-        cpp = CppSegmenter(str(LIBRARY), out, "onnxruntime-cpu", "fp32")
+        cpp = CppSegmenter(str(LIBRARY), out, backend, precision)
         try:
             cpp.set_vocabulary(vocabulary_json(state.vocabulary))
             resize = tuple(manifest.constants["preprocessing"][k] for k in ("resize_short", "resize_max"))
