@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from frozenseg_runtime.backends.names import BackendChoice, parse_backend_choice
 from frozenseg_runtime.errors import ArtifactError, ManifestError
 from frozenseg_runtime.graphs import BF16_GRAPHS, GRAPHS, INPUTS, OUTPUTS
 
@@ -113,6 +114,7 @@ class Manifest:
     raw: dict[str, Any]
     graphs: dict[str, GraphSpec]
     root: Path
+    backend_choice: BackendChoice  # `auto`'s rule, runtime.backend_choice, checked at load
 
     @property
     def constants(self) -> dict[str, Any]:
@@ -141,7 +143,7 @@ class Manifest:
         if precision == BF16:
             graphs = {name: replace(spec, compute_precision=BF16) if name in BF16_GRAPHS else spec
                       for name, spec in self.graphs.items()}
-            return Manifest(raw=self.raw, graphs=graphs, root=self.root)
+            return replace(self, graphs=graphs)
         variants = self.raw.get("precisions", {})
         if precision not in variants:
             raise ManifestError(
@@ -161,7 +163,7 @@ class Manifest:
                                    external_data=_external(entry, where),
                                    precision=entry["precision"],
                                    variants=_variants(entry, where))
-        return Manifest(raw=self.raw, graphs=graphs, root=self.root)
+        return replace(self, graphs=graphs)
 
 
 def _section(data: dict[str, Any], dotted: str) -> dict[str, Any]:
@@ -256,7 +258,8 @@ def validate_manifest(data: Any, root: str | os.PathLike = ".") -> Manifest:
     if absent:
         raise ManifestError(f"manifest lacks graphs {absent}")
     graphs = {name: _graph(name, graphs_raw[name]) for name in GRAPHS}
-    return Manifest(raw=data, graphs=graphs, root=Path(root))
+    return Manifest(raw=data, graphs=graphs, root=Path(root),
+                    backend_choice=parse_backend_choice(data["runtime"]))
 
 
 def load_manifest(folder: str | os.PathLike) -> Manifest:

@@ -13,7 +13,7 @@ from frozenseg_export.onnx.units import SPECS
 from frozenseg_reference.model import FrozenSegModel
 from frozenseg_reference.presets import VILD_TEMPLATES
 from frozenseg_runtime import graphs, schedule
-from frozenseg_runtime.backends.factory import choice_record
+from frozenseg_runtime.backends.names import choice_record
 from frozenseg_runtime.manifest import SCHEMA_VERSION, sha256_file, validate_manifest
 from frozenseg_runtime.segmenter import PROMPTS_PER_TEXT_CALL
 from frozenseg_runtime.text.vocabulary import Vocabulary

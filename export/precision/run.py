@@ -58,7 +58,7 @@ from frozenseg_export.precision.search import choose_groups
 from frozenseg_export.synthetic_images import edge_images, structured_images
 from frozenseg_runtime import graphs
 from frozenseg_runtime.atomic import write_atomic, write_bytes_atomic
-from frozenseg_runtime.backends.factory import choice_record
+from frozenseg_runtime.backends.names import choice_record
 from frozenseg_runtime.backends.onnxruntime_runner import LOWERED_PRECISION_DISABLED_OPTIMIZERS
 from frozenseg_runtime.manifest import (
     GRAPH_PRECISIONS,

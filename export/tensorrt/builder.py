@@ -23,6 +23,7 @@ tensorrt is imported only by `build_engines`; planning, keys and paths work with
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import threading
@@ -115,7 +116,7 @@ def selected_manifest(artifacts: str | os.PathLike[str], options: BuildOptions) 
     """The manifest at the requested precision, restricted to the requested graphs."""
     manifest = load_manifest(artifacts).with_precision(options.precision)
     selected = {name: manifest.graphs[name] for name in graphs.GRAPHS if name in options.graphs}
-    return Manifest(raw=manifest.raw, graphs=selected, root=manifest.root)
+    return dataclasses.replace(manifest, graphs=selected)
 
 
 def timing_cache_path(artifacts: str | os.PathLike[str], options: BuildOptions) -> Path:

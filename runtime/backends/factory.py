@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from frozenseg_runtime import graphs
 from frozenseg_runtime.backends.base import Runner
 from frozenseg_runtime.backends.onnxruntime_runner import PROVIDERS, OnnxRuntimeRunner, available_providers
-from frozenseg_runtime.backends.openvino_runner import BACKEND as OPENVINO_CPU
+from frozenseg_runtime.backends.names import AUTO_ORDER, BACKENDS, OPENVINO_CPU
 from frozenseg_runtime.backends.openvino_runner import OpenVinoRunner, openvino_available
 from frozenseg_runtime.errors import (
     BackendError,
-    ManifestError,
     PrecisionUnavailableError,
     TensorRTUnavailableError,
     UsageError,
@@ -22,48 +21,8 @@ from frozenseg_runtime.errors import (
 from frozenseg_runtime.manifest import GraphSpec, Manifest
 from frozenseg_runtime.schedule import EncoderPlan, plan_encoders
 
-BACKENDS = ("auto", "onnxruntime-cpu", "onnxruntime-cuda", "onnxruntime-trt", "tensorrt", OPENVINO_CPU)
-# What `auto` picks, the first usable: ONNX Runtime on a GPU, then OpenVINO on the CPU (on the
-# tiny preset's image encoders 1.5-1.7x ONNX Runtime's speed on 2 cores), then ONNX Runtime's CPU.
-AUTO_ORDER = ("onnxruntime-trt", "onnxruntime-cuda", OPENVINO_CPU, "onnxruntime-cpu")
-# Backends `auto` gives FP32 files only (_auto_among says why): none since stop 33, when OpenVINO
-# ran quantize's INT8 files within their bars and compiled the INT8 decoder.
-FP32_FILES_ONLY: tuple[str, ...] = ()
 # Backends that compute a graph in another precision than its file's (GraphSpec.compute_precision).
 COMPUTE_PRECISION_BACKENDS = (OPENVINO_CPU,)
-
-
-# The rule of a manifest written before it was recorded (stop 31): its exporter's then, kept as
-# that history (C++: unrecorded_backend_choice), not as this runtime's current opinion.
-UNRECORDED_CHOICE = {"auto_order": ["onnxruntime-trt", "onnxruntime-cuda", OPENVINO_CPU, "onnxruntime-cpu"],
-                     "fp32_files_only": [OPENVINO_CPU]}
-# Names auto may never try: itself, and tensorrt, which needs engines built on this machine.
-_NEVER_AUTO = ("auto", "tensorrt")
-
-
-def choice_record() -> dict[str, list[str]]:
-    """`auto`'s rule, for the manifest's `runtime.backend_choice`: both runtimes read it there."""
-    return {"auto_order": list(AUTO_ORDER), "fp32_files_only": list(FP32_FILES_ONLY)}
-
-
-def backend_choice(manifest: Manifest) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(auto_order, fp32_files_only) from the manifest's record, checked as the C++ reader checks
-    it (core/manifest.cpp, same messages)."""
-    runtime = manifest.raw.get("runtime", {})
-    record = runtime["backend_choice"] if "backend_choice" in runtime else UNRECORDED_CHOICE
-    lists = []
-    for key in ("auto_order", "fp32_files_only"):
-        value = record.get(key) if isinstance(record, dict) else None
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ManifestError(f"manifest runtime.backend_choice.{key} must be a list of backend names")
-        lists.append(tuple(value))
-    order, fp32_only = lists
-    for name in order + fp32_only:
-        if name not in BACKENDS or name in _NEVER_AUTO:
-            raise ManifestError(f"manifest runtime.backend_choice names backend '{name}', which auto may not pick")
-    if not order:
-        raise ManifestError("manifest runtime.backend_choice.auto_order is empty")
-    return order, fp32_only
 
 
 def resolve_for(manifest: Manifest, backend: str, among: tuple[str, ...] = BACKENDS) -> str:
@@ -71,7 +30,7 @@ def resolve_for(manifest: Manifest, backend: str, among: tuple[str, ...] = BACKE
     precisions (`_auto_for`, `_auto_among`), among `among` (e.g. the C++ library's backends)."""
     candidates = tuple(b for b in _auto_among(manifest) if b in among)
     return resolve_backend(_auto_for(manifest) if backend == "auto" else backend, among=candidates,
-                           order=backend_choice(manifest)[0])
+                           order=manifest.backend_choice.auto_order)
 
 
 def resolve_backend(name: str, among: tuple[str, ...] = BACKENDS, order: tuple[str, ...] = AUTO_ORDER) -> str:
@@ -167,8 +126,7 @@ def _auto_among(manifest: Manifest) -> tuple[str, ...]:
     Runtime."""
     if all(spec.precision == "fp32" for spec in manifest.graphs.values()):
         return BACKENDS
-    _, fp32_only = backend_choice(manifest)
-    return tuple(b for b in BACKENDS if b not in fp32_only)
+    return tuple(b for b in BACKENDS if b not in manifest.backend_choice.fp32_files_only)
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,12 @@ import numpy as np
 
 from frozenseg_runtime.backends.base import BaseRunner
 from frozenseg_runtime.backends.cpu_features import require_bf16
+from frozenseg_runtime.backends.names import OPENVINO_CPU
 from frozenseg_runtime.errors import BackendError, PrecisionUnavailableError
 from frozenseg_runtime.manifest import BF16, GraphSpec
 from frozenseg_runtime.text.cache import MEMORY_ONLY, default_cache_dir
 
-BACKEND = "openvino-cpu"
+BACKEND = OPENVINO_CPU
 DEVICE = "CPU"
 MAX_SHAPES = 4  # compiled models kept per graph, one per feed shape; the oldest goes beyond
 PERFORMANCE_HINTS = ("LATENCY", "THROUGHPUT")

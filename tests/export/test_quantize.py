@@ -224,7 +224,7 @@ def test_constant_left_matmuls_stay_float_and_the_record_follows(tiny_quantized)
     `auto` may give lowered files to openvino-cpu; an INT8 entry without the list (a file from
     before stop 33 left beside a re-quantized precision) keeps the manifest's old record."""
     from frozenseg_export.precision.run import _int8_files_run_anywhere, with_backend_choice_refreshed
-    from frozenseg_runtime.backends.factory import choice_record
+    from frozenseg_runtime.backends.names import choice_record
 
     out, _, precisions, _ = tiny_quantized
     entry = precisions["int8"]["graphs"][graphs.DECODER]

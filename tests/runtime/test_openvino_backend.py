@@ -212,14 +212,15 @@ def test_auto_picks_openvino_on_a_cpu():
 
 def test_auto_follows_the_manifests_choice(tiny_artifacts):
     """`auto`'s order and its FP32-only backends are the manifest's runtime.backend_choice (the
-    C++ library reads the same record), written from AUTO_ORDER and FP32_FILES_ONLY."""
+    C++ library reads the same record), written from AUTO_ORDER and FP32_FILES_ONLY and checked
+    when the manifest is loaded, as the C++ library checks it."""
     import copy
-    import dataclasses
 
     import onnxruntime
 
-    from frozenseg_runtime.backends.factory import AUTO_ORDER, FP32_FILES_ONLY, backend_choice
+    from frozenseg_runtime.backends.names import AUTO_ORDER, FP32_FILES_ONLY, BackendChoice
     from frozenseg_runtime.errors import ManifestError
+    from frozenseg_runtime.manifest import validate_manifest
 
     if {"CUDAExecutionProvider", "TensorrtExecutionProvider"} & set(onnxruntime.get_available_providers()):
         pytest.skip("ONNX Runtime has a GPU provider here: auto prefers it")
@@ -228,13 +229,13 @@ def test_auto_follows_the_manifests_choice(tiny_artifacts):
                                                          "fp32_files_only": list(FP32_FILES_ONLY)}
     raw = copy.deepcopy(manifest.raw)
     raw["runtime"]["backend_choice"]["auto_order"] = ["onnxruntime-cpu", "openvino-cpu"]
-    opened = open_runners(dataclasses.replace(manifest, raw=raw), "auto")
+    opened = open_runners(validate_manifest(raw, manifest.root), "auto")
     try:
         assert opened.backend == "onnxruntime-cpu"
     finally:
         opened.close()
     del raw["runtime"]["backend_choice"]  # written before stop 31: the order of that time
-    assert backend_choice(dataclasses.replace(manifest, raw=raw)) == (
+    assert validate_manifest(raw, manifest.root).backend_choice == BackendChoice(
         ("onnxruntime-trt", "onnxruntime-cuda", "openvino-cpu", "onnxruntime-cpu"), ("openvino-cpu",))
     # Refused as the C++ reader refuses (test_core_manifest.cpp, Manifest.AutosChoiceIsTheManifests).
     refusals = [({"auto_order": ["onnxruntime-cpu", name], "fp32_files_only": []},
@@ -246,7 +247,7 @@ def test_auto_follows_the_manifests_choice(tiny_artifacts):
     for record, message in refusals:
         raw["runtime"]["backend_choice"] = record
         with pytest.raises(ManifestError, match="manifest runtime.backend_choice.*" + message):
-            open_runners(dataclasses.replace(manifest, raw=raw), "auto")
+            validate_manifest(raw, manifest.root)
 
 
 def test_auto_gives_lowered_graphs_to_openvino_as_the_manifest_records(tiny_artifacts):
@@ -259,6 +260,8 @@ def test_auto_gives_lowered_graphs_to_openvino_as_the_manifest_records(tiny_arti
 
     import onnxruntime
 
+    from frozenseg_runtime.backends.names import parse_backend_choice
+
     if {"CUDAExecutionProvider", "TensorrtExecutionProvider"} & set(onnxruntime.get_available_providers()):
         pytest.skip("ONNX Runtime has a GPU provider here: auto prefers it")
     manifest = load_manifest(tiny_artifacts[0])
@@ -268,7 +271,9 @@ def test_auto_gives_lowered_graphs_to_openvino_as_the_manifest_records(tiny_arti
         for n, s in manifest.graphs.items()})
     unrecorded = copy.deepcopy(manifest.raw)
     del unrecorded["runtime"]["backend_choice"]
-    cases = ((lowered, "openvino-cpu"), (dataclasses.replace(lowered, raw=unrecorded), "onnxruntime-cpu"))
+    cases = ((lowered, "openvino-cpu"),
+             (dataclasses.replace(lowered, raw=unrecorded,
+                                  backend_choice=parse_backend_choice(unrecorded["runtime"])), "onnxruntime-cpu"))
     for case, expected in cases:
         opened = open_runners(case, "auto")
         try:

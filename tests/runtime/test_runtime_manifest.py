@@ -59,7 +59,7 @@ def test_the_runtime_section_is_the_python_declarations(manifest_dict):
     """The C++ library reads the registry, the prompts per text call, the schedule rule and `auto`'s
     choice from here (schema 2); the exporter writes them from the Python runtime's own declarations."""
     from frozenseg_runtime import graphs, schedule
-    from frozenseg_runtime.backends.factory import choice_record
+    from frozenseg_runtime.backends.names import choice_record
     from frozenseg_runtime.segmenter import PROMPTS_PER_TEXT_CALL
 
     assert manifest_dict["schema_version"] == 2
