@@ -84,7 +84,7 @@ say "python: the Python suite (asan, fuzz and the aarch64 build beside it: build
 rm -rf build-tests/tiny
 # tests/jetson runs in the jetson leg, on the aarch64 build being made beside this one.
 FS_CPP_REQUIRED=1 FS_TRITON_REQUIRED=1 FS_OPENVINO_REQUIRED=1 FS_TEST_EXPORTS="$root/build-tests" \
-  .venv/bin/python -m pytest -q \
+  .venv/bin/python -m pytest -q --durations=25 \
   --deselect "tests/cpp/test_cpp_runtime.py::test_c_abi_tests_on_a_real_export[asan]" --ignore tests/jetson
 done_leg python "pytest (C++, Triton and OpenVINO required)"
 

@@ -68,8 +68,11 @@ def _options(artifacts, images, cache, backend: str = "onnxruntime-cpu", **kwarg
 # INT8's class-identity verdicts are held to their own figures and bars (conftest's int8_unjudged
 # says why); every other bar must pass.
 # ONNX Runtime 1.29's CPU kernels for FP16 graphs are slow (README): the C++ library's FP16 case
-# checks the semantic task alone.
-TASKS_CHECKED = {("fp16", "cpp"): ("semantic",)}  # (precision, runtime) -> tasks; others: all
+# checks the semantic task alone. So does its OpenVINO INT8 case: the Python case beside it checks
+# every task on the same engine, and the C++ post-processing is every precision's (its parity with
+# Python's has tests of its own).
+TASKS_CHECKED = {("fp16", "cpp", "onnxruntime-cpu"): ("semantic",),  # (precision, runtime, backend)
+                 ("int8", "cpp", "openvino-cpu"): ("semantic",)}  # -> tasks; others: all
 
 
 @pytest.mark.parametrize("precision, runtime, backend", [
@@ -91,7 +94,7 @@ def test_deployments_meet_their_bars(tiny_quantized, images, reference_cache, tm
                 pytest.fail(f"{library} lacks openvino-cpu (README's build fetches OpenVINO's SDK)")
             pytest.skip(f"{library} was built without OpenVINO (CMake found no OpenVINO package)")
     messages: list[str] = []
-    tasks = TASKS_CHECKED.get((precision, runtime), TASKS)
+    tasks = TASKS_CHECKED.get((precision, runtime, backend), TASKS)
     outcome = run_check(_options(artifacts, images, reference_cache, backend=backend, precision=precision,
                                  runtime=runtime, cpp_library=library, out=str(tmp_path / "report"), tasks=tasks),
                         say=messages.append)

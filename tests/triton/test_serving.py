@@ -37,7 +37,7 @@ VOCABULARIES = {
 STUFF_ONLY = [{"names": ["sky"], "isthing": False}, {"names": ["grass", "lawn"], "isthing": False}]
 PROTOCOLS = ("http", "grpc")
 LOAD_CLIENTS = 8
-LOAD_REQUESTS = 200
+LOAD_REQUESTS = 100
 LOAD_DEADLINE_S = 300.0  # the whole load test; each request also has its own timeout
 INVALID = {"grpc": "StatusCode.INVALID_ARGUMENT", "http": "400"}
 
