@@ -53,6 +53,8 @@ def _declare(lib: ctypes.CDLL) -> None:
     lib.fs_segmenter_options_default.restype = _Options
     lib.fs_segmenter_create.argtypes = [ctypes.c_char_p, ctypes.POINTER(_Options), ctypes.POINTER(handle)]
     lib.fs_segmenter_destroy.argtypes = [handle]
+    lib.fs_segmenter_backend.argtypes = [handle]
+    lib.fs_segmenter_backend.restype = ctypes.c_char_p
     lib.fs_segmenter_set_vocabulary_text.argtypes = [handle, ctypes.c_char_p]
     lib.fs_segment_resized.argtypes = [handle, ctypes.POINTER(_Image), ctypes.c_int, ctypes.c_int32,
                                        ctypes.c_int32, ctypes.POINTER(result)]
@@ -104,6 +106,11 @@ class CppSegmenter:
         self.handle = ctypes.c_void_p()
         self._check(self.lib.fs_segmenter_create(os.fspath(Path(artifacts)).encode(), ctypes.byref(options),
                                                  ctypes.byref(self.handle)))
+
+    @property
+    def backend(self) -> str:
+        """The backend this segmenter runs on, `auto` resolved (fs_segmenter_backend)."""
+        return self.lib.fs_segmenter_backend(self.handle).decode()
 
     def _check(self, status: int) -> None:
         if status != 0:

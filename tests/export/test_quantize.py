@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
+from required import require_openvino
 
 from frozenseg_export.precision import int8 as int8_graph
 from frozenseg_export.precision.accuracy import BARS
@@ -250,6 +253,44 @@ def test_constant_left_matmuls_stay_float_and_the_record_follows(tiny_quantized)
     assert with_backend_choice_refreshed(raw)["runtime"]["backend_choice"] == choice_record()
     assert with_backend_choice_refreshed({**raw, "precisions": older})["runtime"]["backend_choice"] == old_record
     assert _int8_files_run_anywhere({"fp16": precisions["fp16"]})  # no INT8 file: nothing holds it back
+
+
+def test_both_runtimes_resolve_auto_alike_for_lowered_files(tiny_quantized, tmp_path):
+    """`auto` on the INT8 files picks one backend in both runtimes: openvino-cpu under this
+    runtime's record, onnxruntime-cpu under a manifest without one (the rule before stop 31, kept
+    as history on each side: Python's UNRECORDED_CHOICE, C++'s unrecorded_backend_choice)."""
+    import onnxruntime
+
+    from frozenseg_export.cpp_library import CppSegmenter, library_backends
+    from frozenseg_runtime.backends.factory import open_runners
+
+    library = Path(os.environ.get("FS_CPP_BUILD", Path(__file__).resolve().parents[2] / "build")) / "libfrozenseg.so"
+    if not library.is_file():
+        if os.environ.get("FS_CPP_REQUIRED") == "1":
+            pytest.fail(f"{library} is not built (README's test command builds it)")
+        pytest.skip(f"{library} is not built: build the C++ library to check it")
+    require_openvino()
+    if "openvino-cpu" not in library_backends(library):
+        if os.environ.get("FS_CPP_REQUIRED") == "1":
+            pytest.fail(f"{library} lacks openvino-cpu (README's build fetches OpenVINO's SDK)")
+        pytest.skip(f"{library} was built without OpenVINO")
+    if {"CUDAExecutionProvider", "TensorrtExecutionProvider"} & set(onnxruntime.get_available_providers()):
+        pytest.skip("ONNX Runtime has a GPU provider here: auto prefers it")
+    out = tmp_path / "artifacts"
+    shutil.copytree(tiny_quantized[0], out)
+    recorded = json.loads((out / "manifest.json").read_text())
+    unrecorded = json.loads(json.dumps(recorded))
+    del unrecorded["runtime"]["backend_choice"]
+    for raw, expected in ((recorded, "openvino-cpu"), (unrecorded, "onnxruntime-cpu")):
+        (out / "manifest.json").write_text(json.dumps(raw))
+        opened = open_runners(load_manifest(out).with_precision("int8"), "auto")
+        try:
+            python = opened.backend
+        finally:
+            opened.close()
+        with CppSegmenter(library, out, "auto", "int8") as cpp:
+            native = cpp.backend
+        assert (python, native) == (expected, expected)
 
 
 def test_excluded_nodes_read_the_float_tensor_not_its_qdq_pair():
