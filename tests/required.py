@@ -22,3 +22,26 @@ def require_openvino() -> str:
             pytest.fail(message, pytrace=False)
         pytest.skip(message, allow_module_level=True)
     return "openvino-cpu"
+
+
+def require_cpp_library(library: str | os.PathLike, backend: str | None = None) -> str:
+    """The C++ library's path once it is built, and built with `backend` when one is named
+    (openvino-cpu also needs OpenVINO's Python package: the tests compare with it). Missing, it
+    skips, or fails under FS_CPP_REQUIRED=1 (README's command builds it, with OpenVINO)."""
+    from frozenseg_export.cpp_library import library_backends
+
+    path = os.fspath(library)
+    if not os.path.isfile(path):
+        _missing(f"{path} is not built (README's test command builds it: cmake --build build)")
+    if backend is not None and backend not in library_backends(path):
+        _missing(f"{path} was built without {backend} (for openvino-cpu: scripts/fetch_openvino_sdk.sh, "
+                 f"then reconfigure)")
+    if backend == "openvino-cpu":
+        require_openvino()
+    return path
+
+
+def _missing(message: str) -> None:
+    if os.environ.get("FS_CPP_REQUIRED") == "1":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)

@@ -44,10 +44,10 @@ def quantize_copy(artifacts: Path, base: Path, eval_count: int) -> tuple[Path, P
 
 
 def _write_result(path: Path, value: Any) -> None:
-    """Pickled, then renamed into place: the parent never reads half a result."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(pickle.dumps(value))
-    os.replace(partial, path)
+    """Pickled and written atomically: the parent never reads half a result."""
+    from frozenseg_runtime.atomic import write_bytes_atomic
+
+    write_bytes_atomic(path, pickle.dumps(value))
 
 
 def _attempt(path: Path, make: Callable[[], Any]) -> bool:

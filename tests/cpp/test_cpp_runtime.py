@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from required import require_openvino
+from required import require_cpp_library
 
 from frozenseg_export.cli import main
 from frozenseg_runtime.text.tokenizer import ClipTokenizer
@@ -90,17 +90,8 @@ def _same_onnxruntime(backend: str) -> bool:
 
 def _require_openvino_build(backend: str) -> None:
     """openvino-cpu needs a C++ build with OpenVINO (README's test command fetches its SDK)."""
-    if backend != "openvino-cpu":
-        return
-    from frozenseg_export.cpp_library import library_backends
-
-    library = _tool("libfrozenseg.so")
-    if "openvino-cpu" not in library_backends(library):
-        message = f"{library} was built without OpenVINO (scripts/fetch_openvino_sdk.sh, then reconfigure)"
-        if os.environ.get("FS_CPP_REQUIRED") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    require_openvino()
+    if backend == "openvino-cpu":
+        require_cpp_library(_tool("libfrozenseg.so"), backend)
 
 
 @dataclass(frozen=True)

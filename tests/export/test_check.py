@@ -14,11 +14,10 @@ import onnx
 import pytest
 from onnx import numpy_helper
 from PIL import Image
-from required import require_openvino
+from required import require_cpp_library, require_openvino
 
 from frozenseg_export.check.reference import entry_key
 from frozenseg_export.check.run import CheckOptions, run_check
-from frozenseg_export.cpp_library import library_backends
 from frozenseg_export.cli import main
 from frozenseg_export.synthetic_images import structured_images
 from frozenseg_runtime.manifest import load_manifest, sha256_file
@@ -53,11 +52,7 @@ def reference_cache(tmp_path_factory) -> Path:
 
 
 def _library() -> str:
-    if not LIBRARY.is_file():
-        if os.environ.get("FS_CPP_REQUIRED") == "1":
-            pytest.fail(f"{LIBRARY} is not built (README's test command builds it)")
-        pytest.skip(f"{LIBRARY} is not built: build the C++ library to check it")
-    return str(LIBRARY)
+    return require_cpp_library(LIBRARY)
 
 
 def _options(artifacts, images, cache, backend: str = "onnxruntime-cpu", **kwargs) -> CheckOptions:
@@ -86,13 +81,9 @@ TASKS_CHECKED = {("fp16", "cpp", "onnxruntime-cpu"): ("semantic",),  # (precisio
 def test_deployments_meet_their_bars(tiny_quantized, images, reference_cache, tmp_path, precision, runtime,
                                      backend, int8_unjudged):
     artifacts = tiny_quantized[0]
-    library = _library() if runtime == "cpp" else None
+    library = require_cpp_library(LIBRARY, backend) if runtime == "cpp" else None
     if backend == "openvino-cpu":
         require_openvino()
-        if library is not None and "openvino-cpu" not in library_backends(library):
-            if os.environ.get("FS_CPP_REQUIRED") == "1":
-                pytest.fail(f"{library} lacks openvino-cpu (README's build fetches OpenVINO's SDK)")
-            pytest.skip(f"{library} was built without OpenVINO (CMake found no OpenVINO package)")
     messages: list[str] = []
     tasks = TASKS_CHECKED.get((precision, runtime, backend), TASKS)
     outcome = run_check(_options(artifacts, images, reference_cache, backend=backend, precision=precision,

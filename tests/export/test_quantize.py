@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from required import require_openvino
+from required import require_cpp_library
 
 from frozenseg_export.precision import int8 as int8_graph
 from frozenseg_export.precision.accuracy import BARS
@@ -261,19 +261,12 @@ def test_both_runtimes_resolve_auto_alike_for_lowered_files(tiny_quantized, tmp_
     as history on each side: Python's UNRECORDED_CHOICE, C++'s unrecorded_backend_choice)."""
     import onnxruntime
 
-    from frozenseg_export.cpp_library import CppSegmenter, library_backends
+    from frozenseg_export.cpp_library import CppSegmenter
     from frozenseg_runtime.backends.factory import open_runners
 
-    library = Path(os.environ.get("FS_CPP_BUILD", Path(__file__).resolve().parents[2] / "build")) / "libfrozenseg.so"
-    if not library.is_file():
-        if os.environ.get("FS_CPP_REQUIRED") == "1":
-            pytest.fail(f"{library} is not built (README's test command builds it)")
-        pytest.skip(f"{library} is not built: build the C++ library to check it")
-    require_openvino()
-    if "openvino-cpu" not in library_backends(library):
-        if os.environ.get("FS_CPP_REQUIRED") == "1":
-            pytest.fail(f"{library} lacks openvino-cpu (README's build fetches OpenVINO's SDK)")
-        pytest.skip(f"{library} was built without OpenVINO")
+    library = require_cpp_library(
+        Path(os.environ.get("FS_CPP_BUILD", Path(__file__).resolve().parents[2] / "build")) / "libfrozenseg.so",
+        "openvino-cpu")
     if {"CUDAExecutionProvider", "TensorrtExecutionProvider"} & set(onnxruntime.get_available_providers()):
         pytest.skip("ONNX Runtime has a GPU provider here: auto prefers it")
     out = tmp_path / "artifacts"

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from required import require_openvino
+from required import require_cpp_library, require_openvino
 
 from frozenseg_export.check.run import CheckOptions, run_check
 from frozenseg_export.synthetic_images import edge_images, structured_images
@@ -74,24 +74,15 @@ def test_python_runtime_answers_are_finite(stress_quantized, precision, backend)
 ])
 def test_cpp_library_answers_match_python_on_stress_weights(stress_quantized, precision, backend):
     from frozenseg_export.check.deployed import vocabulary_json
-    from frozenseg_export.cpp_library import CppSegmenter, library_backends
+    from frozenseg_export.cpp_library import CppSegmenter
 
-    if not LIBRARY.is_file():
-        if os.environ.get("FS_CPP_REQUIRED") == "1":
-            pytest.fail(f"{LIBRARY} is not built (README's test command builds it)")
-        pytest.skip(f"{LIBRARY} is not built: build the C++ library to check it")
-    if backend == "openvino-cpu":
-        require_openvino()
-        if backend not in library_backends(str(LIBRARY)):
-            if os.environ.get("FS_CPP_REQUIRED") == "1":
-                pytest.fail(f"{LIBRARY} lacks openvino-cpu (README's build fetches OpenVINO's SDK)")
-            pytest.skip(f"{LIBRARY} was built without OpenVINO")
+    library = require_cpp_library(LIBRARY, backend)
     out, _, _, _ = stress_quantized
     manifest = load_manifest(out).with_precision(precision)
     with Segmenter.open(manifest, backend=backend, cache_dir="") as seg:
         seg.set_vocabulary(VOCABULARY.read_text())
         state = seg.encode_vocabulary(VOCABULARY.read_text())  # from the memory cache
-        cpp = CppSegmenter(str(LIBRARY), out, backend, precision)
+        cpp = CppSegmenter(library, out, backend, precision)
         try:
             cpp.set_vocabulary(vocabulary_json(state.vocabulary))
             resize = tuple(manifest.constants["preprocessing"][k] for k in ("resize_short", "resize_max"))
